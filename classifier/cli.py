@@ -1,0 +1,76 @@
+"""The ``smtp-classifier`` command: subcommands live in classifier/commands, one module each.
+
+Exit codes (all subcommands): 0 success; 1 ran, but something was not classified or a check
+failed; 2 usage error; 3 input could not be read; 4 the rules are invalid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+from collections.abc import Sequence
+
+from . import commands
+from ._version import __version__
+from .errors import InputError, RuleError
+
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_INPUT",
+    "EXIT_OK",
+    "EXIT_RULES",
+    "EXIT_USAGE",
+    "build_parser",
+    "main",
+]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INPUT = 3
+EXIT_RULES = 4
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, with every subcommand found in classifier/commands."""
+    parser = argparse.ArgumentParser(
+        prog="smtp-classifier",
+        description="Classify SMTP replies, DSNs, MTA logs and bounce mail into MasterBase codes.",
+        epilog="Exit codes: 0 ok, 1 unclassified/failed check, 2 usage, 3 unreadable input, "
+        "4 invalid rules.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{commands.__name__}.{info.name}")
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code instead of exiting (testable)."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return int(func(args))
+    except RuleError as exc:
+        print(f"smtp-classifier: invalid rules: {exc}", file=sys.stderr)
+        return EXIT_RULES
+    except InputError as exc:
+        print(f"smtp-classifier: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except BrokenPipeError:
+        return EXIT_OK
+    except KeyboardInterrupt:
+        return 130

@@ -1,0 +1,1 @@
+"""Subcommands of the smtp-classifier command line, discovered automatically."""

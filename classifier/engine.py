@@ -1,0 +1,208 @@
+"""The classifier: parse the reply, find the first rule that recognises it, apply the policy.
+
+Rules are checked in precedence order; a literal prefilter (one Aho–Corasick pass) skips the
+rules that cannot match, so the answer is exactly the one of a plain loop over all rules
+(``Classifier.classify_plain``, kept as the reference and tested against the fast path).
+Regex verification runs with a timeout, so no input can make a rule run away.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from importlib.resources.abc import Traversable
+from pathlib import Path
+
+import regex
+
+from .codes import lookup_code
+from .enums import Stage, Tier, Verdict
+from .policy import Decision, decide_fallback, decide_rule, verdict_of
+from .prefilter import Prefilter
+from .reply import ParsedReply, parse_reply
+from .result import Classification
+from .rules import Rule, RuleSet, load_rules
+
+__all__ = ["REGEX_TIMEOUT", "Classifier", "classify", "default_classifier"]
+
+#: Seconds one rule's regex may spend on one text before it counts as "no match".
+REGEX_TIMEOUT = 0.05
+_CACHE_KEY_MAX = 2048
+
+
+class Classifier:
+    """A compiled rule set. Immutable after construction, safe to share between threads."""
+
+    def __init__(self, rules: RuleSet, *, cache_size: int = 65536) -> None:
+        self.rules = rules
+        self._rules: tuple[Rule, ...] = rules.rules
+        self._prefilter = Prefilter(r.literals for r in self._rules)
+        self._conditional = 0
+        for index, rule in enumerate(self._rules):
+            if rule.has_conditions:
+                self._conditional |= 1 << index
+        self._admissible: dict[tuple[int | None, str | None, Stage], int] = {}
+        self._cache: dict[tuple[str, Stage | None], Classification] = {}
+        self._cache_size = cache_size
+        self.timeouts = 0
+
+    @classmethod
+    def from_dirs(
+        cls,
+        extra_dirs: Sequence[str | Path | Traversable] = (),
+        *,
+        builtin: bool = True,
+        cache_size: int = 65536,
+    ) -> Classifier:
+        """Build from the bundled rules with ``extra_dirs`` checked first."""
+        return cls(load_rules(extra_dirs, builtin=builtin), cache_size=cache_size)
+
+    # -- matching --------------------------------------------------------------------------
+
+    def _mask_for(self, reply: ParsedReply) -> int:
+        """Rules whose code and stage conditions admit this reply (cached per code triple)."""
+        key = (reply.basic, reply.enhanced, reply.stage)
+        mask = self._admissible.get(key)
+        if mask is None:
+            mask = ~self._conditional
+            for index, rule in enumerate(self._rules):
+                if rule.has_conditions and rule.admits(reply.basic, reply.enhanced, reply.stage):
+                    mask |= 1 << index
+            if len(self._admissible) < 4096:
+                self._admissible[key] = mask
+        return mask
+
+    def _search(self, rule: Rule, text: str) -> regex.Match[str] | None:
+        try:
+            return rule.compiled.search(text, timeout=REGEX_TIMEOUT)
+        except TimeoutError:
+            self.timeouts += 1
+            return None
+
+    def _first_match(self, reply: ParsedReply) -> tuple[Rule, regex.Match[str]] | None:
+        text = reply.text
+        if not text:
+            return None
+        mask = self._prefilter.candidates(text.casefold()) & self._mask_for(reply)
+        rules = self._rules
+        while mask:
+            low = mask & -mask
+            rule = rules[low.bit_length() - 1]
+            m = self._search(rule, text)
+            if m is not None:
+                return rule, m
+            mask ^= low
+        return None
+
+    def _first_match_plain(self, reply: ParsedReply) -> tuple[Rule, regex.Match[str]] | None:
+        if not reply.text:
+            return None
+        for rule in self._rules:
+            if rule.admits(reply.basic, reply.enhanced, reply.stage):
+                m = self._search(rule, reply.text)
+                if m is not None:
+                    return rule, m
+        return None
+
+    # -- public ----------------------------------------------------------------------------
+
+    def classify(self, reply: str | bytes, *, stage: Stage | str | None = None) -> Classification:
+        """Classify one reply (any shape, see parse_reply). Never raises on any str/bytes."""
+        cacheable = self._cache_size > 0 and isinstance(reply, str) and len(reply) <= _CACHE_KEY_MAX
+        if cacheable:
+            key = (reply, None if stage is None else Stage(stage))
+            hit = self._cache.get(key)  # type: ignore[arg-type]
+            if hit is not None:
+                return hit
+        parsed = parse_reply(reply, stage)
+        result = self._decide(parsed, self._first_match(parsed))
+        if cacheable:
+            if len(self._cache) >= self._cache_size:
+                self._cache.clear()
+            self._cache[key] = result  # type: ignore[index]
+        return result
+
+    def classify_plain(
+        self, reply: str | bytes, *, stage: Stage | str | None = None
+    ) -> Classification:
+        """Reference path: no prefilter, no cache; every rule checked in order."""
+        parsed = parse_reply(reply, stage)
+        return self._decide(parsed, self._first_match_plain(parsed))
+
+    def classify_parsed(self, parsed: ParsedReply) -> Classification:
+        """Classify a reply already split by parse_reply (for callers that parse themselves)."""
+        return self._decide(parsed, self._first_match(parsed))
+
+    def _decide(
+        self, parsed: ParsedReply, found: tuple[Rule, regex.Match[str]] | None
+    ) -> Classification:
+        verdict = verdict_of(parsed)
+        decision: Decision | None = None
+        rule_id: str | None = None
+        matched: str | None = None
+        if verdict is Verdict.SUCCESS:
+            decision = decide_fallback(self.rules, parsed)
+        elif found is not None:
+            rule, m = found
+            decision = decide_rule(self.rules, rule, parsed)
+            if decision is not None:
+                rule_id, matched = rule.id, m.group(0)
+        if decision is None:
+            decision = decide_fallback(self.rules, parsed)
+        if decision is None:
+            return Classification(
+                code="",
+                label_es="",
+                label_en="",
+                estado="",
+                retry=False,
+                verdict=verdict,
+                reason=None,
+                basic=parsed.basic,
+                enhanced=parsed.enhanced,
+                stage=parsed.stage,
+                rule_id=None,
+                matched=None,
+                tier=Tier.NONE,
+                text=parsed.text,
+            )
+        info = lookup_code(decision.code)
+        return Classification(
+            code=info.code,
+            label_es=info.label_es,
+            label_en=info.label_en,
+            estado=info.estado,
+            retry=info.retry,
+            verdict=verdict,
+            reason=decision.reason,
+            basic=parsed.basic,
+            enhanced=parsed.enhanced,
+            stage=parsed.stage,
+            rule_id=rule_id,
+            matched=matched,
+            tier=decision.tier,
+            text=parsed.text,
+        )
+
+
+_default: Classifier | None = None
+_lock = threading.Lock()
+
+
+def default_classifier() -> Classifier:
+    """The classifier of the bundled rules, built once on first use (thread-safe)."""
+    global _default  # noqa: PLW0603 - a lazily built module singleton is the point
+    if _default is None:
+        with _lock:
+            if _default is None:
+                _default = Classifier(load_rules())
+    return _default
+
+
+def classify(reply: str | bytes, *, stage: Stage | str | None = None) -> Classification:
+    """Classify an SMTP reply, DSN diagnostic or MTA log text into a MasterBase code.
+
+    >>> classify("550 5.1.1 <x@example.com>: Recipient address rejected: User unknown").code
+    '131'
+    """
+    return default_classifier().classify(reply, stage=stage)

@@ -1,0 +1,128 @@
+"""From a recognised meaning (or only codes) to a MasterBase code, as the product policy says.
+
+Rules recognise *what the words mean* (a portable reason); this module turns a reason plus
+the reply's class, basic code and stage into a code, and decides when nothing was recognised:
+first by enhanced status (RFC 3463 subject.detail), then by basic code, then by class.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .enums import Stage, Tier, Verdict
+from .reply import ParsedReply
+from .rules import Rule, RuleSet
+
+__all__ = ["Decision", "decide_fallback", "decide_rule", "verdict_of"]
+
+#: Reasons about the recipient's mailbox: before RCPT (banner, HELO, MAIL) they cannot be about
+#: the recipient, so a code-only fallback treats them as a failed transaction (554).
+_RECIPIENT_REASONS = frozenset(
+    {
+        "user_unknown",
+        "mailbox_disabled",
+        "mailbox_unavailable",
+        "user_not_local",
+        "bad_address_syntax",
+    }
+)
+_BEFORE_RCPT = frozenset({Stage.CONNECT, Stage.HELO, Stage.STARTTLS, Stage.AUTH, Stage.MAIL})
+_AFTER_RCPT = frozenset({Stage.DATA, Stage.END_OF_DATA})
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A code and how it was reached."""
+
+    code: str
+    tier: Tier
+    reason: str | None
+
+
+def verdict_of(reply: ParsedReply) -> Verdict:
+    """What the remote claimed: the basic code's class, else the enhanced status class."""
+    first = (
+        str(reply.basic)[0]
+        if reply.basic is not None
+        else (reply.enhanced[0] if reply.enhanced else None)
+    )
+    if first == "5":
+        return Verdict.PERMANENT
+    if first == "4":
+        return Verdict.TRANSIENT
+    if first == "2":
+        return Verdict.SUCCESS
+    return Verdict.NONE
+
+
+def _klass(reply: ParsedReply) -> str | None:
+    if reply.basic is not None:
+        return str(reply.basic)[0]
+    if reply.enhanced is not None:
+        return reply.enhanced[0]
+    return None
+
+
+def decide_rule(rules: RuleSet, rule: Rule, reply: ParsedReply) -> Decision | None:
+    """The code for a rule that matched: its own code, else its reason's policy."""
+    if rule.code is not None:
+        return Decision(rule.code, Tier.RULE, rule.reason)
+    if rule.reason in _RECIPIENT_REASONS and not rule.stages and reply.stage in _BEFORE_RCPT:
+        # "User unknown" in reply to MAIL FROM is about the sender, not the recipient.
+        return Decision("554", Tier.RULE, "sender_rejected")
+    policy = rules.reasons[rule.reason]
+    code = policy.code_for(reply.basic, _klass(reply))
+    if code is None:
+        return None
+    return Decision(code, Tier.RULE, rule.reason)
+
+
+def _enhanced_reason(rules: RuleSet, enhanced: str) -> str | None:
+    klass, subject, detail = enhanced.split(".")
+    table = rules.enhanced_fallback
+    for key in (enhanced, f"x.{subject}.{detail}", f"{klass}.{subject}.x", f"x.{subject}.x"):
+        reason = table.get(key)
+        if reason is not None:
+            return reason
+    return None
+
+
+def _basic_code(rules: RuleSet, basic: int) -> str | None:
+    b = str(basic)
+    table = rules.basic_fallback
+    for key in (b, f"{b[:2]}x", f"{b[0]}xx"):
+        code = table.get(key)
+        if code is not None:
+            return code
+    return None
+
+
+def decide_fallback(rules: RuleSet, reply: ParsedReply) -> Decision | None:
+    """No rule recognised the words: decide by enhanced status, basic code, then class."""
+    klass = _klass(reply)
+    stage = reply.stage
+    if reply.enhanced is not None and reply.enhanced[0] == (klass or reply.enhanced[0]):
+        reason = _enhanced_reason(rules, reply.enhanced)
+        if reason is not None:
+            if reason in _RECIPIENT_REASONS and stage in _BEFORE_RCPT:
+                return Decision("554", Tier.ENHANCED, "sender_rejected")
+            code = rules.reasons[reason].code_for(reply.basic, klass)
+            if code is not None:
+                return Decision(code, Tier.ENHANCED, reason)
+    if reply.basic is not None:
+        basic = reply.basic
+        if basic in (450, 451, 452) and not reply.text:
+            return Decision("201", Tier.BASIC, None)
+        if basic in (550, 551, 553) and (stage in _BEFORE_RCPT or stage in _AFTER_RCPT):
+            return Decision("554", Tier.BASIC, None)
+        code = rules.basic_fallback.get(str(basic))
+        if code is not None:
+            return Decision(code, Tier.BASIC, "delivered" if code == "250" else None)
+        code = _basic_code(rules, basic)
+        if code is not None:
+            return Decision(code, Tier.DEFAULT, "delivered" if code == "250" else None)
+    if reply.enhanced is not None and klass is not None:
+        code = _basic_code(rules, int(klass + "00"))
+        if code is not None:
+            return Decision(code, Tier.DEFAULT, "delivered" if code == "250" else None)
+    return None

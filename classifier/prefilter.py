@@ -1,0 +1,144 @@
+"""Literal prefilter: which rules can possibly match a text, found in one Aho–Corasick pass.
+
+Every rule needs at least one of a few literal strings (taken from its pattern, or listed by
+the rule). One automaton over all those literals finds, per text, the rules worth verifying
+with their regex; rules are then checked in priority order, so the answer is the one a plain
+loop over all rules would give, at a fraction of the cost.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import ahocorasick
+
+__all__ = ["MIN_LITERAL", "Prefilter", "required_literals"]
+
+#: Literals shorter than this select too many rules to be worth it.
+MIN_LITERAL = 3
+
+try:  # The stdlib parser gives a syntax tree; `regex`-only syntax falls back to "always check".
+    from re import _constants as _sre_const
+    from re import _parser as _sre_parse
+except ImportError:  # pragma: no cover - Python < 3.11
+    import sre_constants as _sre_const  # type: ignore[no-redef]
+    import sre_parse as _sre_parse  # type: ignore[no-redef]
+
+_LITERAL = _sre_const.LITERAL
+_SUBPATTERN = _sre_const.SUBPATTERN
+_BRANCH = _sre_const.BRANCH
+_MAX_REPEAT = _sre_const.MAX_REPEAT
+_MIN_REPEAT = _sre_const.MIN_REPEAT
+_POSSESSIVE_REPEAT = getattr(_sre_const, "POSSESSIVE_REPEAT", None)
+_ATOMIC_GROUP = getattr(_sre_const, "ATOMIC_GROUP", None)
+_AT = _sre_const.AT
+
+Factor = frozenset[str]
+
+
+def _factors(items: Any) -> list[Factor]:
+    """Required factors of a parsed sequence: each a set of alternatives, all factors needed."""
+    out: list[Factor] = []
+    run: list[str] = []
+
+    def flush() -> None:
+        if run:
+            out.append(frozenset(["".join(run)]))
+            run.clear()
+
+    for op, arg in items:
+        if op is _LITERAL:
+            run.append(chr(arg))
+            continue
+        if op is _AT:  # anchors and \b do not consume text
+            continue
+        flush()
+        if op is _SUBPATTERN:
+            out.extend(_factors(arg[-1]))
+        elif _ATOMIC_GROUP is not None and op is _ATOMIC_GROUP:
+            out.extend(_factors(arg))
+        elif op is _BRANCH:
+            alternatives: set[str] = set()
+            for branch in arg[1]:
+                best = _best(_factors(branch))
+                if best is None:
+                    alternatives = set()
+                    break
+                alternatives |= best
+            if alternatives:
+                out.append(frozenset(alternatives))
+        elif op in (_MAX_REPEAT, _MIN_REPEAT) or (
+            _POSSESSIVE_REPEAT is not None and op is _POSSESSIVE_REPEAT
+        ):
+            low, _high, sub = arg
+            if low >= 1:
+                out.extend(_factors(sub))
+    flush()
+    return out
+
+
+def _best(factors: Sequence[Factor]) -> Factor | None:
+    """The most selective factor: the one whose shortest alternative is longest."""
+    best: Factor | None = None
+    best_len = 0
+    for factor in factors:
+        shortest = min(len(alt.strip()) for alt in factor)
+        if shortest > best_len or (
+            shortest == best_len and best is not None and len(factor) < len(best)
+        ):
+            best, best_len = factor, shortest
+    return best
+
+
+def required_literals(pattern: str) -> tuple[str, ...]:
+    """Literals of which at least one occurs (case-folded) in any text the pattern matches.
+
+    Returns () when no literal of MIN_LITERAL characters can be derived: such a rule is always
+    verified.
+    """
+    try:
+        tree = _sre_parse.parse(pattern, 0)
+    except (re.error, OverflowError, RecursionError, ValueError):
+        return ()
+    best = _best(_factors(tree))
+    if best is None:
+        return ()
+    folded = tuple(sorted({alt.casefold() for alt in best}))
+    if min(len(alt.strip()) for alt in folded) < MIN_LITERAL:
+        return ()
+    return folded
+
+
+class Prefilter:
+    """Maps a case-folded text to a bit mask of candidate rule indices."""
+
+    __slots__ = ("_always", "_automaton", "_empty")
+
+    def __init__(self, literals_per_rule: Iterable[Sequence[str]]) -> None:
+        table: dict[str, int] = {}
+        always = 0
+        for index, literals in enumerate(literals_per_rule):
+            if not literals:
+                always |= 1 << index
+                continue
+            for literal in literals:
+                table[literal] = table.get(literal, 0) | (1 << index)
+        automaton = ahocorasick.Automaton()
+        for literal, mask in table.items():
+            automaton.add_word(literal, mask)
+        self._empty = not table
+        if not self._empty:
+            automaton.make_automaton()
+        self._automaton = automaton
+        self._always = always
+
+    def candidates(self, folded_text: str) -> int:
+        """Bit mask (bit i = rule i) of the rules that may match ``folded_text``."""
+        mask = self._always
+        if self._empty or not folded_text:
+            return mask
+        for _end, value in self._automaton.iter(folded_text):
+            mask |= value
+        return mask

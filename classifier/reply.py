@@ -1,0 +1,327 @@
+"""Reading a reply out of whatever carries it: a bare SMTP reply, a DSN field, an MTA's log text.
+
+The same remote verdict reaches users in many shapes (wire text with ``550-`` continuation
+lines, client-library text, Postfix's flattened log text, a folded DSN ``Diagnostic-Code``,
+Exim and Sendmail wrappers). ``parse_reply`` reduces every shape to one ``ParsedReply``: the
+remote's own words, the codes they carry and the SMTP stage, so that rules see one form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import regex
+
+from .enums import Stage
+
+__all__ = ["MAX_INPUT", "MAX_TEXT", "ParsedReply", "decode", "parse_reply"]
+
+#: Bytes (or characters) of input looked at; the rest is ignored. A reply line is at most 512
+#: octets (RFC 5321 §4.5.3.1.5); 64 KiB leaves room for long DSN fields and transcripts.
+MAX_INPUT = 64 * 1024
+#: Characters of the remote's text that rules are matched against.
+MAX_TEXT = 8 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedReply:
+    """The remote's words and codes, whatever wrapper carried them."""
+
+    #: Basic reply code (RFC 5321), e.g. 550; None when absent.
+    basic: int | None
+    #: Enhanced status code (RFC 3463), e.g. "5.1.1"; None when absent.
+    enhanced: str | None
+    #: True when the enhanced status class agrees with the basic code (or one is missing).
+    consistent: bool
+    #: The remote's text with codes and continuation prefixes removed, on one line.
+    text: str
+    #: Stage of the conversation, from the wrapper or the caller.
+    stage: Stage
+    #: Which wrapper was recognised ("postfix-said", "exim", "dsn", "raw", ...).
+    wrapper: str
+    #: The remote host named by the wrapper, if any.
+    remote_host: str | None = None
+    #: True when the input was cut at MAX_INPUT.
+    truncated: bool = False
+
+
+def decode(data: str | bytes | bytearray | memoryview) -> tuple[str, bool]:
+    """Decode any input to text, capped: UTF-8 first, then Latin-1 (never fails)."""
+    if isinstance(data, str):
+        return data[:MAX_INPUT], len(data) > MAX_INPUT
+    raw = bytes(data[:MAX_INPUT]) if not isinstance(data, bytes) else data[:MAX_INPUT]
+    truncated = len(data) > MAX_INPUT
+    try:
+        return raw.decode("utf-8"), truncated
+    except UnicodeDecodeError:
+        # A cut in the middle of a multi-byte sequence, or another charset: keep what is valid.
+        text = raw.decode("utf-8", errors="replace")
+        if text.count("\ufffd") > 8:
+            text = raw.decode("latin-1")
+        return text, truncated
+
+
+_CONTROL = regex.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+")
+_WS = regex.compile(r"\s+")
+
+# A reply line: basic code, separator, optional enhanced status.
+_LINE = regex.compile(
+    r"^[ \t]*([2-5][0-9][0-9])(?:([ -])|$)[ \t]*(?:([245])\.([0-9]{1,3})\.([0-9]{1,3})(?![0-9.]))?"
+)
+# Enhanced status standing alone ("#5.1.1", "(5.1.1)", "dsn=5.1.1", "Status: 5.1.1").
+_ENHANCED_ANYWHERE = regex.compile(
+    r"(?<![0-9.])([245])\.([0-9]{1,3})\.([0-9]{1,3})(?![0-9]|\.[0-9])"
+)
+# A code standing alone inside a wrapper, after a colon: "...: 550 5.1.1 text".
+_EMBEDDED_REPLY = regex.compile(r"(?:^|[:;>]\s*|\s-\s|'|\")([2-5][0-9][0-9])([ -])(?=\S)")
+
+_DSN_FIELD = regex.compile(r"(?im)^[ \t]*diagnostic-code[ \t]*:[ \t]*((?:.*)(?:\r?\n[ \t]+.*)*)")
+_DSN_STATUS = regex.compile(r"(?im)^[ \t]*status[ \t]*:[ \t]*([245]\.[0-9]{1,3}\.[0-9]{1,3})")
+_DIAG_TYPE = regex.compile(
+    r"^[ \t]*(smtp|x-[a-z0-9-]+|mta|esmtp|lmtp|x400|unix)[ \t]*;[ \t]*", regex.I
+)
+_POSTFIX_STATUS = regex.compile(
+    r"\bstatus=(sent|deferred|bounced|expired|undeliverable|deliverable|softbounce)\s*\((.*)\)\s*$",
+    regex.S,
+)
+_IN_REPLY_TO = regex.compile(r"\s*\(in reply to ([a-z ]+?) command\)\s*\.?\s*$", regex.I)
+_SAID = regex.compile(r"^host (\S+?)(?:\[[^\]]*\](?::\d+)?)? said:\s*", regex.I)
+_REFUSED_TALK = regex.compile(
+    r"^host (\S+?)(?:\[[^\]]*\](?::\d+)?)? refused to talk to me:\s*", regex.I
+)
+_LOST = regex.compile(
+    r"^(?:lost connection with|conversation with) (\S+?)(?:\[[^\]]*\](?::\d+)?)?"
+    r"(?: timed out)? while (.+?)\s*$",
+    regex.I | regex.S,
+)
+_SUSPENDED = regex.compile(r"^delivery temporarily suspended:\s*", regex.I)
+# Postfix bounce text starts with the recipient: "<a@b> (expanded from <c@d>): ...".
+_RCPT_PREFIX = regex.compile(r"^<[^<>\s]*>(?: \(expanded from <[^<>\s]*>\))?:\s*")
+_CONNECT_TO = regex.compile(r"^connect to (\S+?)(?:\[[^\]]*\](?::\d+)?)?:\s*", regex.I)
+_SERVER_REFUSED = regex.compile(r"^server refused to talk to me:\s*", regex.I)
+_EXIM = regex.compile(
+    r"SMTP error from remote (?:mail server|mailer) after ((?:pipelined )?[a-z]+(?: [a-z]+)?"
+    r"(?: of data)?)(?::?\s*<[^>]*>)?(?:[^:\n]*?)?:\s*(?:\n\s*)?(?:host (\S+) \[[^\]]*\]:\s*)?",
+    regex.I,
+)
+_SENDMAIL_STAT = regex.compile(r"\bstat=(.*)$", regex.I | regex.S)
+_SENDMAIL_DSN = regex.compile(r"\bdsn=([245]\.[0-9]{1,3}\.[0-9]{1,3})", regex.I)
+_SENDMAIL_REPLY = regex.compile(r"\breply=([2-5][0-9][0-9][ -].*?)(?:,\s*\w+=|$)", regex.I)
+_TRANSCRIPT_CMD = regex.compile(r"(?m)^>>> ?([A-Za-z]+(?: [A-Za-z]+)?)")
+_TRANSCRIPT_REPLY = regex.compile(r"(?m)^<<< ?(.*)$")
+_QUOTED_REMOTE = regex.compile(
+    r"(?:remote server returned|the response from the remote server was|"
+    r"the error that the other server returned was|server replied|remote host said)"
+    r"\s*:?\s*['\"]?\s*([2-5][0-9][0-9][ -].*?)['\"]?\s*$",
+    regex.I | regex.S,
+)
+
+_STAGE_WORDS: dict[str, Stage] = {
+    "rcpt": Stage.RCPT,
+    "rcpt to": Stage.RCPT,
+    "pipelined rcpt to": Stage.RCPT,
+    "mail": Stage.MAIL,
+    "mail from": Stage.MAIL,
+    "pipelined mail from": Stage.MAIL,
+    "data": Stage.DATA,
+    "pipelined data": Stage.DATA,
+    "end of data": Stage.END_OF_DATA,
+    "ehlo": Stage.HELO,
+    "helo": Stage.HELO,
+    "lhlo": Stage.HELO,
+    "starttls": Stage.STARTTLS,
+    "auth": Stage.AUTH,
+    "quit": Stage.QUIT,
+    "initial connection": Stage.CONNECT,
+    "bdat": Stage.END_OF_DATA,
+}
+
+
+def _stage_from_words(words: str) -> Stage:
+    """Map a wrapper's words ("RCPT TO", "sending end of data") onto a Stage."""
+    w = " ".join(words.lower().split())
+    direct = _STAGE_WORDS.get(w)
+    if direct is not None:
+        return direct
+    if "greeting" in w or "banner" in w or "initial connection" in w or "connect" in w:
+        return Stage.CONNECT
+    if "rcpt" in w:
+        return Stage.RCPT
+    if "end of data" in w or "message body" in w or "message content" in w or "bdat" in w:
+        return Stage.END_OF_DATA
+    if "mail from" in w:
+        return Stage.MAIL
+    if "data" in w:
+        return Stage.DATA
+    if "ehlo" in w or "helo" in w or "lhlo" in w:
+        return Stage.HELO
+    if "tls" in w:
+        return Stage.STARTTLS
+    if "auth" in w:
+        return Stage.AUTH
+    return Stage.UNKNOWN
+
+
+_FOLD = regex.compile(r"\r?\n[ \t]+")
+
+
+def _unfold(text: str) -> str:
+    """Undo header folding (CRLF/LF followed by white space)."""
+    return _FOLD.sub(" ", text)
+
+
+def _split_reply(text: str) -> tuple[int | None, str | None, str]:
+    """Strip per-line code prefixes; return (basic, enhanced, text on one line)."""
+    basic: int | None = None
+    enhanced: str | None = None
+    parts: list[str] = []
+    for raw_line in text.splitlines():
+        line = raw_line
+        m = _LINE.match(line)
+        if m is not None:
+            code = int(m.group(1))
+            if basic is None:
+                basic = code
+                if m.group(3):
+                    enhanced = f"{m.group(3)}.{int(m.group(4))}.{int(m.group(5))}"
+            if code == basic:
+                line = line[m.end() :]
+        if line.strip():
+            parts.append(line.strip())
+    flat = " ".join(parts)
+    if basic is not None and flat:
+        # Postfix flattens multi-line replies and keeps every "550-5.1.1 " prefix inside.
+        prefix = f" {basic}-"
+        if prefix in flat or (enhanced and f" {basic} {enhanced} " in flat):
+            pat = rf"\s{basic}[ -](?:{regex.escape(enhanced)}\s)?" if enhanced else rf"\s{basic}-"
+            flat = regex.sub(pat, " ", flat)
+    return basic, enhanced, flat
+
+
+def _finish(
+    body: str,
+    stage: Stage,
+    wrapper: str,
+    host: str | None,
+    truncated: bool,
+    hint_enhanced: str | None = None,
+) -> ParsedReply:
+    """Split codes from the remote's words and build the ParsedReply."""
+    m = _IN_REPLY_TO.search(body)
+    if m is not None:
+        if stage is Stage.UNKNOWN:
+            stage = _stage_from_words(m.group(1))
+        body = body[: m.start()]
+    basic, enhanced, flat = _split_reply(body)
+    if basic is None:
+        # Codes embedded after a wrapper we do not know: "...: 550 5.1.1 user unknown".
+        e = _EMBEDDED_REPLY.search(body)
+        if e is not None and e.start() < 400:
+            b2, e2, flat2 = _split_reply(body[e.start(1) :])
+            if b2 is not None:
+                basic, enhanced, flat = b2, e2, flat2
+    if enhanced is None:
+        e = _ENHANCED_ANYWHERE.search(flat)
+        if e is not None:
+            enhanced = f"{e.group(1)}.{int(e.group(2))}.{int(e.group(3))}"
+        elif hint_enhanced is not None:
+            enhanced = hint_enhanced
+    consistent = basic is None or enhanced is None or str(basic)[0] == enhanced[0]
+    flat = _WS.sub(" ", flat).strip()[:MAX_TEXT]
+    return ParsedReply(basic, enhanced, consistent, flat, stage, wrapper, host, truncated)
+
+
+def parse_reply(data: str | bytes, stage: Stage | str | None = None) -> ParsedReply:
+    """Find the remote's reply in ``data`` and split it into codes, words and stage.
+
+    Never raises: an input with no reply at all yields a ParsedReply with no codes and the
+    input's own words (an MTA's text such as "Connection refused" is then what rules read).
+    """
+    text, truncated = decode(data)
+    text = _CONTROL.sub(" ", text).strip()
+    given = Stage(stage) if stage is not None else Stage.UNKNOWN
+    st: Stage = given
+    wrapper = "raw"
+    host: str | None = None
+    hint: str | None = None
+
+    low = text.lower()
+    if "diagnostic-code" in low:
+        m = _DSN_FIELD.search(text)
+        if m is not None:
+            s = _DSN_STATUS.search(text)
+            hint = s.group(1) if s else None
+            text = _unfold(m.group(1)).strip()
+            low = text.lower()
+            wrapper = "dsn"
+    if "status=" in low:
+        m = _POSTFIX_STATUS.search(text)
+        if m is not None:
+            text = m.group(2).strip()
+            low = text.lower()
+            wrapper = "postfix-log"
+    d = _DIAG_TYPE.match(text)
+    if d is not None:
+        if wrapper == "raw":
+            wrapper = "dsn"
+        text = _unfold(text[d.end() :]).strip()
+        low = text.lower()
+    if text.startswith("<"):
+        m = _RCPT_PREFIX.match(text)
+        if m is not None:
+            text = text[m.end() :]
+            low = text.lower()
+    while low.startswith("delivery temporarily suspended:"):
+        text = _SUSPENDED.sub("", text, count=1).strip()
+        low = text.lower()
+    if low.startswith("host "):
+        m = _SAID.match(text)
+        if m is not None:
+            return _finish(text[m.end() :], given, "postfix-said", m.group(1), truncated, hint)
+        m = _REFUSED_TALK.match(text)
+        if m is not None:
+            st = given if given is not Stage.UNKNOWN else Stage.CONNECT
+            return _finish(text[m.end() :], st, "postfix-greeting", m.group(1), truncated, hint)
+    if low.startswith("connect to "):
+        m = _CONNECT_TO.match(text)
+        if m is not None:
+            rest = text[m.end() :]
+            r = _SERVER_REFUSED.match(rest)
+            if r is not None:
+                st = given if given is not Stage.UNKNOWN else Stage.CONNECT
+                return _finish(rest[r.end() :], st, "postfix-greeting", m.group(1), truncated, hint)
+            st = given if given is not Stage.UNKNOWN else Stage.CONNECT
+            flat = _WS.sub(" ", text).strip()[:MAX_TEXT]
+            return ParsedReply(None, hint, True, flat, st, "postfix-connect", m.group(1), truncated)
+    if low.startswith(("lost connection with", "conversation with")):
+        m = _LOST.match(text)
+        if m is not None:
+            st = given if given is not Stage.UNKNOWN else _stage_from_words(m.group(2))
+            flat = _WS.sub(" ", text).strip()[:MAX_TEXT]
+            return ParsedReply(None, hint, True, flat, st, "postfix-lost", m.group(1), truncated)
+    if "smtp error from remote" in low:
+        m = _EXIM.search(text)
+        if m is not None:
+            st = given if given is not Stage.UNKNOWN else _stage_from_words(m.group(1))
+            return _finish(text[m.end() :], st, "exim", m.group(2), truncated, hint)
+    if "<<<" in text and ">>>" in text:
+        replies = _TRANSCRIPT_REPLY.findall(text)
+        cmds = _TRANSCRIPT_CMD.findall(text)
+        if replies:
+            st = given
+            if st is Stage.UNKNOWN and cmds:
+                st = _stage_from_words(cmds[-1])
+            last = [r for r in replies if r.strip()]
+            return _finish("\n".join(last[-8:]), st, "transcript", None, truncated, hint)
+    if "stat=" in low:
+        m = _SENDMAIL_STAT.search(text)
+        if m is not None:
+            dsn = _SENDMAIL_DSN.search(text)
+            rep = _SENDMAIL_REPLY.search(text)
+            body = rep.group(1) if rep is not None else m.group(1)
+            return _finish(body, given, "sendmail", None, truncated, dsn.group(1) if dsn else hint)
+    if "remote" in low or "server" in low:
+        m = _QUOTED_REMOTE.search(text)
+        if m is not None:
+            return _finish(m.group(1), given, "ndr", None, truncated, hint)
+    return _finish(text, given, wrapper, host, truncated, hint)

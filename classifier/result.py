@@ -1,0 +1,122 @@
+"""The result of a classification: the code, its labels, and the evidence for it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from .codes import lookup_code
+from .enums import Stage, Tier, Verdict
+
+__all__ = ["Classification"]
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    """What a reply means as a MasterBase code, and why.
+
+    ``code`` is "" (and ``tier`` is NONE) when nothing usable was found: an explicit
+    "unrecognised" result rather than an exception.
+    """
+
+    #: MasterBase code ("131", "202", "554"), or "" when unrecognised.
+    code: str
+    #: The vendor's Spanish label of the code.
+    label_es: str
+    #: English label of the code.
+    label_en: str
+    #: The vendor's estado ("Rebote", "Rebote - Reintento", "Error", "Enviado", ...).
+    estado: str
+    #: The platform retries this code (the estado says "Reintento").
+    retry: bool
+    #: What the remote side claimed (permanent 5xx, transient 4xx, success 2xx, none).
+    verdict: Verdict
+    #: Portable, vendor-neutral reason ("user_unknown", "mailbox_full", ...).
+    reason: str | None
+    #: Basic reply code found in the text.
+    basic: int | None
+    #: Enhanced status code (RFC 3463) found in the text.
+    enhanced: str | None
+    #: SMTP stage, from the wrapper text or the caller.
+    stage: Stage
+    #: Id of the rule that recognised the words (None for code-based fallbacks).
+    rule_id: str | None
+    #: The words the rule matched.
+    matched: str | None
+    #: Which layer decided: rule, enhanced status, basic code, default, none.
+    tier: Tier
+    #: The remote's words that were classified, on one line.
+    text: str
+    #: Why a layer above the reply (DSN, log replay) changed the code, if it did.
+    note: str | None = None
+
+    @property
+    def recognised(self) -> bool:
+        """True when a code was assigned."""
+        return bool(self.code)
+
+    @property
+    def final(self) -> bool:
+        """A recognised code that the platform does not retry."""
+        return bool(self.code) and not self.retry
+
+    def with_code(self, code: str, *, reason: str | None = None, why: str) -> Classification:
+        """A copy carrying another code (e.g. a DSN's final 4.x.x failure becomes 133)."""
+        info = lookup_code(code)
+        return replace(
+            self,
+            code=info.code,
+            label_es=info.label_es,
+            label_en=info.label_en,
+            estado=info.estado,
+            retry=info.retry,
+            reason=reason if reason is not None else self.reason,
+            note=why,
+        )
+
+    def explain(self) -> str:
+        """The decision in plain words."""
+        if not self.code:
+            said = f" (text: {self.text[:120]!r})" if self.text else ""
+            return f"Unrecognised: no reply code and no rule matched{said}."
+        head = f"{self.code} {self.label_en} / {self.label_es} [{self.estado}]"
+        remote = []
+        if self.basic is not None or self.enhanced is not None:
+            codes = " ".join(str(c) for c in (self.basic, self.enhanced) if c is not None)
+            remote.append(f"the remote said {codes} ({self.verdict.value})")
+        else:
+            remote.append("no SMTP reply code was given")
+        if self.stage is not Stage.UNKNOWN:
+            remote.append(f"at the {self.stage.value.upper().replace('_', ' ')} stage")
+        if self.tier is Tier.RULE:
+            why = f"rule {self.rule_id} recognised {self.matched!r} as {self.reason}"
+        elif self.tier is Tier.ENHANCED:
+            why = f"no rule matched; enhanced status {self.enhanced} means {self.reason}"
+        elif self.tier is Tier.BASIC:
+            why = f"no rule matched; basic code {self.basic} decided"
+        else:
+            why = "no rule matched; only the reply class was usable"
+        tail = "the platform will retry" if self.retry else "final"
+        note = f" {self.note}." if self.note else ""
+        return f"{head}: {why}; {', '.join(remote)}; {tail}.{note}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready mapping of every field."""
+        return {
+            "code": self.code,
+            "label_es": self.label_es,
+            "label_en": self.label_en,
+            "estado": self.estado,
+            "retry": self.retry,
+            "final": self.final,
+            "verdict": self.verdict.value,
+            "reason": self.reason,
+            "basic": self.basic,
+            "enhanced": self.enhanced,
+            "stage": self.stage.value,
+            "rule_id": self.rule_id,
+            "matched": self.matched,
+            "tier": self.tier.value,
+            "text": self.text,
+            "note": self.note,
+        }

@@ -1,0 +1,447 @@
+"""Rules as data: loading, validating and ordering the TOML files of a rule directory.
+
+A rule directory holds ``*.toml`` rule files, and the bundled one also ``reasons.toml`` (the
+portable reasons and their MasterBase codes) and ``fallbacks.toml`` (what enhanced and basic
+codes mean when no rule recognises the words). Loading checks everything a user can get
+wrong and raises RuleError naming the file and rule, so a bad rule never slips through.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any
+
+import regex
+
+from .codes import CATALOGUE
+from .enums import Stage
+from .errors import RuleError
+from .prefilter import MIN_LITERAL, required_literals
+
+__all__ = [
+    "Example",
+    "ReasonPolicy",
+    "Rule",
+    "RuleSet",
+    "builtin_rules_dir",
+    "load_rules",
+]
+
+_ID = regex.compile(r"^[a-z0-9][a-z0-9._-]*$")
+_BASIC = regex.compile(r"^[245][0-9x][0-9x]$")
+_ENHANCED = regex.compile(r"^[245x]\.(?:[0-9]{1,3}|x)\.(?:[0-9]{1,3}|x)$")
+_RULE_KEYS = frozenset(
+    {
+        "id",
+        "reason",
+        "pattern",
+        "basic",
+        "enhanced",
+        "stage",
+        "provider",
+        "priority",
+        "code",
+        "note",
+        "example",
+        "literals",
+        "final",
+    }
+)
+_EXAMPLE_KEYS = frozenset({"reply", "code", "stage", "source", "note"})
+_META_KEYS = frozenset({"description", "priority", "disable", "source"})
+_REASON_KEYS = frozenset({"description", "code", "permanent", "transient", "on_421", "no_code"})
+_FLAGS = regex.IGNORECASE | regex.VERSION0
+DEFAULT_PRIORITY = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """A real reply that the rule must decide, with where it was seen."""
+
+    reply: str
+    code: str
+    source: str
+    stage: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReasonPolicy:
+    """A portable reason and the MasterBase code it gets for each kind of reply."""
+
+    name: str
+    description: str
+    permanent: str | None
+    transient: str | None
+    on_421: str | None
+    no_code: str | None
+
+    def code_for(self, basic: int | None, klass: str | None) -> str | None:
+        """The code for a reply of class ``klass`` ('2','4','5' or None) and basic code."""
+        if basic == 421 and self.on_421 is not None:
+            return self.on_421
+        if klass == "4":
+            return self.transient
+        if klass == "5":
+            return self.permanent
+        if klass is None:
+            return self.no_code or self.permanent or self.transient
+        return self.permanent or self.transient
+
+
+def _code_matches(patterns: tuple[str, ...], value: str | None) -> bool:
+    if value is None:
+        return False
+    for pat in patterns:
+        if len(pat) == len(value) and all(p in ("x", v) for p, v in zip(pat, value, strict=True)):
+            return True
+    return False
+
+
+def _enhanced_matches(patterns: tuple[tuple[str, str, str], ...], value: str | None) -> bool:
+    if value is None:
+        return False
+    parts = value.split(".")
+    return any(all(p in ("x", v) for p, v in zip(pat, parts, strict=True)) for pat in patterns)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One rule: the words it recognises, under which codes and stages, and what they mean."""
+
+    id: str
+    reason: str
+    pattern: str
+    compiled: regex.Pattern[str] = field(compare=False, repr=False)
+    literals: tuple[str, ...]
+    basic: tuple[str, ...] = ()
+    enhanced: tuple[tuple[str, str, str], ...] = ()
+    stages: frozenset[Stage] = frozenset()
+    provider: str | None = None
+    priority: int = DEFAULT_PRIORITY
+    code: str | None = None
+    note: str | None = None
+    examples: tuple[Example, ...] = ()
+    file: str = ""
+    position: int = 0
+    origin: int = 0
+
+    @property
+    def has_conditions(self) -> bool:
+        """True when the rule restricts codes or stages, not only words."""
+        return bool(self.basic or self.enhanced or self.stages)
+
+    def admits(self, basic: int | None, enhanced: str | None, stage: Stage) -> bool:
+        """Whether the reply's codes and stage satisfy the rule's conditions."""
+        if self.basic and not _code_matches(self.basic, None if basic is None else str(basic)):
+            return False
+        if self.enhanced and not _enhanced_matches(self.enhanced, enhanced):
+            return False
+        return not (self.stages and stage not in self.stages)
+
+    @property
+    def sort_key(self) -> tuple[int, int, str, int]:
+        """Precedence: user directories first, then priority, file name, position in file."""
+        return (self.origin, self.priority, Path(self.file).name, self.position)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSet:
+    """Rules in precedence order, with the reason policies and fallback tables they use."""
+
+    rules: tuple[Rule, ...]
+    reasons: dict[str, ReasonPolicy]
+    enhanced_fallback: dict[str, str]
+    basic_fallback: dict[str, str]
+    sources: tuple[str, ...] = ()
+
+    def __iter__(self) -> Iterator[Rule]:
+        return iter(self.rules)
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+    def get(self, rule_id: str) -> Rule | None:
+        """The rule with this id, if any."""
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        return None
+
+
+def builtin_rules_dir() -> Traversable:
+    """The bundled rules: inside the installed wheel, or the repository's ``rules/``."""
+    packaged = resources.files("classifier") / "rules"
+    if packaged.is_dir():
+        return packaged
+    repo = Path(__file__).resolve().parent.parent / "rules"
+    if repo.is_dir():
+        return repo
+    raise RuleError("bundled rule directory not found (broken installation)")
+
+
+def _read_toml(path: Traversable | Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise RuleError(f"invalid TOML: {exc}", file=str(path)) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RuleError(f"cannot read: {exc}", file=str(path)) from exc
+
+
+def _check_code(code: Any, file: str, rule_id: str | None, what: str) -> str:
+    if not isinstance(code, str | int) or str(code) not in CATALOGUE:
+        raise RuleError(f"{what}: {code!r} is not a MasterBase code", file=file, rule_id=rule_id)
+    return str(code)
+
+
+def _str_list(value: Any, file: str, rule_id: str, key: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise RuleError(
+            f"{key!r} must be a string or a list of strings", file=file, rule_id=rule_id
+        )
+    return tuple(value)
+
+
+def _load_reasons(data: dict[str, Any], file: str) -> dict[str, ReasonPolicy]:
+    reasons: dict[str, ReasonPolicy] = {}
+    for name, spec in data.items():
+        if not isinstance(spec, dict):
+            raise RuleError(f"reason {name!r} must be a table", file=file)
+        unknown = set(spec) - _REASON_KEYS
+        if unknown:
+            raise RuleError(f"reason {name!r}: unknown keys {sorted(unknown)}", file=file)
+        codes = {
+            k: _check_code(spec[k], file, None, f"reason {name}.{k}")
+            for k in ("code", "permanent", "transient", "on_421", "no_code")
+            if k in spec
+        }
+        both = codes.get("code")
+        reasons[name] = ReasonPolicy(
+            name=name,
+            description=str(spec.get("description", "")),
+            permanent=codes.get("permanent", both),
+            transient=codes.get("transient", both),
+            on_421=codes.get("on_421"),
+            no_code=codes.get("no_code", both),
+        )
+    return reasons
+
+
+def _load_fallbacks(
+    data: dict[str, Any], file: str, reasons: dict[str, ReasonPolicy]
+) -> tuple[dict[str, str], dict[str, str]]:
+    unknown = set(data) - {"enhanced", "basic"}
+    if unknown:
+        raise RuleError(f"unknown tables {sorted(unknown)}", file=file)
+    enhanced: dict[str, str] = {}
+    for key, reason in data.get("enhanced", {}).items():
+        if not _ENHANCED.match(key) or reason not in reasons:
+            raise RuleError(f"enhanced fallback {key!r} = {reason!r} is invalid", file=file)
+        enhanced[key] = reason
+    basic: dict[str, str] = {}
+    for key, code in data.get("basic", {}).items():
+        if not _BASIC.match(key):
+            raise RuleError(f"basic fallback {key!r} is not a code pattern", file=file)
+        basic[key] = _check_code(code, file, None, f"basic fallback {key}")
+    return enhanced, basic
+
+
+def _parse_rule(
+    raw: Any,
+    file: str,
+    position: int,
+    default_priority: int,
+    origin: int,
+    reasons: dict[str, ReasonPolicy],
+) -> Rule:
+    if not isinstance(raw, dict):
+        raise RuleError("each [[rule]] must be a table", file=file)
+    rule_id = raw.get("id")
+    if not isinstance(rule_id, str) or not _ID.match(rule_id):
+        raise RuleError(f"rule #{position + 1}: missing or malformed id {rule_id!r}", file=file)
+    unknown = set(raw) - _RULE_KEYS
+    if unknown:
+        raise RuleError(f"unknown keys {sorted(unknown)}", file=file, rule_id=rule_id)
+    reason = raw.get("reason")
+    if reason not in reasons:
+        raise RuleError(f"unknown reason {reason!r}", file=file, rule_id=rule_id)
+    pattern = raw.get("pattern")
+    if not isinstance(pattern, str) or not pattern.strip():
+        raise RuleError("missing pattern", file=file, rule_id=rule_id)
+    try:
+        compiled = regex.compile(pattern, _FLAGS)
+    except (regex.error, OverflowError, RecursionError) as exc:
+        raise RuleError(f"bad pattern: {exc}", file=file, rule_id=rule_id) from exc
+    if compiled.search("") is not None:
+        raise RuleError("pattern matches the empty string", file=file, rule_id=rule_id)
+    basic = _str_list(raw.get("basic", []), file, rule_id, "basic")
+    for b in basic:
+        if not _BASIC.match(b):
+            raise RuleError(
+                f"basic {b!r} is not like '550', '55x' or '5xx'", file=file, rule_id=rule_id
+            )
+    enhanced_raw = _str_list(raw.get("enhanced", []), file, rule_id, "enhanced")
+    for e in enhanced_raw:
+        if not _ENHANCED.match(e):
+            raise RuleError(
+                f"enhanced {e!r} is not like '5.1.1' or 'x.7.x'", file=file, rule_id=rule_id
+            )
+    enhanced = tuple((p[0], p[1], p[2]) for p in (e.split(".") for e in enhanced_raw))
+    stages: set[Stage] = set()
+    for s in _str_list(raw.get("stage", []), file, rule_id, "stage"):
+        st = Stage(s)
+        if st not in Stage.__members__.values():
+            raise RuleError(f"unknown stage {s!r}", file=file, rule_id=rule_id)
+        stages.add(st)
+    literals: tuple[str, ...]
+    if "literals" in raw:
+        literals = tuple(
+            sorted(
+                {lit.casefold() for lit in _str_list(raw["literals"], file, rule_id, "literals")}
+            )
+        )
+        if any(len(lit) < MIN_LITERAL for lit in literals):
+            raise RuleError(
+                f"literals must have {MIN_LITERAL}+ characters", file=file, rule_id=rule_id
+            )
+    else:
+        literals = required_literals(pattern)
+    priority = raw.get("priority", default_priority)
+    if not isinstance(priority, int) or isinstance(priority, bool):
+        raise RuleError("priority must be an integer", file=file, rule_id=rule_id)
+    code = _check_code(raw["code"], file, rule_id, "code") if "code" in raw else None
+    examples_raw = raw.get("example", [])
+    if not isinstance(examples_raw, list) or not examples_raw:
+        raise RuleError("a rule needs at least one [[rule.example]]", file=file, rule_id=rule_id)
+    examples = []
+    for ex in examples_raw:
+        if not isinstance(ex, dict):
+            raise RuleError("an example must be a table", file=file, rule_id=rule_id)
+        bad = set(ex) - _EXAMPLE_KEYS
+        if bad:
+            raise RuleError(f"example: unknown keys {sorted(bad)}", file=file, rule_id=rule_id)
+        reply, source = ex.get("reply"), ex.get("source")
+        if not isinstance(reply, str) or not reply.strip():
+            raise RuleError("example without reply", file=file, rule_id=rule_id)
+        if not isinstance(source, str) or not source.strip():
+            raise RuleError(
+                "example without source (where it was seen)", file=file, rule_id=rule_id
+            )
+        ex_stage = ex.get("stage")
+        if ex_stage is not None and not isinstance(ex_stage, str):
+            raise RuleError("example stage must be a string", file=file, rule_id=rule_id)
+        examples.append(
+            Example(
+                reply, _check_code(ex.get("code"), file, rule_id, "example code"), source, ex_stage
+            )
+        )
+    provider = raw.get("provider")
+    note = raw.get("note")
+    return Rule(
+        id=rule_id,
+        reason=reason,
+        pattern=pattern,
+        compiled=compiled,
+        literals=literals,
+        basic=basic,
+        enhanced=enhanced,
+        stages=frozenset(stages),
+        provider=str(provider) if provider is not None else None,
+        priority=priority,
+        code=code,
+        note=str(note) if note is not None else None,
+        examples=tuple(examples),
+        file=file,
+        position=position,
+        origin=origin,
+    )
+
+
+def _rule_files(directory: Traversable | Path) -> list[Traversable | Path]:
+    if not directory.is_dir():
+        raise RuleError("not a directory", file=str(directory))
+    names = sorted(
+        (
+            p
+            for p in directory.iterdir()
+            if p.name.endswith(".toml") and p.name not in ("reasons.toml", "fallbacks.toml")
+        ),
+        key=lambda p: p.name,
+    )
+    return list(names)
+
+
+def load_rules(
+    extra_dirs: Sequence[str | Path | Traversable] = (),
+    *,
+    builtin: bool = True,
+) -> RuleSet:
+    """Load the rules of ``extra_dirs`` (checked first, in the given order) and the bundled ones.
+
+    Raises RuleError on anything invalid: unknown keys, duplicate ids, unknown reasons or
+    codes, bad regexes, rules without a real example.
+    """
+    base = builtin_rules_dir()
+    reasons_file = base / "reasons.toml"
+    reasons = _load_reasons(_read_toml(reasons_file), str(reasons_file))
+    fb_file = base / "fallbacks.toml"
+    enhanced_fb, basic_fb = _load_fallbacks(_read_toml(fb_file), str(fb_file), reasons)
+
+    dirs: list[Traversable | Path] = [
+        Path(d) if isinstance(d, str | Path) else d for d in extra_dirs
+    ]
+    if builtin:
+        dirs.append(base)
+    rules: list[Rule] = []
+    disabled: set[str] = set()
+    seen: dict[str, str] = {}
+    for origin, directory in enumerate(dirs):
+        for path in _rule_files(directory):
+            file = str(path)
+            data = _read_toml(path)
+            unknown = set(data) - {"meta", "rule"}
+            if unknown:
+                raise RuleError(f"unknown top-level keys {sorted(unknown)}", file=file)
+            meta = data.get("meta", {})
+            if not isinstance(meta, dict) or set(meta) - _META_KEYS:
+                raise RuleError(f"[meta] accepts only {sorted(_META_KEYS)}", file=file)
+            default_priority = meta.get("priority", DEFAULT_PRIORITY)
+            if not isinstance(default_priority, int):
+                raise RuleError("[meta] priority must be an integer", file=file)
+            disabled.update(_str_list(meta.get("disable", []), file, "meta", "disable"))
+            raw_rules = data.get("rule", [])
+            if not isinstance(raw_rules, list):
+                raise RuleError("'rule' must be an array of tables ([[rule]])", file=file)
+            for position, raw in enumerate(raw_rules):
+                rule = _parse_rule(raw, file, position, default_priority, origin, reasons)
+                if rule.id in seen:
+                    raise RuleError(
+                        f"duplicate id (also in {seen[rule.id]})", file=file, rule_id=rule.id
+                    )
+                seen[rule.id] = file
+                rules.append(rule)
+    unknown_disabled = disabled - set(seen)
+    if unknown_disabled:
+        raise RuleError(f"[meta] disable names unknown rules {sorted(unknown_disabled)}")
+    ordered = sorted((r for r in rules if r.id not in disabled), key=lambda r: r.sort_key)
+    return RuleSet(
+        rules=tuple(ordered),
+        reasons=reasons,
+        enhanced_fallback=enhanced_fb,
+        basic_fallback=basic_fb,
+        sources=tuple(str(d) for d in dirs),
+    )
+
+
+def iter_examples(rules: Iterable[Rule]) -> Iterator[tuple[Rule, int, Example]]:
+    """Every (rule, index, example) of ``rules``: the suite and check-rules run them all."""
+    for rule in rules:
+        for index, example in enumerate(rule.examples):
+            yield rule, index, example
