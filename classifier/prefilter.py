@@ -8,6 +8,7 @@ loop over all rules would give, at a fraction of the cost.
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -18,6 +19,12 @@ __all__ = ["MIN_LITERAL", "Prefilter", "required_literals"]
 
 #: Literals shorter than this select too many rules to be worth it.
 MIN_LITERAL = 3
+
+# The stdlib parser gives a syntax tree; `regex`-only syntax falls back to "always check".
+_sre_parse: Any = importlib.import_module("re._parser")
+_sre_const: Any = importlib.import_module("re._constants")
+
+_LITERAL = 3
 
 try:  # The stdlib parser gives a syntax tree; `regex`-only syntax falls back to "always check".
     from re import _constants as _sre_const
