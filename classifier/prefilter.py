@@ -24,15 +24,6 @@ MIN_LITERAL = 3
 _sre_parse: Any = importlib.import_module("re._parser")
 _sre_const: Any = importlib.import_module("re._constants")
 
-_LITERAL = 3
-
-try:  # The stdlib parser gives a syntax tree; `regex`-only syntax falls back to "always check".
-    from re import _constants as _sre_const
-    from re import _parser as _sre_parse
-except ImportError:  # pragma: no cover - Python < 3.11
-    import sre_constants as _sre_const  # type: ignore[no-redef]
-    import sre_parse as _sre_parse  # type: ignore[no-redef]
-
 _LITERAL = _sre_const.LITERAL
 _SUBPATTERN = _sre_const.SUBPATTERN
 _BRANCH = _sre_const.BRANCH
