@@ -1,0 +1,189 @@
+"""DNS outcomes for a recipient domain: where to deliver, or which bounce code it already is.
+
+What the resolver says decides codes before any SMTP server is reached: NXDOMAIN is 111,
+no mail host (no MX and no address fallback, or a null MX, RFC 7505) is 112, and a resolver
+that fails or times out is 113. The wording given to the classifier is Postfix's, so the same
+rules that read Postfix logs explain these results.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import dns.asyncresolver
+import dns.exception
+import dns.name
+import dns.rdatatype
+import dns.resolver
+
+from classifier import Classification, classify
+
+__all__ = [
+    "DnsOutcome",
+    "async_resolver_for",
+    "check_domain",
+    "check_domain_async",
+    "host_addresses",
+    "resolver_for",
+]
+
+_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class DnsOutcome:
+    """What DNS said about a domain: mail hosts to try, or a classification when there are none."""
+
+    domain: str
+    status: str  # mx | implicit_mx | nxdomain | no_mail_host | null_mx | servfail | timeout | error
+    hosts: tuple[str, ...]
+    text: str
+    classification: Classification | None
+
+    @property
+    def code(self) -> str | None:
+        """The bounce code when DNS alone decides, else None (mail can be attempted)."""
+        return None if self.classification is None else self.classification.code
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "domain": self.domain,
+            "status": self.status,
+            "hosts": list(self.hosts),
+            "text": self.text,
+            "code": self.code,
+        }
+
+
+def resolver_for(host: str, port: int, *, timeout: float = _TIMEOUT) -> dns.resolver.Resolver:
+    """A resolver asking only ``host:port`` (no /etc/resolv.conf), with a bounded lifetime."""
+    resolver = dns.resolver.Resolver(configure=False)
+    resolver.nameservers = [host]
+    resolver.port = port
+    resolver.timeout = timeout
+    resolver.lifetime = timeout
+    return resolver
+
+
+def async_resolver_for(
+    host: str, port: int, *, timeout: float = _TIMEOUT
+) -> dns.asyncresolver.Resolver:
+    """Async twin of :func:`resolver_for`."""
+    resolver = dns.asyncresolver.Resolver(configure=False)
+    resolver.nameservers = [host]
+    resolver.port = port
+    resolver.timeout = timeout
+    resolver.lifetime = timeout
+    return resolver
+
+
+def _outcome(domain: str, status: str, text: str, code: str, reason: str) -> DnsOutcome:
+    result = classify(text, stage="connect")
+    if result.code != code:
+        result = result.with_code(code, reason=reason, why=f"DNS for {domain}: {status}")
+    return DnsOutcome(domain, status, (), text, result)
+
+
+def _failure(domain: str, rdtype: str, exc: BaseException) -> DnsOutcome:
+    if isinstance(exc, dns.resolver.NXDOMAIN):
+        text = (
+            f"Host or domain name not found. Name service error for name={domain} "
+            f"type={rdtype}: Host not found"
+        )
+        return _outcome(domain, "nxdomain", text, "111", "dns_nxdomain")
+    status = "timeout" if isinstance(exc, dns.exception.Timeout) else "servfail"
+    if not isinstance(exc, dns.exception.Timeout | dns.resolver.NoNameservers):
+        status = "error"
+    text = (
+        f"Host or domain name not found. Name service error for name={domain} "
+        f"type={rdtype}: Host not found, try again"
+    )
+    return _outcome(domain, status, text, "113", "dns_failure")
+
+
+def _no_mail_host(domain: str) -> DnsOutcome:
+    text = (
+        f"Host or domain name not found. Name service error for name={domain} "
+        "type=A: Host found but no data record of requested type"
+    )
+    return _outcome(domain, "no_mail_host", text, "112", "dns_no_mx")
+
+
+def _from_mx(domain: str, answer: dns.resolver.Answer) -> DnsOutcome:
+    records = sorted(
+        ((int(r.preference), r.exchange.to_text(omit_final_dot=True)) for r in answer),
+        key=lambda item: item[0],
+    )
+    hosts = tuple(host for _, host in records if host not in ("", "."))
+    if not hosts:  # RFC 7505 null MX: "MX 0 ."
+        text = f"{domain}: Domain {domain} does not accept mail (nullMX)"
+        return _outcome(domain, "null_mx", text, "112", "dns_no_mx")
+    return DnsOutcome(domain, "mx", hosts, f"MX for {domain}: {', '.join(hosts)}", None)
+
+
+_Query = Callable[[str, str], Awaitable[dns.resolver.Answer]]
+
+
+async def _decide(domain: str, query: _Query) -> DnsOutcome:
+    domain = domain.strip().rstrip(".").lower()
+    try:
+        dns.name.from_text(domain)
+    except dns.exception.DNSException:
+        return _failure(domain, "MX", dns.resolver.NXDOMAIN())  # type: ignore[no-untyped-call]
+    try:
+        return _from_mx(domain, await query(domain, "MX"))
+    except dns.resolver.NoAnswer:
+        pass
+    except dns.exception.DNSException as exc:
+        return _failure(domain, "MX", exc)
+    # No MX: RFC 5321 5.1 implicit MX, the domain's own address records.
+    for rdtype in ("A", "AAAA"):
+        try:
+            await query(domain, rdtype)
+        except dns.resolver.NoAnswer:
+            continue
+        except dns.exception.DNSException as exc:
+            return _failure(domain, rdtype, exc)
+        return DnsOutcome(domain, "implicit_mx", (domain,), f"no MX; {domain} has {rdtype}", None)
+    return _no_mail_host(domain)
+
+
+async def check_domain_async(
+    domain: str, *, resolver: dns.asyncresolver.Resolver | None = None
+) -> DnsOutcome:
+    """Resolve ``domain``'s mail hosts with an async resolver (bounded by its lifetime)."""
+    res = resolver if resolver is not None else dns.asyncresolver.Resolver()
+
+    async def query(name: str, rdtype: str) -> dns.resolver.Answer:
+        return await res.resolve(name, rdtype, search=False)
+
+    return await _decide(domain, query)
+
+
+def check_domain(domain: str, *, resolver: dns.resolver.Resolver | None = None) -> DnsOutcome:
+    """Blocking twin of :func:`check_domain_async` (do not call it from a running loop)."""
+    res = resolver if resolver is not None else dns.resolver.Resolver()
+
+    async def query(name: str, rdtype: str) -> dns.resolver.Answer:
+        return res.resolve(name, rdtype, search=False)
+
+    return asyncio.run(_decide(domain, query))
+
+
+async def host_addresses(
+    host: str, *, resolver: dns.asyncresolver.Resolver | None = None
+) -> list[str]:
+    """IPv4 then IPv6 addresses of a mail host; empty when it has none or DNS fails."""
+    res = resolver if resolver is not None else dns.asyncresolver.Resolver()
+    addresses: list[str] = []
+    for rdtype in ("A", "AAAA"):
+        try:
+            answer = await res.resolve(host, rdtype, search=False)
+        except dns.exception.DNSException:
+            continue
+        addresses.extend(r.to_text() for r in answer)
+    return addresses
