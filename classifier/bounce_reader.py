@@ -1,0 +1,273 @@
+"""Read a mail message into per-recipient evidence: what kind of report it is, and who failed.
+
+No classification happens here; :mod:`classifier.message` turns the evidence into codes. The
+order of the checks matters: a feedback report or an unsubscribe request can carry
+``Auto-Submitted: auto-replied`` too, and a DSN may also paste its text into a plain part.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from email.message import Message
+
+from classifier.dsn import (
+    RecipientEvidence,
+    clean_address,
+    looks_like_dsn_fields,
+    parse_delivery_status,
+)
+from classifier.feedback import (
+    NOT_COMPLAINTS,
+    auto_reply_reason,
+    looks_like_bounce,
+    parse_feedback_report,
+    unsubscribe_reason,
+)
+from classifier.mailparts import TextPart, header, parse_message, text_parts
+from classifier.mta_bounces import (
+    cut_original,
+    decode_ses_json,
+    decode_text_bounce,
+    guess_mta,
+    has_reply_code,
+    looks_like_bounce_text,
+)
+
+__all__ = ["MessageEvidence", "read_message"]
+
+_DSN_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})
+_HEADER_TYPES = frozenset(
+    {"text/rfc822-headers", "message/rfc822-headers", "message/global-headers"}
+)
+_TAG = re.compile(r"<[^>]{0,2000}>")
+_FORWARDED = re.compile(r"^\s*(?:fwd?|fw|tr|wg|rv|enc|i)\s*:", re.IGNORECASE)
+_QUOTED = re.compile(r"(?m)^>[ >]?\S")
+_UNQUOTE = re.compile(r"(?m)^> ?")
+_ADDRESS = re.compile(r"[^\s<>()\[\]\"',;:]+@[A-Za-z0-9][A-Za-z0-9.\-]*\.[A-Za-z0-9\-]+")
+
+
+@dataclass(frozen=True, slots=True)
+class MessageEvidence:
+    """What one message reports, before classification.
+
+    kind: bounce, feedback, auto_reply, unsubscribe, notification (SES delivery) or unknown.
+    """
+
+    kind: str
+    recipients: tuple[RecipientEvidence, ...] = ()
+    decoded_by: str = ""
+    note: str = ""
+    feedback_type: str = ""
+    subject: str = ""
+    sender: str = ""
+    message_id: str = ""
+
+
+def _html_to_text(html: str) -> str:
+    text = re.sub(r"(?is)<(script|style)\b.*?</\1>", " ", html[:200_000])
+    text = re.sub(r"(?i)<br\s*/?>|</p>|</div>|</tr>|</li>", "\n", text)
+    text = _TAG.sub(" ", text)
+    return (
+        text.replace("&nbsp;", " ")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+        .replace("&quot;", '"')
+    )
+
+
+def _plain_body(parts: list[TextPart]) -> str:
+    """The human-readable report: the top-level text/plain parts, else the HTML ones."""
+    plain = [p.text for p in parts if p.content_type == "text/plain" and p.depth == 0]
+    if not plain:
+        plain = [_html_to_text(p.text) for p in parts if p.content_type == "text/html"]
+    return "\n".join(plain)
+
+
+def _addresses(value: str) -> list[str]:
+    out: list[str] = []
+    for raw in _ADDRESS.findall(value):
+        address = clean_address(raw)
+        if address and address not in out:
+            out.append(address)
+    return out
+
+
+def _original_recipients(parts: list[TextPart], body: str) -> list[str]:
+    """Recipients named by the returned original (its To/Cc), as a last resort."""
+    for part in parts:
+        if part.content_type in ("message/rfc822", "message/global"):
+            found = _addresses(header(part.part, "To"))
+            if found:
+                return found
+        if part.content_type in _HEADER_TYPES:
+            match = re.search(r"(?im)^to:\s*(.+(?:\n[ \t].+)*)", part.text)
+            if match:
+                return _addresses(match.group(1))
+    report = cut_original(body)
+    rest = body[len(report) :]
+    match = re.search(r"(?im)^to:\s*(.+(?:\n[ \t].+)*)", rest)
+    return _addresses(match.group(1)) if match else []
+
+
+def _embedded_report(parts: list[TextPart], body: str, depth: int) -> MessageEvidence | None:
+    """A bounce forwarded as an attachment, quoted with "> ", or pasted after the text."""
+    candidates: list[bytes | str | Message] = [
+        part.part
+        for part in parts
+        if part.content_type in ("message/rfc822", "message/global") and part.depth == 0
+    ]
+    quoted = _QUOTED.search(body)
+    if quoted:
+        candidates.append(_UNQUOTE.sub("", body[quoted.start() :]))
+    report = cut_original(body)
+    if len(report) < len(body) - 20:
+        candidates.append(body[len(report) :].lstrip("\r\n"))
+    for candidate in candidates:
+        inner = read_message(candidate, _depth=depth + 1)
+        if inner.kind not in ("unknown", "auto_reply", "unsubscribe") and inner.recipients:
+            return inner
+    return None
+
+
+def read_message(data: bytes | str | Message, *, _depth: int = 0) -> MessageEvidence:
+    """Evidence from one message; never raises."""
+    msg = parse_message(data)
+    subject = header(msg, "Subject")
+    sender = header(msg, "From")
+    base = MessageEvidence(
+        kind="unknown", subject=subject, sender=sender, message_id=header(msg, "Message-ID")
+    )
+    parts = list(text_parts(msg))
+
+    if _depth < 2 and _FORWARDED.match(subject):
+        inner = _embedded_report(parts, _plain_body(parts), _depth)
+        if inner is not None:
+            return inner
+
+    # 1. ARF feedback report (RFC 5965).
+    feedback = [p for p in parts if p.content_type == "message/feedback-report"]
+    if feedback:
+        report = parse_feedback_report(feedback[0].text)
+        recipients = report.recipients or tuple(_original_recipients(parts, ""))
+        note = "" if report.feedback_type not in NOT_COMPLAINTS else "not a complaint"
+        return replace(
+            base,
+            kind="feedback",
+            recipients=tuple(
+                RecipientEvidence(recipient=r, reporting_mta=report.reporting_mta, decoded_by="arf")
+                for r in recipients
+            ),
+            decoded_by="arf",
+            feedback_type=report.feedback_type or "abuse",
+            note=note,
+        )
+
+    body = _plain_body(parts)
+    excluded = _addresses(sender)
+    sender_side = excluded + _addresses(header(msg, "To"))
+
+    # 2. RFC 3464 delivery-status parts, completed by the text part for empty diagnostics.
+    evidence: list[RecipientEvidence] = []
+    decoded_by = ""
+    for part in parts:
+        if part.content_type in _DSN_TYPES:
+            evidence.extend(parse_delivery_status(part.text))
+    if evidence:
+        decoded_by = "rfc3464"
+    elif looks_like_dsn_fields(cut_original(body)):
+        evidence = parse_delivery_status(cut_original(body), decoded_by="rfc3464-text")
+        decoded_by = "rfc3464-text" if evidence else ""
+
+    # 3. Amazon SES notifications (JSON).
+    if not evidence:
+        ses = (
+            decode_ses_json(body) if '"notificationType"' in body or '"eventType"' in body else None
+        )
+        if ses is not None:
+            kind, found = ses
+            mapping = {"Bounce": "bounce", "Complaint": "feedback", "Delivery": "notification"}
+            return replace(
+                base,
+                kind=mapping.get(kind, "unknown"),
+                recipients=tuple(found),
+                decoded_by="amazon-ses-notification",
+                feedback_type="abuse" if kind == "Complaint" else "",
+            )
+
+    bounce_like = bool(evidence) or looks_like_bounce(msg)
+
+    # 4. Unsubscribe requests and auto-replies (checked before free-text decoding, because
+    #    an ordinary message can quote addresses that look like recipient lines).
+    if not bounce_like:
+        why = unsubscribe_reason(msg)
+        who = _addresses(sender)
+        if why:
+            return replace(
+                base,
+                kind="unsubscribe",
+                recipients=tuple(
+                    RecipientEvidence(recipient=a, decoded_by="list-unsubscribe") for a in who
+                ),
+                decoded_by="list-unsubscribe",
+                note=why,
+            )
+        why = auto_reply_reason(msg)
+        if why:
+            return replace(
+                base,
+                kind="auto_reply",
+                recipients=tuple(RecipientEvidence(recipient=a, decoded_by="rfc3834") for a in who),
+                decoded_by="rfc3834",
+                note=why,
+            )
+
+    # 5. The MTA's free text: recipients of its own, or diagnostics for the DSN's.
+    mta = guess_mta(body, sender)
+    text_found = (
+        decode_text_bounce(body, excluded=excluded, sender_side=sender_side, decoded_by=mta)
+        if body
+        else []
+    )
+    if evidence:
+        by_address = {r.recipient: r for r in text_found}
+        evidence = [
+            r.merged(by_address[r.recipient])
+            if r.recipient in by_address and (not r.diagnostic or not r.stage)
+            else r
+            for r in evidence
+        ]
+    elif text_found and (
+        bounce_like
+        or looks_like_bounce_text(body)
+        or any(has_reply_code(r.diagnostic) for r in text_found)
+    ):
+        evidence = text_found
+        decoded_by = mta
+        bounce_like = True
+
+    if not evidence and _depth < 2:
+        inner = _embedded_report(parts, body, _depth)
+        if inner is not None:
+            return inner
+
+    if not evidence and bounce_like:
+        failed = _addresses(header(msg, "X-Failed-Recipients")) or _original_recipients(parts, body)
+        failed = [a for a in failed if a not in sender_side] or failed
+        report_text = cut_original(body).strip()
+        if failed:
+            evidence = [
+                RecipientEvidence(
+                    recipient=a,
+                    action="failed",
+                    diagnostic=" ".join(report_text.split())[:4000],
+                    decoded_by=f"{mta}-fallback",
+                )
+                for a in failed
+            ]
+            decoded_by = f"{mta}-fallback"
+
+    if evidence:
+        return replace(base, kind="bounce", recipients=tuple(evidence), decoded_by=decoded_by)
+    return replace(base, note="no report recognised")

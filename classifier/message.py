@@ -1,0 +1,255 @@
+"""classify_message(): bounce mail, feedback reports and auto-replies, one result per recipient.
+
+The message is read into per-recipient evidence by :mod:`classifier.bounce_reader`; each
+recipient's diagnostic text is classified with :func:`classifier.classify`, and then the
+bounce-level policy of the catalogue is applied (docs/bounce-mail.md):
+
+* ``Action: delayed`` is a warning: 202, not final;
+* ``Action: delivered | relayed | expanded``: 250;
+* a failed recipient whose reason is not recognised, who could not be reached, or whose
+  text is a bare temporary reply (4xx, or a 4.x.x Status) with no specific meaning: 133,
+  the MTA gave up after retrying;
+* otherwise the text decides, also when it disagrees with the Status field: a recognised
+  meaning (mailbox full, rate limited ...) keeps its code even in a final failure.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from email.message import Message
+from typing import Any
+
+from classifier.bounce_reader import MessageEvidence, read_message
+from classifier.dsn import RecipientEvidence
+from classifier.engine import classify
+from classifier.enums import Tier, Verdict
+from classifier.feedback import NOT_COMPLAINTS
+from classifier.result import Classification
+
+__all__ = ["BounceRecipient", "MessageReport", "classify_message"]
+
+_DELIVERED = frozenset({"delivered", "relayed", "expanded"})
+_KIND_OF_ACTION = {
+    "failed": "bounce",
+    "delayed": "delay",
+    "delivered": "delivery",
+    "relayed": "delivery",
+    "expanded": "delivery",
+}
+_LEADING_BASIC = re.compile(r"^\s*([245]\d\d)(?:[ -]+)(?![245]\.\d)")
+_MAX_DIAGNOSTIC = 4000
+
+
+@dataclass(frozen=True, slots=True)
+class BounceRecipient:
+    """One recipient a message reports on, with the code the policy gives it.
+
+    kind: bounce, delay, delivery, feedback, auto_reply, unsubscribe or unknown.
+    classification is None when there is nothing to record (auto-replies, not-spam reports).
+    """
+
+    recipient: str
+    kind: str
+    action: str
+    status: str
+    diagnostic: str
+    remote_mta: str
+    reporting_mta: str
+    feedback_type: str
+    decoded_by: str
+    classification: Classification | None
+
+    @property
+    def code(self) -> str:
+        """The MasterBase code, "" when there is none."""
+        return self.classification.code if self.classification is not None else ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "recipient": self.recipient,
+            "kind": self.kind,
+            "code": self.code,
+            "action": self.action,
+            "status": self.status,
+            "diagnostic": self.diagnostic,
+            "remote_mta": self.remote_mta,
+            "reporting_mta": self.reporting_mta,
+            "feedback_type": self.feedback_type,
+            "decoded_by": self.decoded_by,
+            "classification": (
+                self.classification.to_dict() if self.classification is not None else None
+            ),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class MessageReport:
+    """Everything one message says: its kind and one entry per recipient.
+
+    kind: bounce, feedback, auto_reply, unsubscribe, notification or unknown (nothing
+    recognised; ``recipients`` is then empty and ``note`` says why).
+    """
+
+    kind: str
+    recipients: tuple[BounceRecipient, ...]
+    decoded_by: str
+    subject: str
+    sender: str
+    message_id: str
+    note: str = ""
+
+    @property
+    def is_bounce(self) -> bool:
+        """Does the message report a failed or delayed delivery?"""
+        return any(r.kind in ("bounce", "delay") for r in self.recipients)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "kind": self.kind,
+            "decoded_by": self.decoded_by,
+            "subject": self.subject,
+            "sender": self.sender,
+            "message_id": self.message_id,
+            "note": self.note,
+            "recipients": [r.to_dict() for r in self.recipients],
+        }
+
+
+def _classify(text: str, stage: str | None) -> Classification:
+    return classify(text, stage=stage)
+
+
+def _with_status(diagnostic: str, status: str) -> str:
+    """The diagnostic with the DSN Status inserted where an enhanced code would stand."""
+    match = _LEADING_BASIC.match(diagnostic)
+    if match:
+        return f"{diagnostic[: match.end(1)]} {status} {diagnostic[match.end() :]}"
+    return f"{status} {diagnostic}".strip()
+
+
+def _text_classification(ev: RecipientEvidence) -> Classification:
+    """Classify the diagnostic; the Status field only fills in what the text lacks."""
+    text = ev.diagnostic[:_MAX_DIAGNOSTIC]
+    result = _classify(text, ev.stage)
+    if not ev.status or result.enhanced is not None:
+        return result
+    if result.tier not in (Tier.BASIC, Tier.DEFAULT, Tier.NONE):
+        return result
+    if result.basic is not None and str(result.basic)[0] != ev.status[0]:
+        return result  # the text's own class wins over a contradicting Status
+    helped = _classify(_with_status(text, ev.status), ev.stage)
+    return helped if helped.recognised else result
+
+
+def _decide(ev: RecipientEvidence) -> tuple[str, Classification]:
+    """The bounce-level policy for one DSN-like recipient: (kind, classification)."""
+    action = ev.action or "failed"
+    result = _text_classification(ev)
+    if action == "delayed":
+        return "delay", result.with_code(
+            "202", why="Action: delayed: a warning, the reporting MTA is still retrying"
+        )
+    if action in _DELIVERED:
+        return "delivery", result.with_code(
+            "250", reason="delivered", why=f"Action: {action}: the message was delivered"
+        )
+    if result.reason == "expired":
+        return "bounce", result
+    if not result.recognised:
+        return "bounce", result.with_code(
+            "133",
+            reason="expired",
+            why="failed recipient with no recognisable reason: the MTA gave up",
+        )
+    if result.reason == "connection_failed":
+        return "bounce", result.with_code(
+            "133",
+            reason="expired",
+            why="the destination could not be reached until the MTA gave up retrying",
+        )
+    vague = result.tier in (Tier.BASIC, Tier.DEFAULT, Tier.NONE)
+    if vague and (result.verdict == Verdict.TRANSIENT or ev.status[:1] == "4"):
+        return "bounce", result.with_code(
+            "133",
+            reason="expired",
+            why="final failure after temporary replies with no specific reason: "
+            "the MTA gave up retrying",
+        )
+    return _KIND_OF_ACTION.get(action, "bounce"), result
+
+
+def _recipient(
+    ev: RecipientEvidence, kind: str, result: Classification | None, feedback_type: str = ""
+) -> BounceRecipient:
+    return BounceRecipient(
+        recipient=ev.recipient,
+        kind=kind,
+        action=ev.action,
+        status=ev.status,
+        diagnostic=ev.diagnostic[:_MAX_DIAGNOSTIC],
+        remote_mta=ev.remote_mta,
+        reporting_mta=ev.reporting_mta,
+        feedback_type=feedback_type,
+        decoded_by=ev.decoded_by,
+        classification=result,
+    )
+
+
+def _from_evidence(evidence: MessageEvidence) -> tuple[BounceRecipient, ...]:
+    kind = evidence.kind
+    out: list[BounceRecipient] = []
+    for ev in evidence.recipients:
+        if kind == "feedback":
+            ftype = evidence.feedback_type
+            if ftype in NOT_COMPLAINTS:
+                out.append(_recipient(ev, "feedback", None, ftype))
+                continue
+            result = _classify("", None).with_code(
+                "162",
+                reason="complaint",
+                why=f"ARF feedback report (RFC 5965), Feedback-Type: {ftype}",
+            )
+            out.append(_recipient(ev, "feedback", result, ftype))
+        elif kind == "unsubscribe":
+            result = _classify("", None).with_code(
+                "163", reason="list_unsubscribe", why=f"List-Unsubscribe request: {evidence.note}"
+            )
+            out.append(_recipient(ev, "unsubscribe", result))
+        elif kind == "auto_reply":
+            out.append(_recipient(ev, "auto_reply", None))
+        elif kind in ("bounce", "notification"):
+            rkind, result = _decide(ev)
+            out.append(_recipient(ev, rkind, result))
+    return tuple(out)
+
+
+def classify_message(data: bytes | str | Message) -> MessageReport:
+    """Read a bounce, DSN, feedback report or auto-reply; one result per recipient reported.
+
+    Never raises: unreadable or unrecognised input gives ``kind="unknown"`` with no
+    recipients, and an auto-reply gives ``kind="auto_reply"`` with no code.
+    """
+    try:
+        evidence = read_message(data)
+    except Exception as exc:  # a last guard: malformed mail must never escape as a crash
+        return MessageReport(
+            kind="unknown",
+            recipients=(),
+            decoded_by="",
+            subject="",
+            sender="",
+            message_id="",
+            note=f"unreadable message ({type(exc).__name__})",
+        )
+    return MessageReport(
+        kind=evidence.kind,
+        recipients=_from_evidence(evidence),
+        decoded_by=evidence.decoded_by,
+        subject=evidence.subject,
+        sender=evidence.sender,
+        message_id=evidence.message_id,
+        note=evidence.note,
+    )
