@@ -38,9 +38,12 @@ class Classifier:
         self._rules: tuple[Rule, ...] = rules.rules
         self._prefilter = Prefilter(r.literals for r in self._rules)
         self._conditional = 0
+        self._delivered = 0
         for index, rule in enumerate(self._rules):
             if rule.has_conditions:
                 self._conditional |= 1 << index
+            if rule.reason == "delivered":
+                self._delivered |= 1 << index
         self._admissible: dict[tuple[int | None, str | None, Stage], int] = {}
         self._cache: dict[tuple[str, Stage | None], Classification] = {}
         self._cache_size = cache_size
@@ -84,6 +87,8 @@ class Classifier:
         if not text:
             return None
         mask = self._prefilter.candidates(text.casefold()) & self._mask_for(reply)
+        if verdict_of(reply) is Verdict.SUCCESS:
+            mask &= self._delivered  # an accepted reply is only read as a delivery
         rules = self._rules
         while mask:
             low = mask & -mask
@@ -97,7 +102,10 @@ class Classifier:
     def _first_match_plain(self, reply: ParsedReply) -> tuple[Rule, regex.Match[str]] | None:
         if not reply.text:
             return None
+        success = verdict_of(reply) is Verdict.SUCCESS
         for rule in self._rules:
+            if success and rule.reason != "delivered":
+                continue
             if rule.admits(reply.basic, reply.enhanced, reply.stage):
                 m = self._search(rule, reply.text)
                 if m is not None:
@@ -140,9 +148,7 @@ class Classifier:
         decision: Decision | None = None
         rule_id: str | None = None
         matched: str | None = None
-        if verdict is Verdict.SUCCESS:
-            decision = decide_fallback(self.rules, parsed)
-        elif found is not None:
+        if found is not None:
             rule, m = found
             decision = decide_rule(self.rules, rule, parsed)
             if decision is not None:

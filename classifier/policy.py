@@ -101,6 +101,11 @@ def decide_fallback(rules: RuleSet, reply: ParsedReply) -> Decision | None:
     """No rule recognised the words: decide by enhanced status, basic code, then class."""
     klass = _klass(reply)
     stage = reply.stage
+    if reply.basic is not None and 500 <= reply.basic <= 504:
+        # Protocol errors: the basic code is the precise one (RFC 5321 §4.2.2).
+        code = rules.basic_fallback.get(str(reply.basic))
+        if code is not None:
+            return Decision(code, Tier.BASIC, None)
     if reply.enhanced is not None and reply.enhanced[0] == (klass or reply.enhanced[0]):
         reason = _enhanced_reason(rules, reply.enhanced)
         if reason is not None:
