@@ -381,8 +381,9 @@ def parse_powermta(line: str, header: Sequence[str]) -> LogRecord | None:
     reply = row.get("dsnDiag", "") or dsn_status
     qid = row.get("envId", "") or row.get("jobId", "")
     dsn = dsn_status.split(" ", 1)[0]
-    return LogRecord("powermta", status, row.get("timeLogged", ""), qid, (rcpt,), reply, dsn,
-                     None, category)  # fmt: skip
+    return LogRecord(
+        "powermta", status, row.get("timeLogged", ""), qid, (rcpt,), reply, dsn, None, category
+    )
 
 
 # --- JSON: KumoMTA log records and any other JSON lines --------------------------------------
@@ -420,6 +421,9 @@ def _recipients(value: object) -> tuple[str, ...]:
 
 
 def _load_object(line: str) -> dict[str, Any] | None:
+    """The JSON object on a line, or None (not JSON, or JSON but not an object)."""
+    if not line.startswith("{"):
+        return None
     try:
         obj = json.loads(line)
     except ValueError:
@@ -435,12 +439,9 @@ def parse_kumomta(line: str, obj: Mapping[str, Any] | None = None) -> LogRecord 
     The reply is rebuilt as "code x.y.z content" from ``response``; ``response.command`` gives
     the stage.
     """
+    obj = obj if obj is not None else _load_object(line)
     if obj is None:
-        if not line.startswith("{"):
-            return None
-        obj = _load_object(line)
-        if obj is None:
-            return None
+        return None
     kind = obj.get("type")
     if not isinstance(kind, str) or "response" not in obj:
         return None
@@ -526,9 +527,13 @@ def _generic(
     recipients = _recipients(_first(row, _RECIPIENT_NAMES))
     text = reply if isinstance(reply, str) else json.dumps(reply, ensure_ascii=False)
     return LogRecord(
-        mta, status, "" if time is None else str(time), "" if qid is None else str(qid),
-        recipients, text,
-    )  # fmt: skip
+        mta,
+        status,
+        "" if time is None else str(time),
+        "" if qid is None else str(qid),
+        recipients,
+        text,
+    )
 
 
 def _dig(obj: Mapping[str, Any], path: str) -> Any:
@@ -551,12 +556,9 @@ def parse_json(
     ``to``/``email``, ``queue_id``/``message_id``/``id``, ``time``/``timestamp``, ``status``/
     ``action``/``event`` or ``status_field``); a status word that is not known gives "unknown".
     """
+    obj = obj if obj is not None else _load_object(line)
     if obj is None:
-        if not line.startswith("{"):
-            return None
-        obj = _load_object(line)
-        if obj is None:
-            return None
+        return None
     reply = _dig(obj, field)
     if reply is None:
         raise MalformedLineError(f"JSON record without the field {field!r}")
@@ -661,7 +663,7 @@ class LineParser:
                 )
             known = True
         else:  # kumomta or json
-            obj = _load_object(line) if line.startswith("{") else None
+            obj = _load_object(line)
             if obj is None:
                 return LineKind.UNRECOGNISED, None
             if fmt != "json" and isinstance(obj.get("type"), str) and "recipient" in obj:

@@ -657,9 +657,14 @@ def replay(
     """
     global _settings  # noqa: PLW0603 - set before forking so that workers inherit it
     settings = _Settings(
-        options.fmt, options.field, options.status_field, options.final, options.output,
-        options.records, options.final,
-    )  # fmt: skip
+        options.fmt,
+        options.field,
+        options.status_field,
+        options.final,
+        options.output,
+        options.records,
+        options.final,
+    )
     _settings = settings
     LineParser(options.fmt, field=options.field)  # reject a bad format before reading
     _sent("")  # build the rule engine now: forked workers share it
