@@ -100,8 +100,9 @@ _RCPT_PREFIX = regex.compile(r"^<[^<>\s]*>(?: \(expanded from <[^<>\s]*>\))?:\s*
 _CONNECT_TO = regex.compile(r"^connect to (\S+?)(?:\[[^\]]*\](?::\d+)?)?:\s*", regex.I)
 _SERVER_REFUSED = regex.compile(r"^server refused to talk to me:\s*", regex.I)
 _EXIM = regex.compile(
-    r"SMTP error from remote (?:mail server|mailer) after ((?:pipelined )?[a-z]+(?: [a-z]+)?"
-    r"(?: of data)?)(?::?\s*<[^>]*>)?(?:[^:\n]*?)?:\s*(?:\n\s*)?(?:host (\S+) \[[^\]]*\]:\s*)?",
+    r"SMTP error from remote (?:mail server|mailer) after ((?:pipelined )?(?:end of data|"
+    r"initial connection|MAIL FROM|RCPT TO|[a-z]+))(?::?\s*<[^>]*>)?[^:\n]*:\s*"
+    r"(?:\n\s*)?(?:host (\S+) \[[^\]]*\]:\s*)?",
     regex.I,
 )
 _SENDMAIL_STAT = regex.compile(r"\bstat=(.*)$", regex.I | regex.S)
@@ -186,6 +187,9 @@ def _split_reply(text: str) -> tuple[int | None, str | None, str]:
                     enhanced = f"{m.group(3)}.{int(m.group(4))}.{int(m.group(5))}"
             if code == basic:
                 line = line[m.end() :]
+        elif enhanced is not None and line.lstrip().startswith(enhanced + " "):
+            # Client libraries strip "550-" but keep the enhanced status on every line.
+            line = line.lstrip()[len(enhanced) + 1 :]
         if line.strip():
             parts.append(line.strip())
     flat = " ".join(parts)

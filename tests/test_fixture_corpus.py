@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+
 import pytest
 
 from classifier import Classifier
@@ -32,4 +33,3 @@ def test_fixture_reply(clf: Classifier, name: str, n: int, case: dict[str, objec
     stage = case.get("stage")
     result = clf.classify(str(case["reply"]), stage=stage if isinstance(stage, str) else None)
     assert result.code == case["code"], result.explain()
-

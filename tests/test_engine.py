@@ -1,0 +1,166 @@
+"""The engine: results, fallbacks, precedence, and the fast path answering like a plain loop."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import FrozenInstanceError
+
+import pytest
+
+from classifier import Classification, Classifier, Stage, Tier, Verdict, classify
+from classifier.rules import iter_examples
+
+from .conftest import FIXTURES
+
+
+def _corpus(clf: Classifier) -> list[tuple[str, str | None]]:
+    items: list[tuple[str, str | None]] = [
+        (e.reply, e.stage) for _, _, e in iter_examples(clf.rules)
+    ]
+    for path in sorted((FIXTURES / "replies").glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                case = json.loads(line)
+                items.append((case["reply"], case.get("stage")))
+    # Variants that change which rules are candidates: upper case, wrapped, truncated, noisy.
+    extra: list[tuple[str, str | None]] = []
+    for reply, stage in items:
+        extra.append((reply.upper(), stage))
+        extra.append(
+            (f"host mx.example.com[192.0.2.1] said: {reply} (in reply to RCPT TO command)", None)
+        )
+        extra.append((reply[: len(reply) // 2], stage))
+        extra.append(("451 4.3.0 " + reply[::-1], stage))
+    return items + extra
+
+
+def test_fast_path_answers_exactly_like_a_plain_loop() -> None:
+    clf = Classifier.from_dirs([], cache_size=0)
+    corpus = _corpus(clf)
+    assert len(corpus) > 500
+    for reply, stage in corpus:
+        fast = clf.classify(reply, stage=stage)
+        plain = clf.classify_plain(reply, stage=stage)
+        assert fast == plain, reply
+
+
+def test_cache_does_not_change_answers() -> None:
+    cached = Classifier.from_dirs([], cache_size=64)
+    plain = Classifier.from_dirs([], cache_size=0)
+    for reply, stage in _corpus(plain)[:400] * 2:
+        assert cached.classify(reply, stage=stage) == plain.classify(reply, stage=stage)
+
+
+def test_result_fields_and_explanation() -> None:
+    r = classify(
+        "550 5.1.1 <a@example.com>: Recipient address rejected: User unknown", stage="rcpt"
+    )
+    assert isinstance(r, Classification)
+    assert (r.code, r.reason, r.basic, r.enhanced, r.stage) == (
+        "131",
+        "user_unknown",
+        550,
+        "5.1.1",
+        Stage.RCPT,
+    )
+    assert (r.label_es, r.estado, r.retry, r.final) == (
+        "Casilla no existe o rechazada",
+        "Rebote",
+        False,
+        True,
+    )
+    assert r.verdict is Verdict.PERMANENT and r.tier is Tier.RULE
+    assert r.rule_id and r.matched and r.matched.lower() in r.text.lower()
+    assert r.rule_id in r.explain() and "131" in r.explain()
+    d = r.to_dict()
+    assert json.loads(json.dumps(d)) == d
+    assert d["stage"] == "rcpt" and d["tier"] == "rule" and d["final"] is True
+    with pytest.raises(FrozenInstanceError):
+        r.code = "550"  # type: ignore[misc]
+
+
+def test_mailbox_full_depends_on_the_class() -> None:
+    assert classify("452 4.2.2 Mailbox full").code == "202"
+    assert classify("452 4.2.2 Mailbox full").retry
+    assert classify("552 5.2.2 Mailbox full").code == "552"
+
+
+@pytest.mark.parametrize(
+    ("reply", "code", "tier"),
+    [
+        ("550 5.1.1 zzqx", "131", Tier.ENHANCED),
+        ("550 5.2.2 zzqx", "552", Tier.ENHANCED),
+        ("450 4.2.2 zzqx", "202", Tier.ENHANCED),
+        ("550 5.7.1 zzqx", "554", Tier.ENHANCED),
+        ("554 5.1.2 zzqx", "111", Tier.ENHANCED),
+        ("556 5.1.10 zzqx", "112", Tier.ENHANCED),
+        ("550 zzqx", "550", Tier.BASIC),
+        ("551 zzqx", "551", Tier.BASIC),
+        ("553 zzqx", "553", Tier.BASIC),
+        ("421 zzqx", "421", Tier.BASIC),
+        ("451 zzqx", "202", Tier.BASIC),
+        ("451", "201", Tier.BASIC),
+        ("432 zzqx", "201", Tier.DEFAULT),
+        ("503 zzqx", "504", Tier.BASIC),
+        ("502 5.5.2 zzqx", "502", Tier.BASIC),
+        ("535 zzqx", "554", Tier.DEFAULT),
+        ("250 2.0.0 zzqx", "250", Tier.BASIC),
+        ("5.1.1 zzqx", "131", Tier.ENHANCED),
+    ],
+)
+def test_fallbacks_by_enhanced_then_basic_then_class(reply: str, code: str, tier: Tier) -> None:
+    r = classify(reply)
+    assert (r.code, r.tier) == (code, tier), r.explain()
+    assert r.rule_id is None
+
+
+def test_recipient_meanings_before_rcpt_are_about_the_sender() -> None:
+    assert classify("550 5.1.1 zzqx", stage="mail").code == "554"
+    assert classify("550 zzqx", stage="mail").code == "554"
+    assert classify("550 zzqx", stage="end_of_data").code == "554"
+    assert classify("550 5.1.1 <a@example.com>... User unknown", stage="mail").code == "554"
+
+
+def test_two_xx_is_never_read_as_a_failure() -> None:
+    r = classify("250 2.1.5 Ok, but user unknown to the spam filter")
+    assert (r.code, r.verdict) == ("250", Verdict.SUCCESS)
+
+
+@pytest.mark.parametrize("empty", ["", "   ", b"", b"\x00\x00", "\r\n\r\n"])
+def test_no_reply_at_all_is_an_explicit_unrecognised_result(empty: str | bytes) -> None:
+    r = classify(empty)
+    assert not r.recognised and r.code == "" and r.tier is Tier.NONE and not r.final
+    assert "Unrecognised" in r.explain()
+
+
+def test_text_without_code_or_known_words_is_unrecognised() -> None:
+    r = classify("the quick brown fox")
+    assert (r.code, r.tier, r.verdict) == ("", Tier.NONE, Verdict.NONE)
+
+
+def test_with_code_relabels_and_records_why() -> None:
+    r = classify("451 4.7.1 Greylisted, please try again in 300 seconds").with_code(
+        "133", reason="expired", why="the queue gave up"
+    )
+    assert (r.code, r.reason, r.retry, r.note) == ("133", "expired", False, "the queue gave up")
+    assert r.label_es == "Rebote post envío"
+
+
+def test_thread_safety_same_answers_from_many_threads() -> None:
+    clf = Classifier.from_dirs([], cache_size=32)
+    corpus = _corpus(clf)[:300]
+    expected = [clf.classify_plain(r, stage=s) for r, s in corpus]
+    errors: list[str] = []
+
+    def work() -> None:
+        for (reply, stage), want in zip(corpus, expected, strict=True):
+            if clf.classify(reply, stage=stage) != want:
+                errors.append(reply)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []

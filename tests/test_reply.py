@@ -1,0 +1,179 @@
+"""The same remote verdict in every shape it reaches users: one ParsedReply."""
+
+from __future__ import annotations
+
+import pytest
+
+from classifier import Stage, classify, parse_reply
+
+GMAIL_WIRE = (
+    "550-5.1.1 The email account that you tried to reach does not exist. Please try\r\n"
+    "550-5.1.1 double-checking the recipient's email address for typos or\r\n"
+    "550 5.1.1 unnecessary spaces. Learn more at https://support.google.com/mail/?p=NoSuchUser"
+)
+GMAIL_CLIENT = (
+    GMAIL_WIRE.replace("\r\n", "\n").replace("550-5.1.1 ", "5.1.1 ").replace("550 5.1.1 ", "5.1.1 ")
+)
+GMAIL_LOG = (
+    "host gmail-smtp-in.l.google.com[142.250.1.26] said: "
+    + GMAIL_WIRE.replace("\r\n", " ")
+    + " (in reply to RCPT TO command)"
+)
+GMAIL_DSN = "Diagnostic-Code: smtp; " + GMAIL_WIRE.replace("\r\n", "\r\n    ")
+
+
+@pytest.mark.parametrize(
+    "shape", [GMAIL_WIRE, GMAIL_WIRE.replace("\r\n", "\n"), GMAIL_LOG, GMAIL_DSN]
+)
+def test_multiline_reply_in_every_shape(shape: str) -> None:
+    p = parse_reply(shape)
+    assert (p.basic, p.enhanced) == (550, "5.1.1")
+    assert p.text.startswith("The email account that you tried to reach does not exist.")
+    assert "550" not in p.text and "5.1.1" not in p.text
+    assert classify(shape).code == "131"
+
+
+def test_client_library_form_keeps_enhanced_status() -> None:
+    p = parse_reply("550 " + GMAIL_CLIENT)
+    assert p.enhanced == "5.1.1"
+    assert "5.1.1" not in p.text
+
+
+def test_stage_from_postfix_wrapper() -> None:
+    p = parse_reply(GMAIL_LOG)
+    assert p.stage is Stage.RCPT
+    assert p.remote_host == "gmail-smtp-in.l.google.com"
+    assert p.wrapper == "postfix-said"
+
+
+def test_explicit_stage_wins_and_unknown_stage_is_tolerated() -> None:
+    assert parse_reply("550 no", stage="mail").stage is Stage.MAIL
+    odd = parse_reply("550 no", stage="XCLIENT").stage
+    assert odd.value == "xclient"
+    assert Stage("RCPT TO") is Stage.RCPT
+    assert Stage("end of data") is Stage.END_OF_DATA
+
+
+@pytest.mark.parametrize(
+    ("text", "basic", "enhanced", "stage", "wrapper"),
+    [
+        (
+            "host mx[1.2.3.4] refused to talk to me: 554 5.7.1 Service unavailable",
+            554,
+            "5.7.1",
+            Stage.CONNECT,
+            "postfix-greeting",
+        ),
+        (
+            "connect to mx.example.com[192.0.2.1]:25: server refused to talk to me: 421 Service not available",
+            421,
+            None,
+            Stage.CONNECT,
+            "postfix-greeting",
+        ),
+        (
+            "lost connection with mx[1.2.3.4] while sending end of data -- message may be sent more than once",
+            None,
+            None,
+            Stage.END_OF_DATA,
+            "postfix-lost",
+        ),
+        (
+            "connect to 127.0.0.1[127.0.0.1]:2619: Connection refused",
+            None,
+            None,
+            Stage.CONNECT,
+            "postfix-connect",
+        ),
+        (
+            "delivery temporarily suspended: host mx[1.2.3.4] said: 451 4.3.0 busy (in reply to MAIL FROM command)",
+            451,
+            "4.3.0",
+            Stage.MAIL,
+            "postfix-said",
+        ),
+        (
+            "SMTP error from remote mail server after RCPT TO:<a@example.jp>: 550 5.1.1 <a@example.jp>... User unknown",
+            550,
+            "5.1.1",
+            Stage.RCPT,
+            "exim",
+        ),
+        (
+            "SMTP error from remote mail server after end of data: 550 : User unknown",
+            550,
+            None,
+            Stage.END_OF_DATA,
+            "exim",
+        ),
+        (
+            "to=<a@b>, delay=1, mailer=esmtp, dsn=5.1.1, stat=User unknown",
+            None,
+            "5.1.1",
+            Stage.UNKNOWN,
+            "sendmail",
+        ),
+        (
+            ">>> RCPT To:<a@b.example>\n<<< 550 5.1.1 <a@b.example>... User unknown\n",
+            550,
+            "5.1.1",
+            Stage.RCPT,
+            "transcript",
+        ),
+        (
+            "Remote Server returned '550 5.1.1 RESOLVER.ADR.RecipNotFound; not found'",
+            550,
+            "5.1.1",
+            Stage.UNKNOWN,
+            "ndr",
+        ),
+        (
+            "X-Postfix; Host or domain name not found. Name service error for name=x.example type=MX: Host not found",
+            None,
+            None,
+            Stage.UNKNOWN,
+            "dsn",
+        ),
+        ("Sorry, no mailbox here by that name. (#5.1.1)", None, "5.1.1", Stage.UNKNOWN, "raw"),
+    ],
+)
+def test_wrappers(
+    text: str, basic: int | None, enhanced: str | None, stage: Stage, wrapper: str
+) -> None:
+    p = parse_reply(text)
+    assert (p.basic, p.enhanced, p.stage, p.wrapper) == (basic, enhanced, stage, wrapper)
+
+
+def test_whole_postfix_log_line() -> None:
+    line = (
+        "Nov 26 11:31:27 mta postfix/smtp[31896]: D3ECB162083: to=<user@banner554.test>, "
+        "relay=127.0.0.1[127.0.0.1]:2601, delay=0.05, delays=0.02/0.03/0/0, dsn=4.7.1, "
+        "status=deferred (host 127.0.0.1[127.0.0.1] refused to talk to me: 554 5.7.1 Service "
+        "unavailable; Client host [127.0.0.1] blocked using zen.spamhaus.org)"
+    )
+    p = parse_reply(line)
+    # Postfix's own dsn=4.7.1 is not the remote's verdict: the 554 inside is.
+    assert (p.basic, p.enhanced, p.stage) == (554, "5.7.1", Stage.CONNECT)
+    assert classify(line).code == "554"
+
+
+def test_enhanced_status_consistency_is_checked() -> None:
+    assert parse_reply("550 5.1.1 x").consistent
+    assert not parse_reply("550 4.2.2 mailbox full").consistent
+
+
+def test_folded_dsn_field_and_status_hint() -> None:
+    text = 'Status: 5.1.1\nDiagnostic-Code: X-Postfix; unknown user:\n    "kijitora"'
+    p = parse_reply(text)
+    assert p.enhanced == "5.1.1"
+    assert p.text == 'unknown user: "kijitora"'
+
+
+def test_ip_address_is_not_an_enhanced_status() -> None:
+    assert parse_reply("blocked 5.1.1.1 today").enhanced is None
+
+
+def test_bytes_in_any_encoding() -> None:
+    assert parse_reply(b"550 5.1.1 caf\xe9 latin-1 byte").basic == 550
+    assert parse_reply("550 5.1.1 Адрес не найден".encode()).text == "Адрес не найден"
+    assert parse_reply(bytes(bytearray(b"452 4.2.2 full"))).enhanced == "4.2.2"

@@ -1,0 +1,157 @@
+"""Rules as data: every example decided by its own rule, precedence explicit, loading strict."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from classifier import Classifier, RuleError, load_rules
+from classifier.checks import check_pathological
+from classifier.rules import iter_examples
+
+from .conftest import ROOT
+
+RULES = load_rules()
+EXAMPLES = list(iter_examples(RULES))
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "index", "reply", "stage", "code"),
+    [(r.id, i, e.reply, e.stage, e.code) for r, i, e in EXAMPLES],
+    ids=[f"{r.id}[{i}]" for r, i, _ in EXAMPLES],
+)
+def test_example_is_decided_by_its_own_rule(
+    clf: Classifier, rule_id: str, index: int, reply: str, stage: str | None, code: str
+) -> None:
+    result = clf.classify(reply, stage=stage)
+    assert (result.rule_id, result.code) == (rule_id, code), result.explain()
+
+
+def test_every_rule_has_a_sourced_example_and_unique_id() -> None:
+    ids = [r.id for r in RULES]
+    assert len(ids) == len(set(ids))
+    for rule in RULES:
+        assert rule.examples, rule.id
+        assert all(e.source.strip() for e in rule.examples), rule.id
+
+
+def test_no_pattern_runs_away(clf: Classifier) -> None:
+    assert check_pathological(clf) == []
+
+
+def test_every_smtp_code_has_rules() -> None:
+    """Each code an SMTP reply can produce is reachable through a rule with an example."""
+    produced = {e.code for _, _, e in EXAMPLES}
+    wanted = {
+        "111",
+        "112",
+        "113",
+        "131",
+        "132",
+        "133",
+        "134",
+        "201",
+        "202",
+        "250",
+        "421",
+        "500",
+        "501",
+        "502",
+        "504",
+        "551",
+        "552",
+        "553",
+        "554",
+    }
+    assert wanted <= produced, sorted(wanted - produced)
+
+
+def test_precedence_is_priority_then_file_then_position() -> None:
+    keys = [r.sort_key for r in RULES]
+    assert keys == sorted(keys)
+
+
+def _write(tmp: Path, name: str, body: str) -> Path:
+    d = tmp / "rules"
+    d.mkdir(exist_ok=True)
+    (d / name).write_text(body, encoding="utf-8")
+    return d
+
+
+USER_RULE = """
+[meta]
+priority = 900
+[[rule]]
+id = "local.acme-vacation-box"
+reason = "mailbox_disabled"
+pattern = 'acme mailbox parked'
+[[rule.example]]
+reply = "550 5.1.1 acme mailbox parked: user unknown"
+code = "132"
+source = "ACME Corp internal MTA, ticket 42"
+"""
+
+
+def test_user_directory_goes_in_front_of_bundled_rules(tmp_path: Path) -> None:
+    d = _write(tmp_path, "local.toml", USER_RULE)
+    clf = Classifier.from_dirs([d])
+    result = clf.classify("550 5.1.1 acme mailbox parked: user unknown")
+    # priority 900 would lose to the bundled 'user unknown' rules; user dirs come first anyway
+    assert (result.rule_id, result.code) == ("local.acme-vacation-box", "132")
+    assert (
+        Classifier.from_dirs([]).classify("550 5.1.1 acme mailbox parked: user unknown").code
+        == "131"
+    )
+
+
+def test_user_directory_can_disable_a_bundled_rule(tmp_path: Path) -> None:
+    d = _write(tmp_path, "local.toml", '[meta]\ndisable = ["generic.greylisted"]\n')
+    clf = Classifier.from_dirs([d])
+    assert clf.rules.get("generic.greylisted") is None
+    with pytest.raises(RuleError, match="unknown rules"):
+        Classifier.from_dirs([_write(tmp_path, "x.toml", '[meta]\ndisable = ["nope.none"]\n')])
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ("[[rule]]\nid='a.b'\nreason='user_unknown'\npattern='x(('\n", "bad pattern"),
+        ("[[rule]]\nid='a.b'\nreason='no_such_reason'\npattern='abc'\n", "unknown reason"),
+        (
+            "[[rule]]\nid='a.b'\nreason='user_unknown'\npattern='abc'\ncolour='red'\n",
+            "unknown keys",
+        ),
+        ("[[rule]]\nid='a.b'\nreason='user_unknown'\npattern='abc'\n", "at least one"),
+        ("[[rule]]\nid='A B'\nreason='user_unknown'\npattern='abc'\n", "malformed id"),
+        (
+            "[[rule]]\nid='a.b'\nreason='user_unknown'\npattern='abc'\ncode='999'\n",
+            "not a MasterBase code",
+        ),
+        ("[[rule]]\nid='a.b'\nreason='user_unknown'\npattern='a*'\n", "empty string"),
+        ("[[rule]]\nid='a.b'\nreason='user_unknown'\npattern='abc'\nbasic=['5z0']\n", "basic"),
+        ("[[rule]]\nid='a.b'\nreason='user_unknown'\npattern='abc'\nstage=['lunch']\n", "stage"),
+        (
+            "[[rule]]\nid='a.b'\nreason='user_unknown'\npattern='abc'\n[[rule.example]]\nreply='x'\ncode='131'\n",
+            "source",
+        ),
+        ("not toml = = =", "invalid TOML"),
+    ],
+)
+def test_loading_rejects_bad_rules_naming_file_and_rule(
+    tmp_path: Path, body: str, message: str
+) -> None:
+    d = _write(tmp_path, "bad.toml", body)
+    with pytest.raises(RuleError, match=message) as info:
+        load_rules([d])
+    assert "bad.toml" in str(info.value)
+
+
+def test_duplicate_id_with_a_bundled_rule_is_rejected(tmp_path: Path) -> None:
+    body = USER_RULE.replace("local.acme-vacation-box", RULES.rules[0].id)
+    with pytest.raises(RuleError, match="duplicate id"):
+        load_rules([_write(tmp_path, "dup.toml", body)])
+
+
+def test_rules_directory_is_the_bundled_one() -> None:
+    assert any(Path(s).resolve() == (ROOT / "rules").resolve() for s in RULES.sources)
