@@ -42,7 +42,7 @@ _LINE = re.compile(rb"^(\d{3})(?:([ -]).*)?$", re.DOTALL)
 _MAX_DELAY = 60.0
 _STEP_KEYS = frozenset({"reply", "bytes", "close", "then", "delay", "malformed", "note"})
 _SCENARIO_KEYS = frozenset(
-    {"id", "description", "source", "domain", "expect", "postfix", "tags", *STAGES}
+    {"id", "description", "source", "domain", "connect", "expect", "postfix", "tags", *STAGES}
 )
 
 
@@ -101,6 +101,7 @@ class Scenario:
     postfix: Mapping[str, PostfixExpectation] = field(default_factory=dict)
     tags: tuple[str, ...] = ()
     origin: str = ""
+    refuse: bool = False  # nothing listens: connections are refused
 
     @property
     def recipients(self) -> tuple[str, ...]:
@@ -123,7 +124,7 @@ class Scenario:
     @property
     def needs_own_port(self) -> bool:
         """True when the server must know the scenario before the client names a recipient."""
-        return any(stage in self.steps for stage in ("greeting", "ehlo", "helo", "mail"))
+        return self.refuse or any(s in self.steps for s in ("greeting", "ehlo", "helo", "mail"))
 
     @property
     def codes(self) -> frozenset[str]:
@@ -275,6 +276,11 @@ def parse_scenario(obj: Any, *, origin: str = "") -> Scenario:
                 rcpt_steps[name] = _parse_step(value, f"{where}.rcpt[{key}]")
         else:
             steps[stage] = _parse_step(obj[stage], f"{where}.{stage}")
+    connect = obj.get("connect", "accept")
+    if connect not in ("accept", "refuse"):
+        raise ScenarioError(f'{where}: \'connect\' is "accept" (default) or "refuse"')
+    if connect == "refuse" and (steps or rcpt_steps):
+        raise ScenarioError(f"{where}: a refused connection cannot script SMTP stages")
     greeting = steps.get("greeting")
     if greeting is not None and greeting.code == 220:
         raise ScenarioError(f"{where}: a 220 greeting is the server default; script refusals")
@@ -320,6 +326,7 @@ def parse_scenario(obj: Any, *, origin: str = "") -> Scenario:
         postfix=postfix,
         tags=tuple(tags),
         origin=origin,
+        refuse=connect == "refuse",
     )
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import socket
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -305,6 +306,14 @@ class _ReplayHandler:
         return await self.perform(server, step, "end_of_data", command)
 
 
+def _closed_port(host: str) -> int:
+    """A port nothing listens on (bound, then released) for "connection refused" scenarios."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
 class FakeServer:
     """Serve scenarios on 127.0.0.1: one listener per scenario plus a routing listener.
 
@@ -370,6 +379,8 @@ class FakeServer:
 
     async def _listen(self, scenario: Scenario | None, port: int) -> tuple[str, int]:
         loop = asyncio.get_running_loop()
+        if scenario is not None and scenario.refuse:
+            return self.host, port or _closed_port(self.host)
         box = [0]
         server = await loop.create_server(
             lambda: self._factory(scenario, box), self.host, port, reuse_address=True
