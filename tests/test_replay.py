@@ -1,0 +1,302 @@
+"""Replay: the fixture log against its table, --final, workers, bad input and the CLI."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from classifier.cli import main
+from classifier.errors import InputError
+from classifier.replay import FIELDS, ReplayOptions, ReplaySummary, replay, replay_lines
+
+from .conftest import shared_dir
+
+FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "postfix"
+LOG = FIXTURE / "postfix-3.7.11-fakemx.log"
+LOG_LINES = LOG.read_text(encoding="utf-8").splitlines()
+
+
+def _table(readme: Path) -> dict[str, tuple[list[str], list[str]]]:
+    """Rows of the README table: recipient domain -> (line codes, DSN or final codes)."""
+    rows: dict[str, tuple[list[str], list[str]]] = {}
+    for line in readme.read_text(encoding="utf-8").splitlines():
+        cells = [c.strip() for c in line.split("|")]
+        if len(cells) < 6 or not cells[1].endswith(".test"):
+            continue
+        line_codes = re.findall(r"\b\d{3}\b", cells[3])
+        dsn_codes = re.findall(r"\b\d{3}\b|–", cells[4])
+        rows[cells[1]] = (line_codes, dsn_codes)
+    return rows
+
+
+# partial.test delivered three recipients; the table lists their codes in this order.
+PARTIAL_ORDER = ("ok", "nouser", "full")
+
+
+def _expected(table: dict[str, tuple[list[str], list[str]]], recipient: str, final: bool) -> str:
+    local, _, domain = recipient.partition("@")
+    if domain == "localhost":
+        return "250"  # local delivery of Postfix's own bounce notifications
+    line_codes, dsn_codes = table[domain]
+    index = PARTIAL_ORDER.index(local) if domain == "partial.test" else 0
+    if not final:
+        return line_codes[index]
+    dsn = dsn_codes[index]
+    return "250" if dsn == "–" else dsn
+
+
+def _run(names: list[str], **options: Any) -> tuple[list[dict[str, Any]], ReplaySummary]:
+    out = io.StringIO()
+    summary = replay(names, out, ReplayOptions(**options))
+    return [json.loads(line) for line in out.getvalue().splitlines()], summary
+
+
+def _check_against_table(table: dict[str, tuple[list[str], list[str]]]) -> None:
+    rows, summary = _run([str(LOG)])
+    deliveries = [r for r in rows if r["recipient"]]
+    assert len(deliveries) == 39  # 20 to the fake servers + 19 local bounce notifications
+    for row in deliveries:
+        expected = _expected(table, row["recipient"], final=False)
+        assert row["code"] == expected, (row["line"], row["recipient"], row["text"])
+    expired = [r for r in rows if r["mta_status"] == "expired"]
+    assert len(expired) == 11 and {r["code"] for r in expired} == {"133"}
+    assert summary.lines == len(LOG_LINES) and summary.reconciled
+    final_rows, _ = _run([str(LOG)], final=True)
+    assert len(final_rows) == 39
+    for row in final_rows:
+        expected = _expected(table, row["recipient"], final=True)
+        assert row["code"] == expected, (row["line"], row["recipient"], row["text"])
+
+
+def test_fixture_log_matches_its_readme_table() -> None:
+    _check_against_table(_table(FIXTURE / "README.md"))
+
+
+@pytest.mark.corpus
+def test_fixture_log_matches_the_shared_corpus_table() -> None:
+    """Every delivery line against ../shared/corpus/postfix/README.md (line and DSN codes)."""
+    corpus = shared_dir() / "corpus" / "postfix"
+    assert (corpus / "postfix-3.7.11-fakemx.log").read_bytes() == LOG.read_bytes()
+    table = _table(corpus / "README.md")
+    assert len(table) == 19
+    _check_against_table(table)
+
+
+def test_records_carry_the_evidence() -> None:
+    rows, _ = _run([str(LOG)])
+    row = next(r for r in rows if r["recipient"] == "user@banner554.test")
+    assert list(row) == list(FIELDS)
+    assert row["mta"] == "postfix" and row["mta_status"] == "deferred"
+    assert row["id"] == "D3ECB162083" and row["time"] == "Nov 26 11:31:27"
+    assert row["dsn"] == "4.7.1"  # Postfix's own reading, kept as evidence only
+    assert row["code"] == "554" and row["estado"] == "Error"
+    assert row["rule"] and row["matched"] and "zen.spamhaus.org" in row["text"]
+    assert row["stage"] == "connect"
+
+
+# --- --final ---------------------------------------------------------------------------------
+
+
+def test_final_turns_a_deferral_followed_by_expiry_into_133() -> None:
+    lines = [
+        line
+        for line in LOG_LINES
+        if "EC4A116207D" in line  # rcpt452.test: deferred, then expired
+    ]
+    plain = list(replay_lines(lines))
+    assert [(r.record.status, r.result.code) for r in plain] == [
+        ("deferred", "202"),
+        ("expired", "133"),
+    ]
+    final = list(replay_lines(lines, final=True))
+    assert len(final) == 1
+    row = final[0]
+    assert (row.recipient, row.record.status, row.result.code) == (
+        "user@rcpt452.test",
+        "expired",
+        "133",
+    )
+    assert row.result.reason == "expired"
+    assert row.result.note and "gave up" in row.result.note
+    assert "over quota" in row.result.text  # the evidence of the last deferral stays
+
+
+def test_final_keeps_the_latest_attempt_per_recipient() -> None:
+    deferred = next(line for line in LOG_LINES if "to=<full@partial.test>" in line)
+    sent = next(line for line in LOG_LINES if "to=<ok@partial.test>" in line)
+    retried = sent.replace("ok@partial.test", "full@partial.test")  # a later successful retry
+    rows = list(replay_lines([deferred, retried], final=True))
+    assert [(r.recipient, r.result.code) for r in rows] == [("full@partial.test", "250")]
+    rows = list(replay_lines([deferred, retried, deferred], final=True))
+    assert [r.result.code for r in rows] == ["202"]
+
+
+def test_final_window_bounds_pending_recipients_without_losing_any() -> None:
+    full, summary = _run([str(LOG)], final=True)
+    tight, tight_summary = _run([str(LOG)], final=True, final_window=1)
+    assert len(full) == summary.rows and len(tight) == tight_summary.rows
+    # With a window of one, a deferral is written before its message expires; the expiry is
+    # then written as its own message-level 133 row: nothing is lost, the answer is coarser.
+    recipients = sorted(r["recipient"] for r in tight if r["recipient"])
+    assert recipients == sorted(r["recipient"] for r in full)
+    assert [r["code"] for r in tight if not r["recipient"]] == ["133"] * (len(tight) - len(full))
+
+
+# --- workers ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("final", [False, True])
+def test_two_workers_write_exactly_what_one_writes(tmp_path: Path, final: bool) -> None:
+    big = tmp_path / "big.log"
+    big.write_text("\n".join(LOG_LINES * 40) + "\n", encoding="utf-8")
+    outputs = []
+    summaries = []
+    for workers in (1, 2):
+        out = io.StringIO()
+        options = ReplayOptions(workers=workers, chunk_lines=97, final=final)
+        summaries.append(replay([str(big)], out, options))
+        outputs.append(out.getvalue())
+    assert outputs[0] == outputs[1]
+    assert outputs[0].count("\n") == summaries[0].rows > 0
+    assert summaries[0].to_dict() == summaries[1].to_dict()
+    assert summaries[0].lines == len(LOG_LINES) * 40
+
+
+# --- bad input -------------------------------------------------------------------------------
+
+
+def test_truncated_gzip_keeps_what_was_read_and_reports_where(tmp_path: Path) -> None:
+    data = gzip.compress(("\n".join(LOG_LINES * 20) + "\n").encode())
+    cut = tmp_path / "cut.log.gz"
+    cut.write_bytes(data[: len(data) // 2])
+    rows, summary = _run([str(cut)])
+    assert 0 < summary.lines < len(LOG_LINES) * 20
+    assert summary.reconciled and rows
+    assert len(summary.problems) == 1
+    assert f"after line {summary.lines}" in summary.problems[0]
+    assert not summary.clean
+
+
+def test_whole_gzip_file_reads_like_the_plain_file(tmp_path: Path) -> None:
+    packed = tmp_path / "mail.log.gz"
+    packed.write_bytes(gzip.compress(LOG.read_bytes()))
+    plain_rows, _ = _run([str(LOG)])
+    gz_rows, summary = _run([str(packed)])
+    assert [r["code"] for r in gz_rows] == [r["code"] for r in plain_rows]
+    assert summary.lines == len(LOG_LINES) and not summary.problems
+
+
+def test_invalid_utf8_huge_line_and_garbage_are_counted_with_line_numbers(tmp_path: Path) -> None:
+    bounced = next(line for line in LOG_LINES if "to=<user@utf8.test>" in line).encode()
+    latin1 = bounced.replace("Адрес не найден / ünknown".encode(), b"caf\xe9 inconnu")
+    log = tmp_path / "bad.log"
+    log.write_bytes(
+        b"\n".join(
+            [
+                LOG_LINES[0].encode(),
+                latin1,  # line 2: not UTF-8, still a delivery
+                b"x" * (2 * 1024 * 1024),  # line 3: 2 MB, not read
+                b"\x00\x01\xff garbage",  # line 4
+                bounced,  # line 5: still read after the huge line
+                b"Nov 26 11:31:28 mta postfix/smtp[1]: 0C64F162099: dsn=5.1.1, status=bounced (",
+            ]
+        )
+    )
+    rows, summary = _run([str(log)])
+    assert summary.lines == 6 and summary.reconciled
+    assert summary.kinds["overlong"] == 1 and summary.samples["overlong"] == [f"{log}:3"]
+    assert summary.undecodable == 2 and summary.samples["undecodable"] == [f"{log}:2", f"{log}:4"]
+    assert summary.kinds["unrecognised"] == 1 and summary.samples["unrecognised"] == [f"{log}:4"]
+    assert summary.kinds["malformed"] == 1 and summary.samples["malformed"] == [f"{log}:6"]
+    assert [r["line"] for r in rows] == [2, 5]
+    assert rows[0]["code"] == "131" and "\ufffd" in rows[0]["text"]
+
+
+def test_unreadable_file_raises_with_the_lines_done(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match=r"cannot read .*missing\.log.*\(203 lines done\)"):
+        replay([str(LOG), str(tmp_path / "missing.log")], io.StringIO())
+
+
+def test_summary_counts_and_templates() -> None:
+    _, summary = _run([str(LOG)], records=False)
+    data = summary.to_dict()
+    assert data["lines"] == 203 and data["reconciled"]
+    assert data["kinds"] == {"delivery": 50, "skipped": 153}
+    assert data["codes"]["250"] == 21 and data["codes"]["133"] == 11
+    assert data["mta_status"] == {"sent": 21, "deferred": 11, "expired": 11, "bounced": 7}
+    assert sum(data["rules"].values()) == data["rows"] == 50
+    for item in data["top_unmatched"]:
+        assert "127.0.0.1" not in item["template"] and item["example"]
+    text = summary.render()
+    assert "by code:" in text and "lines read      203" in text
+
+
+# --- the command -----------------------------------------------------------------------------
+
+
+def test_cli_writes_json_lines_and_exits_0_on_a_clean_log(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["replay", str(LOG)]) == 0
+    captured = capsys.readouterr()
+    rows = [json.loads(line) for line in captured.out.splitlines()]
+    assert len(rows) == 50
+    assert captured.err == ""  # no progress bar when stderr is not a terminal
+
+
+def test_cli_csv_output_and_summary(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    out = tmp_path / "rows.csv"
+    assert main(["replay", "--csv", "--final", "-o", str(out), "--summary", str(LOG)]) == 0
+    table = list(csv.reader(out.read_text(encoding="utf-8").splitlines()))
+    assert tuple(table[0]) == FIELDS and len(table) == 40
+    assert "by code:" in capsys.readouterr().out
+
+
+def test_cli_reads_stdin(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stream = io.TextIOWrapper(io.BufferedReader(io.BytesIO(gzip.compress(LOG.read_bytes()))))
+    monkeypatch.setattr(sys, "stdin", stream)
+    assert main(["replay", "--summary-json", "-"]) == 0
+    assert json.loads(capsys.readouterr().out)["lines"] == 203
+
+
+def test_cli_progress_on_request(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["replay", "--progress", "--summary", str(LOG)]) == 0
+    err = capsys.readouterr().err
+    assert "203 lines" in err and "lines/s" in err
+
+
+def test_cli_exit_codes(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    bad = tmp_path / "bad.log"
+    bad.write_bytes(LOG.read_bytes() + b"\xff\xfe\n")
+    assert main(["replay", str(bad)]) == 1
+    assert f"undecodable line(s): {bad}:204" in capsys.readouterr().err
+    assert main(["replay", "--format", "csv", str(LOG)]) == 2
+    assert main(["replay", "--workers", "-1", str(LOG)]) == 2
+    assert main(["replay", "--format", "qmail", str(LOG)]) == 2
+    assert main(["replay", str(tmp_path / "missing.log")]) == 3
+    assert "0 lines done" in capsys.readouterr().err
+
+
+def test_cli_generic_json_export(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    export = tmp_path / "events.jsonl"
+    events = [
+        {"email": "a@example.org", "event": "bounce", "diag": "550 5.1.1 user unknown"},
+        {"email": "b@example.org", "event": "delivered", "diag": "250 2.0.0 OK"},
+    ]
+    export.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
+    assert main(["replay", "--format", "json", "--field", "diag", str(export)]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["recipient"], r["code"]) for r in rows] == [
+        ("a@example.org", "131"),
+        ("b@example.org", "250"),
+    ]
