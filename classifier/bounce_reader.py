@@ -230,6 +230,10 @@ def read_message(data: bytes | str | Message, *, _depth: int = 0) -> MessageEvid
         if body
         else []
     )
+    if len(evidence) == 1 and not evidence[0].diagnostic and not text_found:
+        # One recipient and no Diagnostic-Code: the human-readable report is about it.
+        report_text = " ".join(cut_original(body).split())[:4000]
+        evidence = [replace(evidence[0], diagnostic=report_text)]
     if evidence:
         by_address = {r.recipient: r for r in text_found}
         evidence = [

@@ -34,6 +34,7 @@ _ACTIONS = {
 
 _ADDRESS = re.compile(r"[^\s<>()\[\]\"',;:]+@[A-Za-z0-9][A-Za-z0-9.\-]*[A-Za-z0-9]")
 _FIELD = re.compile(r"^([A-Za-z][A-Za-z0-9-]{1,40})\s*:\s?(.*)$")
+_COMMENT = re.compile(r"\(([^()]{3,300})\)")
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 
 _RECIPIENT_FIELDS = frozenset({"final-recipient", "original-recipient", "x-actual-recipient"})
@@ -185,7 +186,17 @@ def parse_delivery_status(text: str, *, decoded_by: str = "rfc3464") -> list[Rec
         if not recipient:
             continue
         dtype, diagnostic = _strip_type(group.get("diagnostic-code", ""))
-        status_match = _STATUS.search(group.get("status", ""))
+        status_field = group.get("status", "")
+        status_match = _STATUS.search(status_field)
+        if not diagnostic:
+            # Sendmail explains a status in a comment: "4.0.0 (host name lookup failure)".
+            comment = _COMMENT.search(status_field)
+            if comment and not re.fullmatch(
+                r"(?:permanent|temporary|transient) failure",
+                comment.group(1).strip(),
+                re.IGNORECASE,
+            ):
+                diagnostic = comment.group(1).strip()
         record = RecipientEvidence(
             recipient=recipient,
             action=normalise_action(group.get("action", "")),

@@ -134,8 +134,8 @@ def _text_classification(ev: RecipientEvidence) -> Classification:
     """Classify the diagnostic; the Status field only fills in what the text lacks."""
     text = ev.diagnostic[:_MAX_DIAGNOSTIC]
     result = _classify(text, ev.stage)
-    if not ev.status or result.enhanced is not None:
-        return result
+    if not ev.status or result.enhanced is not None or ev.status.endswith(".0.0"):
+        return result  # X.0.0 says nothing beyond the class
     if result.tier not in (Tier.BASIC, Tier.DEFAULT, Tier.NONE):
         return result
     if result.basic is not None and str(result.basic)[0] != ev.status[0]:
@@ -158,7 +158,7 @@ def _decide(ev: RecipientEvidence) -> tuple[str, Classification]:
         )
     if result.reason == "expired":
         return "bounce", result
-    if not result.recognised:
+    if not result.recognised or result.verdict == Verdict.SUCCESS:
         return "bounce", result.with_code(
             "133",
             reason="expired",
@@ -170,8 +170,11 @@ def _decide(ev: RecipientEvidence) -> tuple[str, Classification]:
             reason="expired",
             why="the destination could not be reached until the MTA gave up retrying",
         )
-    vague = result.tier in (Tier.BASIC, Tier.DEFAULT, Tier.NONE)
-    if vague and (result.verdict == Verdict.TRANSIENT or ev.status[:1] == "4"):
+    vague = result.tier in (Tier.DEFAULT, Tier.NONE) or (
+        result.tier == Tier.BASIC and result.code in ("201", "202")
+    )
+    temporary = ev.status[:1] == "4" or result.verdict == Verdict.TRANSIENT
+    if temporary and result.verdict != Verdict.PERMANENT and vague:
         return "bounce", result.with_code(
             "133",
             reason="expired",
@@ -234,6 +237,7 @@ def classify_message(data: bytes | str | Message) -> MessageReport:
     """
     try:
         evidence = read_message(data)
+        recipients = _from_evidence(evidence)
     except Exception as exc:  # a last guard: malformed mail must never escape as a crash
         return MessageReport(
             kind="unknown",
@@ -246,7 +250,7 @@ def classify_message(data: bytes | str | Message) -> MessageReport:
         )
     return MessageReport(
         kind=evidence.kind,
-        recipients=_from_evidence(evidence),
+        recipients=recipients,
         decoded_by=evidence.decoded_by,
         subject=evidence.subject,
         sender=evidence.sender,

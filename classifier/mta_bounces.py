@@ -195,7 +195,7 @@ _STAGES: tuple[tuple[re.Pattern[str], str], ...] = (
 
 #: Boilerplate lines that say nothing about the failure and must not be classified.
 _BOILERPLATE = re.compile(
-    r"^\s*(?:giving up on \S+\.?|i'm not going to try again;.*|"
+    r"^\s*(?:giving up on \S+\.?|"
     r"for further assistance,? please .*|please include this problem report.*|"
     r"the mail system\s*|if you do so, please include.*|delete your own text.*|"
     r"this is a permanent error;? i've given up\.? sorry it didn't work out\.?|"
@@ -211,6 +211,20 @@ _BOUNCE_PROSE = re.compile(
     r"was not delivered|couldn't be delivered|message could not|mail delivery failed",
     re.IGNORECASE,
 )
+
+
+_DELAY_PROSE = re.compile(
+    r"has not yet been delivered|this is a warning message only|delivery attempts will continue|"
+    r"will (?:continue|keep) (?:trying|to try)|is only a temporary failure report|"
+    r"message will be retried|delay reason:|has been delayed|delivery is delayed|"
+    r"you do not need to resend|still trying to deliver",
+    re.IGNORECASE,
+)
+
+
+def looks_like_delay(text: str) -> bool:
+    """Is the report a delay warning (still retrying) rather than a failure?"""
+    return bool(_DELAY_PROSE.search(text))
 
 
 def looks_like_bounce_text(text: str) -> bool:
@@ -316,6 +330,7 @@ def decode_text_bounce(
         return []
     first = found[0][0]
     intro = _clean_segment(lines[:first])
+    action = "delayed" if looks_like_delay(report) else "failed"
     by_recipient: dict[str, RecipientEvidence] = {}
     order: list[str] = []
     for position, (index, address, inline) in enumerate(found):
@@ -336,7 +351,7 @@ def decode_text_bounce(
             diagnostic = segment if len(segment) >= 8 else _clean_segment([segment, intro])
         record = RecipientEvidence(
             recipient=address,
-            action="failed",
+            action=action,
             diagnostic=diagnostic,
             stage=find_stage(context),
             decoded_by=decoded_by,

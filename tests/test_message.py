@@ -1,0 +1,312 @@
+"""classify_message(): DSNs, MTA text bounces, feedback reports, auto-replies, unsubscribes."""
+
+from __future__ import annotations
+
+import email.policy
+from pathlib import Path
+
+import pytest
+
+from classifier.message import BounceRecipient, MessageReport, classify_message
+
+MAIL = Path(__file__).resolve().parent.parent / "fixtures" / "mail"
+
+
+def report_of(name: str) -> MessageReport:
+    return classify_message((MAIL / name).read_bytes())
+
+
+def by_address(report: MessageReport) -> dict[str, BounceRecipient]:
+    return {r.recipient: r for r in report.recipients}
+
+
+def dsn(
+    blocks: str,
+    *,
+    human: str = "This is the mail system at host mta.test.\n",
+    original: str = "From: a@sender.test\nTo: someone@else.test\nSubject: hi\n\nhello\n",
+) -> bytes:
+    """A multipart/report DSN built the way Postfix lays it out."""
+    return (
+        "From: MAILER-DAEMON@mta.test (Mail Delivery System)\n"
+        "To: a@sender.test\nSubject: Undelivered Mail Returned to Sender\n"
+        "MIME-Version: 1.0\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\n\n'
+        f"--B\nContent-Type: text/plain\n\n{human}\n"
+        f"--B\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mta.test\n\n{blocks}\n"
+        f"--B\nContent-Type: message/rfc822\n\n{original}\n--B--\n"
+    ).encode()
+
+
+def test_multi_recipient_dsn_gives_one_result_each() -> None:
+    report = report_of("rfc3464-35.eml")
+    assert report.kind == "bounce"
+    found = by_address(report)
+    assert set(found) == {
+        "kijitora@nyaan.example.com",
+        "sabatora@cat.example.net",
+        "mikeneko@neko.example.or.jp",
+    }
+    assert found["mikeneko@neko.example.or.jp"].code == "131"
+    assert found["mikeneko@neko.example.or.jp"].kind == "bounce"
+    delayed = found["sabatora@cat.example.net"]
+    assert (delayed.kind, delayed.action, delayed.code) == ("delay", "delayed", "202")
+    assert delayed.classification is not None and not delayed.classification.final
+    assert found["kijitora@nyaan.example.com"].reporting_mta == "cs.utk.edu"
+
+
+def test_folded_diagnostic_code_is_read_whole() -> None:
+    blocks = (
+        "Final-Recipient: rfc822; user@rcpt550ml.test\nAction: failed\nStatus: 5.1.1\n"
+        "Diagnostic-Code: smtp; 550-5.1.1 The email account that you tried to reach does\n"
+        "    not exist. Please try 550-5.1.1 double-checking the recipient's email\n"
+        "    address for typos or 550 5.1.1 unnecessary spaces.\n"
+    )
+    (r,) = classify_message(dsn(blocks)).recipients
+    assert r.code == "131"
+    assert "does not exist" in r.diagnostic
+    assert r.classification is not None and r.classification.enhanced == "5.1.1"
+
+
+def test_delivered_relayed_expanded_are_250() -> None:
+    report = report_of("rfc3464-28.eml")
+    (r,) = report.recipients
+    assert (r.recipient, r.kind, r.code) == ("kijitora@neko.example.jp", "delivery", "250")
+    for action in ("relayed", "expanded"):
+        blocks = f"Final-Recipient: rfc822; x@y.example\nAction: {action}\nStatus: 2.0.0\n"
+        (r,) = classify_message(dsn(blocks)).recipients
+        assert (r.kind, r.code) == ("delivery", "250")
+
+
+def test_delayed_is_202_and_not_final() -> None:
+    blocks = (
+        "Final-Recipient: rfc822; full@partial.test\nAction: delayed\nStatus: 4.2.2\n"
+        "Diagnostic-Code: smtp; 452 4.2.2 <full@partial.test>: Mailbox over quota\n"
+    )
+    (r,) = classify_message(dsn(blocks)).recipients
+    assert (r.kind, r.code) == ("delay", "202")
+    assert r.classification is not None
+    assert r.classification.final is False
+    assert "delayed" in (r.classification.note or "")
+
+
+def test_expiry_is_133() -> None:
+    (exchange,) = report_of("lhost-exchange2007-05.eml").recipients
+    assert exchange.code == "133"  # 550 4.4.7 QUEUE.Expired
+    (exim,) = report_of("lhost-exim-06.eml").recipients
+    assert (exim.recipient, exim.code) == ("kijitora@example.com", "133")  # retry timeout
+
+
+def test_final_failure_without_a_reason_is_133() -> None:
+    # A failed recipient with a 4.x.x status and nothing else: the MTA gave up retrying.
+    (r,) = classify_message(
+        dsn("Final-Recipient: rfc822; u@x.test\nAction: failed\nStatus: 4.4.7\n", human="")
+    ).recipients
+    assert r.code == "133"
+    assert r.classification is not None and r.classification.reason == "expired"
+    # Postfix-made text with no reply from the remote side, Status 4.4.2 (lost connection).
+    blocks = (
+        "Final-Recipient: rfc822; user@rcptdrop.test\nAction: failed\nStatus: 4.4.2\n"
+        "Diagnostic-Code: X-Postfix; lost connection with 127.0.0.1[127.0.0.1] while\n"
+        "    sending RCPT TO\n"
+    )
+    (r,) = classify_message(dsn(blocks)).recipients
+    assert r.code == "133"
+
+
+def test_text_decides_when_status_and_diagnostic_disagree() -> None:
+    # Status says "other" (5.0.0) while the remote's words say the mailbox is full.
+    blocks = (
+        "Final-Recipient: rfc822; k@x.test\nAction: failed\nStatus: 5.0.0\n"
+        "Diagnostic-Code: smtp; 552 5.2.2 <k@x.test>... Mailbox full\n"
+    )
+    (r,) = classify_message(dsn(blocks)).recipients
+    assert r.code == "552"
+    # A temporary Status while the remote's own words are a permanent "user unknown".
+    blocks = (
+        "Final-Recipient: rfc822; k@x.test\nAction: failed\nStatus: 4.0.0\n"
+        "Diagnostic-Code: smtp; 550 5.1.1 <k@x.test>... User unknown\n"
+    )
+    (r,) = classify_message(dsn(blocks)).recipients
+    assert r.code == "131"
+    # Status 5.4.1 (routing) while the text is Office 365's directory refusal: mailbox unknown.
+    (r,) = report_of("lhost-postfix-30.eml").recipients
+    assert (r.status, r.code) == ("5.4.1", "131")
+
+
+def test_status_fills_in_when_the_text_has_no_enhanced_code() -> None:
+    blocks = (
+        "Final-Recipient: rfc822; k@x.test\nAction: failed\nStatus: 5.1.1\n"
+        "Diagnostic-Code: smtp; 550 Requested action not taken\n"
+    )
+    (r,) = classify_message(dsn(blocks)).recipients
+    assert r.code == "131"
+
+
+def test_qmail_text_bounce_two_recipients() -> None:
+    report = report_of("lhost-qmail-02.eml")
+    assert report.kind == "bounce"
+    assert report.decoded_by == "text/qmail"
+    assert [r.recipient for r in report.recipients] == [
+        "userunknown@example.jp",
+        "filtered@example.jp",
+    ]
+    first = report.recipients[0]
+    assert "550 5.1.1" in first.diagnostic
+    assert first.code == "131"
+    assert first.classification is not None and first.classification.stage == "rcpt"
+
+
+def test_exim_text_bounce_reads_stage_and_reply() -> None:
+    report = report_of("lhost-exim-02.eml")
+    assert [r.recipient for r in report.recipients] == [
+        "kijitora@example.jp",
+        "sabatora@example.jp",
+    ]
+    for r in report.recipients:
+        assert "after RCPT TO" in r.diagnostic
+        assert r.classification is not None and r.classification.stage == "rcpt"
+    assert report.recipients[0].code == "131"
+
+
+def test_exchange_and_office365_ndrs() -> None:
+    (r,) = report_of("lhost-office365-05.eml").recipients
+    assert r.recipient == "kijitora@example.jp"
+    assert "5.1.8" in r.diagnostic or "Sender address rejected" in r.diagnostic
+    assert r.code == "554"  # our sender was refused, not the mailbox
+    text = (
+        "From: System Administrator <postmaster@example.com>\nTo: shironeko@example.jp\n"
+        "Subject: Undeliverable: Nyaan\n\n"
+        "Your message did not reach some or all of the intended recipients.\n\n"
+        "      Subject:\tNyaan\n      Sent:\t4/29/01 11:34:45 PM\n\n"
+        "The following recipient(s) could not be reached:\n\n"
+        "      kijitora@example.com on 4/29/01 11:34:45 PM\n"
+        "            Recipient Not Found\n"
+        "            MSEXCH:IMC:NEKO:KIJITORA:CAT\n"
+    )
+    (r,) = classify_message(text).recipients
+    assert (r.recipient, r.code) == ("kijitora@example.com", "131")
+
+
+def test_quoted_original_message_is_never_read() -> None:
+    text = (
+        "From: MAILER-DAEMON@mx.example.org\nTo: sender@example.org\nSubject: failure notice\n\n"
+        "Hi. This is the qmail-send program at mx.example.org.\n"
+        "I'm afraid I wasn't able to deliver your message to the following addresses.\n\n"
+        "<real@example.jp>:\n"
+        "192.0.2.153 does not like recipient.\n"
+        "Remote host said: 552 5.2.2 <real@example.jp>... Mailbox full\n\n"
+        "--- Below this line is a copy of the message.\n\n"
+        "Return-Path: <sender@example.org>\nFrom: sender@example.org\n"
+        "To: real@example.jp, quoted@example.net\nSubject: forwarded report\n\n"
+        "<quoted@example.net>:\nRemote host said: 550 5.1.1 <quoted@example.net>... User unknown\n"
+    )
+    report = classify_message(text)
+    assert [r.recipient for r in report.recipients] == ["real@example.jp"]
+    assert report.recipients[0].code == "552"
+    assert "User unknown" not in report.recipients[0].diagnostic
+
+
+def test_forwarded_bounce_quoted_with_angle_brackets() -> None:
+    (r,) = report_of("lhost-sendmail-14.eml").recipients
+    assert (r.recipient, r.code) == ("kijitora@example.com", "131")
+
+
+def test_amazon_ses_notification_json() -> None:
+    report = report_of("lhost-amazonses-09.eml")
+    (r,) = report.recipients
+    assert (r.recipient, r.code, r.decoded_by) == (
+        "bounce@simulator.amazonses.com",
+        "131",
+        "amazon-ses-notification",
+    )
+
+
+def test_arf_feedback_report_is_162_with_type_and_recipient() -> None:
+    report = report_of("arf-01.eml")
+    assert report.kind == "feedback"
+    (r,) = report.recipients
+    assert (r.kind, r.code, r.feedback_type) == ("feedback", "162", "abuse")
+    assert r.recipient == "redacted@example.net"
+    assert r.classification is not None and "Feedback-Type: abuse" in (r.classification.note or "")
+
+
+def test_arf_not_spam_has_no_code() -> None:
+    raw = (
+        "From: fbl@isp.example\nTo: abuse@sender.example\nSubject: FW: report\n"
+        "MIME-Version: 1.0\n"
+        'Content-Type: multipart/report; report-type=feedback-report; boundary="F"\n\n'
+        "--F\nContent-Type: text/plain\n\nThis is a not-spam report.\n"
+        "--F\nContent-Type: message/feedback-report\n\n"
+        "Feedback-Type: not-spam\nUser-Agent: x/1\nVersion: 1\n"
+        "Original-Rcpt-To: reader@isp.example\n"
+        "--F--\n"
+    )
+    report = classify_message(raw)
+    (r,) = report.recipients
+    assert (r.kind, r.recipient, r.feedback_type, r.classification, r.code) == (
+        "feedback",
+        "reader@isp.example",
+        "not-spam",
+        None,
+        "",
+    )
+
+
+def test_auto_reply_is_not_a_bounce_and_has_no_code() -> None:
+    report = report_of("rfc3834-02.eml")
+    assert report.kind == "auto_reply"
+    assert not report.is_bounce
+    (r,) = report.recipients
+    assert (r.kind, r.classification, r.code) == ("auto_reply", None, "")
+    header_only = (
+        "From: Ana <ana@example.cl>\nTo: news@sender.example\nSubject: Re: Ofertas\n"
+        "Auto-Submitted: auto-replied\n\nEstoy de vacaciones hasta el lunes.\n"
+    )
+    report = classify_message(header_only)
+    assert report.kind == "auto_reply"
+    assert "RFC 3834" in report.note
+
+
+def test_list_unsubscribe_by_mail_is_163() -> None:
+    report = report_of("arf-26.eml")
+    assert report.kind == "unsubscribe"
+    (r,) = report.recipients
+    assert (r.recipient, r.code) == ("example@icloud.com", "163")
+    plain = (
+        "From: Reader <reader@example.org>\nTo: unsubscribe-4711@lists.sender.example\n"
+        "Subject: unsubscribe\n\n"
+    )
+    (r,) = classify_message(plain).recipients
+    assert (r.recipient, r.kind, r.code) == ("reader@example.org", "unsubscribe", "163")
+
+
+def test_an_ordinary_message_is_unknown_without_recipients() -> None:
+    report = classify_message(
+        "From: a@example.org\nTo: b@example.org\nSubject: lunch\n\nSee you at noon.\n"
+    )
+    assert (report.kind, report.recipients) == ("unknown", ())
+
+
+def test_message_object_and_str_inputs_agree() -> None:
+    raw = (MAIL / "lhost-qmail-02.eml").read_bytes()
+    parsed = email.message_from_bytes(raw, policy=email.policy.compat32)
+    assert classify_message(parsed).to_dict() == classify_message(raw).to_dict()
+    assert classify_message(raw.decode("utf-8", "replace")).recipients[0].code == "131"
+
+
+def test_to_dict_is_json_ready() -> None:
+    import json
+
+    data = report_of("rfc3464-35.eml").to_dict()
+    text = json.dumps(data)
+    assert '"kind": "bounce"' in text
+    first = data["recipients"][0]
+    assert set(first) >= {"recipient", "action", "status", "diagnostic", "code", "classification"}
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in MAIL.glob("*.eml")))
+def test_every_sample_is_recognised(name: str) -> None:
+    report = report_of(name)
+    assert report.kind != "unknown"
+    assert report.recipients
