@@ -1,0 +1,101 @@
+"""``smtp-classifier classify-mail``: bounce mail from .eml files, directories, mbox, Maildir."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from typing import TextIO
+
+from ..errors import InputError
+from ..mailbox import iter_mail
+from ..message import BounceRecipient, MessageReport, classify_message
+
+__all__ = ["register"]
+
+EXIT_OK = 0
+EXIT_UNRECOGNISED = 1
+EXIT_INPUT = 3
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the classify-mail subcommand."""
+    p = sub.add_parser(
+        "classify-mail",
+        help="classify bounce mail (DSNs, MTA bounces, ARF reports, auto-replies)",
+        description="Read .eml files, directories, mbox files or Maildirs ('-' for stdin) and "
+        "print one line per recipient reported, then a summary per code. Exit 0 when every "
+        "message was recognised, 1 when some were not, 3 when an input could not be read.",
+    )
+    p.add_argument("paths", nargs="+", metavar="PATH", help="file, directory, mbox, Maildir, -")
+    p.add_argument("--json", action="store_true", help="JSON lines (summary goes to stderr)")
+    p.add_argument("--no-summary", action="store_true", help="omit the per-code summary")
+    p.set_defaults(func=run)
+
+
+def _table_row(name: str, report: MessageReport, r: BounceRecipient | None) -> str:
+    if r is None:
+        return f"{'-':<5} {report.kind:<11} {'-':<32} {'-':<22} {name}  ({report.note})"
+    c = r.classification
+    why = (c.rule_id or c.tier.value) if c is not None else report.note or "-"
+    return f"{r.code or '-':<5} {r.kind:<11} {r.recipient[:32]:<32} {why[:22]:<22} {name}"
+
+
+def _summary(counts: Counter[str], messages: int, unknown: int, out: TextIO) -> None:
+    print(
+        f"\n{messages} messages, {sum(counts.values())} recipients, {unknown} unrecognised",
+        file=out,
+    )
+    for code, count in sorted(counts.items()):
+        print(f"  {code:<5} {count}", file=out)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Classify every message found and print the results."""
+    out = sys.stdout
+    counts: Counter[str] = Counter()
+    messages = unknown = 0
+    failed_input = False
+    if not args.json:
+        print(f"{'code':<5} {'kind':<11} {'recipient':<32} {'rule / tier':<22} message", file=out)
+    for path in args.paths:
+        try:
+            for source in iter_mail([path]):
+                report = classify_message(source.data)
+                messages += 1
+                if report.kind == "unknown":
+                    unknown += 1
+                if args.json:
+                    for r in report.recipients:
+                        print(
+                            json.dumps({"message": source.name, **r.to_dict()}, ensure_ascii=False),
+                            file=out,
+                        )
+                    if not report.recipients:
+                        print(
+                            json.dumps(
+                                {
+                                    "message": source.name,
+                                    "kind": report.kind,
+                                    "code": "",
+                                    "note": report.note,
+                                }
+                            ),
+                            file=out,
+                        )
+                else:
+                    for r in report.recipients:
+                        print(_table_row(source.name, report, r), file=out)
+                    if not report.recipients:
+                        print(_table_row(source.name, report, None), file=out)
+                for r in report.recipients:
+                    counts[r.code or "none"] += 1
+        except InputError as exc:
+            print(f"smtp-classifier classify-mail: {exc}", file=sys.stderr)
+            failed_input = True
+    if not args.no_summary:
+        _summary(counts, messages, unknown, sys.stderr if args.json else out)
+    if failed_input:
+        return EXIT_INPUT
+    return EXIT_UNRECOGNISED if unknown else EXIT_OK
