@@ -52,8 +52,9 @@ def fake_smtp_server() -> Iterator[Callable[..., FakeServer]]:
 
     running: list[BackgroundServer] = []
 
-    def start(scenarios: Iterable[Any] | Mapping[str, Any], **options: Any) -> FakeServer:
-        items = [scenarios] if isinstance(scenarios, Mapping | str | Path) else scenarios
+    def start(scenarios: Any, **options: Any) -> FakeServer:
+        single = isinstance(scenarios, Mapping | str | Path) or not isinstance(scenarios, Iterable)
+        items = [scenarios] if single else scenarios
         background = BackgroundServer(_scenarios(items), **options)
         server = background.start()
         running.append(background)
