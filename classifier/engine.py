@@ -18,7 +18,7 @@ import regex
 from .codes import lookup_code
 from .enums import Stage, Tier, Verdict
 from .policy import Decision, decide_fallback, decide_rule, verdict_of
-from .prefilter import Prefilter
+from .prefilter import Prefilter, is_linear, required_literals, split_alternatives
 from .reply import ParsedReply, parse_reply
 from .result import Classification
 from .rules import Rule, RuleSet, load_rules
@@ -27,6 +27,9 @@ __all__ = ["REGEX_TIMEOUT", "Classifier", "classify", "default_classifier"]
 
 #: Seconds one rule's regex may spend on one text before it counts as "no match".
 REGEX_TIMEOUT = 0.05
+#: Texts up to this length are searched without the timeout by patterns that cannot
+#: backtrack badly (prefilter.is_linear); longer texts and other patterns always use it.
+SHORT_TEXT = 1024
 _CACHE_KEY_MAX = 2048
 
 
@@ -36,10 +39,25 @@ class Classifier:
     def __init__(self, rules: RuleSet, *, cache_size: int = 65536) -> None:
         self.rules = rules
         self._rules: tuple[Rule, ...] = rules.rules
-        self._prefilter = Prefilter(r.literals for r in self._rules)
+        # A rule that is an alternation of phrases becomes one unit per phrase, in order: a
+        # unit is verified only when its own literal occurs, and matching any unit of a rule
+        # is matching the rule.
+        units: list[tuple[Rule, regex.Pattern[str], bool]] = []
+        literals: list[tuple[str, ...]] = []
+        self._parts: tuple[tuple[tuple[regex.Pattern[str], bool], ...], ...] = ()
+        parts_per_rule = []
+        for rule in self._rules:
+            parts = _units_of(rule)
+            parts_per_rule.append(tuple((part, linear) for part, _lits, linear in parts))
+            for part, lits, linear in parts:
+                units.append((rule, part, linear))
+                literals.append(lits)
+        self._parts = tuple(parts_per_rule)
+        self._units: tuple[tuple[Rule, regex.Pattern[str], bool], ...] = tuple(units)
+        self._prefilter = Prefilter(literals)
         self._conditional = 0
         self._delivered = 0
-        for index, rule in enumerate(self._rules):
+        for index, (rule, _part, _linear) in enumerate(self._units):
             if rule.has_conditions:
                 self._conditional |= 1 << index
             if rule.reason == "delivered":
@@ -68,16 +86,20 @@ class Classifier:
         mask = self._admissible.get(key)
         if mask is None:
             mask = ~self._conditional
-            for index, rule in enumerate(self._rules):
+            for index, (rule, _part, _linear) in enumerate(self._units):
                 if rule.has_conditions and rule.admits(reply.basic, reply.enhanced, reply.stage):
                     mask |= 1 << index
             if len(self._admissible) < 4096:
                 self._admissible[key] = mask
         return mask
 
-    def _search(self, rule: Rule, text: str) -> regex.Match[str] | None:
+    def _search(
+        self, pattern: regex.Pattern[str], linear: bool, text: str
+    ) -> regex.Match[str] | None:
+        if linear and len(text) <= SHORT_TEXT:
+            return pattern.search(text)
         try:
-            return rule.compiled.search(text, timeout=REGEX_TIMEOUT)
+            return pattern.search(text, timeout=REGEX_TIMEOUT)
         except TimeoutError:
             self.timeouts += 1
             return None
@@ -89,11 +111,11 @@ class Classifier:
         mask = self._prefilter.candidates(text.casefold()) & self._mask_for(reply)
         if verdict_of(reply) is Verdict.SUCCESS:
             mask &= self._delivered  # an accepted reply is only read as a delivery
-        rules = self._rules
+        units = self._units
         while mask:
             low = mask & -mask
-            rule = rules[low.bit_length() - 1]
-            m = self._search(rule, text)
+            rule, part, linear = units[low.bit_length() - 1]
+            m = self._search(part, linear, text)
             if m is not None:
                 return rule, m
             mask ^= low
@@ -103,13 +125,14 @@ class Classifier:
         if not reply.text:
             return None
         success = verdict_of(reply) is Verdict.SUCCESS
-        for rule in self._rules:
+        for rule, parts in zip(self._rules, self._parts, strict=True):
             if success and rule.reason != "delivered":
                 continue
             if rule.admits(reply.basic, reply.enhanced, reply.stage):
-                m = self._search(rule, reply.text)
-                if m is not None:
-                    return rule, m
+                for part, linear in parts:
+                    m = self._search(part, linear, reply.text)
+                    if m is not None:
+                        return rule, m
         return None
 
     # -- public ----------------------------------------------------------------------------
@@ -189,6 +212,24 @@ class Classifier:
             tier=decision.tier,
             text=parsed.text,
         )
+
+
+def _units_of(rule: Rule) -> list[tuple[regex.Pattern[str], tuple[str, ...], bool]]:
+    """The rule's alternatives, each with the literals that select it and whether it is
+    linear (whole rule when it cannot be split)."""
+    parts = split_alternatives(rule.pattern)
+    if len(parts) > 1 and not rule.explicit_literals:
+        units: list[tuple[regex.Pattern[str], tuple[str, ...], bool]] = []
+        for part in parts:
+            lits = required_literals(part)
+            try:
+                compiled = regex.compile(part, rule.compiled.flags)
+            except regex.error:
+                break
+            units.append((compiled, lits, is_linear(part)))
+        else:
+            return units
+    return [(rule.compiled, rule.literals, is_linear(rule.pattern))]
 
 
 _default: Classifier | None = None

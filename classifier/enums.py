@@ -15,6 +15,9 @@ __all__ = ["Stage", "Tier", "Verdict"]
 class _TolerantStrEnum(StrEnum):
     """A StrEnum whose lookup is case-insensitive, knows aliases and synthesises unknowns."""
 
+    # Hash as the string value, like equality does (and in C: members key hot-path caches).
+    __hash__ = str.__hash__
+
     @classmethod
     def _aliases(cls) -> dict[str, str]:
         return {}

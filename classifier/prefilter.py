@@ -15,7 +15,7 @@ from typing import Any
 
 import ahocorasick
 
-__all__ = ["MIN_LITERAL", "Prefilter", "required_literals"]
+__all__ = ["MIN_LITERAL", "Prefilter", "is_linear", "required_literals", "split_alternatives"]
 
 #: Literals shorter than this select too many rules to be worth it.
 MIN_LITERAL = 3
@@ -107,6 +107,96 @@ def required_literals(pattern: str) -> tuple[str, ...]:
     if min(len(alt.strip()) for alt in folded) < MIN_LITERAL:
         return ()
     return folded
+
+
+def _has_risky(items: Any) -> bool:
+    """True if the sequence holds a repeat or an alternation (or a back-reference)."""
+    for op, arg in items:
+        if op in (_MAX_REPEAT, _MIN_REPEAT, _BRANCH, _sre_const.GROUPREF) or (
+            _POSSESSIVE_REPEAT is not None and op is _POSSESSIVE_REPEAT
+        ):
+            return True
+        if op is _SUBPATTERN and _has_risky(arg[-1]):
+            return True
+        if _ATOMIC_GROUP is not None and op is _ATOMIC_GROUP:
+            return True
+    return False
+
+
+def _repeats(items: Any) -> tuple[int, bool]:
+    """(unbounded repeats, risky nesting found) in a parsed sequence."""
+    count, risky = 0, False
+    for op, arg in items:
+        if op in (_MAX_REPEAT, _MIN_REPEAT) or (
+            _POSSESSIVE_REPEAT is not None and op is _POSSESSIVE_REPEAT
+        ):
+            _low, high, sub = arg
+            if high == _sre_const.MAXREPEAT or high > 100:
+                count += 1
+            if high > 1 and _has_risky(sub):
+                risky = True  # (x+)+, (a|aa)+, (.*a){12}: exponential backtracking shapes
+            c, r = _repeats(sub)
+            count, risky = count + c, risky or r
+        elif op is _SUBPATTERN:
+            c, r = _repeats(arg[-1])
+            count, risky = count + c, risky or r
+        elif op is _BRANCH:
+            for branch in arg[1]:
+                c, r = _repeats(branch)
+                count, risky = count + c, risky or r
+        elif op is _sre_const.GROUPREF or (_ATOMIC_GROUP is not None and op is _ATOMIC_GROUP):
+            return count, True
+    return count, risky
+
+
+def is_linear(pattern: str) -> bool:
+    """True when the pattern cannot backtrack badly on a short text: no nested repeats, no
+    back-references, at most two unbounded repeats. Such patterns are searched without the
+    per-call timeout on texts up to ``SHORT_TEXT`` characters (the timeout costs more than
+    the search itself); everything else always runs under the timeout."""
+    try:
+        tree = _sre_parse.parse(pattern, 0)
+    except (re.error, OverflowError, RecursionError, ValueError):
+        return False
+    count, risky = _repeats(tree)
+    return not risky and count <= 2
+
+
+def split_alternatives(pattern: str) -> list[str]:
+    """Split a pattern at its top-level ``|``: each alternative can be verified on its own.
+
+    A rule written as a long alternation of phrases is then checked one phrase at a time, and
+    only for the phrases whose literal occurs: far less work than searching the whole
+    alternation. Returns ``[pattern]`` when there is no top-level alternation.
+    """
+    parts: list[str] = []
+    depth = 0
+    start = 0
+    i = 0
+    n = len(pattern)
+    while i < n:
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "[":
+            i += 1
+            if i < n and pattern[i] == "^":
+                i += 1
+            if i < n and pattern[i] == "]":
+                i += 1
+            while i < n and pattern[i] != "]":
+                i += 2 if pattern[i] == "\\" else 1
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+        elif c == "|" and depth == 0:
+            parts.append(pattern[start:i])
+            start = i + 1
+        i += 1
+    parts.append(pattern[start:])
+    return parts if len(parts) > 1 and all(parts) else [pattern]
 
 
 class Prefilter:

@@ -8,9 +8,8 @@ remote's own words, the codes they carry and the SMTP stage, so that rules see o
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-
-import regex
 
 from .enums import Stage
 
@@ -61,60 +60,62 @@ def decode(data: str | bytes | bytearray | memoryview) -> tuple[str, bool]:
         return text, truncated
 
 
-_CONTROL = regex.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+")
-_WS = regex.compile(r"\s+")
+# Control characters (NUL, escapes, ...) become spaces; tabs and line ends are kept.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]+")
+
+
+def _squash(text: str) -> str:
+    """Collapse every run of white space to one space (faster than a regex substitution)."""
+    return " ".join(text.split())
+
 
 # A reply line: basic code, separator, optional enhanced status.
-_LINE = regex.compile(
+_LINE = re.compile(
     r"^[ \t]*([2-5][0-9][0-9])(?:([ -])|$)[ \t]*(?:([245])\.([0-9]{1,3})\.([0-9]{1,3})(?![0-9.]))?"
 )
 # Enhanced status standing alone ("#5.1.1", "(5.1.1)", "dsn=5.1.1", "Status: 5.1.1").
-_ENHANCED_ANYWHERE = regex.compile(
-    r"(?<![0-9.])([245])\.([0-9]{1,3})\.([0-9]{1,3})(?![0-9]|\.[0-9])"
-)
+_ENHANCED_ANYWHERE = re.compile(r"(?<![0-9.])([245])\.([0-9]{1,3})\.([0-9]{1,3})(?![0-9]|\.[0-9])")
 # A code standing alone inside a wrapper, after a colon: "...: 550 5.1.1 text".
-_EMBEDDED_REPLY = regex.compile(r"(?:^|[:;>]\s*|\s-\s|'|\")([2-5][0-9][0-9])([ -])(?=\S)")
+_EMBEDDED_REPLY = re.compile(r"(?:^|[:;>]\s*|\s-\s|'|\")([2-5][0-9][0-9])([ -])(?=\S)")
 
-_DSN_FIELD = regex.compile(r"(?im)^[ \t]*diagnostic-code[ \t]*:[ \t]*((?:.*)(?:\r?\n[ \t]+.*)*)")
-_DSN_STATUS = regex.compile(r"(?im)^[ \t]*status[ \t]*:[ \t]*([245]\.[0-9]{1,3}\.[0-9]{1,3})")
-_DIAG_TYPE = regex.compile(
-    r"^[ \t]*(smtp|x-[a-z0-9-]+|mta|esmtp|lmtp|x400|unix)[ \t]*;[ \t]*", regex.I
-)
-_POSTFIX_STATUS = regex.compile(
+_DSN_FIELD = re.compile(r"(?im)^[ \t]*diagnostic-code[ \t]*:[ \t]*((?:.*)(?:\r?\n[ \t]+.*)*)")
+_DSN_STATUS = re.compile(r"(?im)^[ \t]*status[ \t]*:[ \t]*([245]\.[0-9]{1,3}\.[0-9]{1,3})")
+_DIAG_TYPE = re.compile(r"^[ \t]*(smtp|x-[a-z0-9-]+|mta|esmtp|lmtp|x400|unix)[ \t]*;[ \t]*", re.I)
+_POSTFIX_STATUS = re.compile(
     r"\bstatus=(sent|deferred|bounced|expired|undeliverable|deliverable|softbounce)\s*\((.*)\)\s*$",
-    regex.S,
+    re.S,
 )
-_IN_REPLY_TO = regex.compile(r"\s*\(in reply to ([a-z ]+?) command\)\s*\.?\s*$", regex.I)
-_SAID = regex.compile(r"^host (\S+?)(?:\[[^\]]*\](?::\d+)?)? said:\s*", regex.I)
-_REFUSED_TALK = regex.compile(
-    r"^host (\S+?)(?:\[[^\]]*\](?::\d+)?)? refused to talk to me:\s*", regex.I
+_IN_REPLY_TO = re.compile(r"\s*\(in reply to ([a-z ]+?) command\)\s*\.?\s*$", re.I)
+_SAID = re.compile(r"^host ([^\s\[]+)(?:\[[^\]]*\](?::\d+)?)? said:\s*", re.I)
+_REFUSED_TALK = re.compile(
+    r"^host ([^\s\[]+)(?:\[[^\]]*\](?::\d+)?)? refused to talk to me:\s*", re.I
 )
-_LOST = regex.compile(
+_LOST = re.compile(
     r"^(?:lost connection with|conversation with) (\S+?)(?:\[[^\]]*\](?::\d+)?)?"
     r"(?: timed out)? while (.+?)\s*$",
-    regex.I | regex.S,
+    re.I | re.S,
 )
-_SUSPENDED = regex.compile(r"^delivery temporarily suspended:\s*", regex.I)
+_SUSPENDED = re.compile(r"^delivery temporarily suspended:\s*", re.I)
 # Postfix bounce text starts with the recipient: "<a@b> (expanded from <c@d>): ...".
-_RCPT_PREFIX = regex.compile(r"^<[^<>\s]*>(?: \(expanded from <[^<>\s]*>\))?:\s*")
-_CONNECT_TO = regex.compile(r"^connect to (\S+?)(?:\[[^\]]*\](?::\d+)?)?:\s*", regex.I)
-_SERVER_REFUSED = regex.compile(r"^server refused to talk to me:\s*", regex.I)
-_EXIM = regex.compile(
+_RCPT_PREFIX = re.compile(r"^<[^<>\s]*>(?: \(expanded from <[^<>\s]*>\))?:\s*")
+_CONNECT_TO = re.compile(r"^connect to ([^\s\[]+?)(?:\[[^\]]*\](?::\d+)?)?:\s*", re.I)
+_SERVER_REFUSED = re.compile(r"^server refused to talk to me:\s*", re.I)
+_EXIM = re.compile(
     r"SMTP error from remote (?:mail server|mailer) after ((?:pipelined )?(?:end of data|"
     r"initial connection|MAIL FROM|RCPT TO|[a-z]+))(?::?\s*<[^>]*>)?[^:\n]*:\s*"
     r"(?:\n\s*)?(?:host (\S+) \[[^\]]*\]:\s*)?",
-    regex.I,
+    re.I,
 )
-_SENDMAIL_STAT = regex.compile(r"\bstat=(.*)$", regex.I | regex.S)
-_SENDMAIL_DSN = regex.compile(r"\bdsn=([245]\.[0-9]{1,3}\.[0-9]{1,3})", regex.I)
-_SENDMAIL_REPLY = regex.compile(r"\breply=([2-5][0-9][0-9][ -].*?)(?:,\s*\w+=|$)", regex.I)
-_TRANSCRIPT_CMD = regex.compile(r"(?m)^>>> ?([A-Za-z]+(?: [A-Za-z]+)?)")
-_TRANSCRIPT_REPLY = regex.compile(r"(?m)^<<< ?(.*)$")
-_QUOTED_REMOTE = regex.compile(
+_SENDMAIL_STAT = re.compile(r"\bstat=(.*)$", re.I | re.S)
+_SENDMAIL_DSN = re.compile(r"\bdsn=([245]\.[0-9]{1,3}\.[0-9]{1,3})", re.I)
+_SENDMAIL_REPLY = re.compile(r"\breply=([2-5][0-9][0-9][ -].*?)(?:,\s*\w+=|$)", re.I)
+_TRANSCRIPT_CMD = re.compile(r"(?m)^>>> ?([A-Za-z]+(?: [A-Za-z]+)?)")
+_TRANSCRIPT_REPLY = re.compile(r"(?m)^<<< ?(.*)$")
+_QUOTED_REMOTE = re.compile(
     r"(?:remote server returned|the response from the remote server was|"
     r"the error that the other server returned was|server replied|remote host said)"
     r"\s*:?\s*['\"]?\s*([2-5][0-9][0-9][ -].*?)['\"]?\s*$",
-    regex.I | regex.S,
+    re.I | re.S,
 )
 
 _STAGE_WORDS: dict[str, Stage] = {
@@ -163,7 +164,9 @@ def _stage_from_words(words: str) -> Stage:
     return Stage.UNKNOWN
 
 
-_FOLD = regex.compile(r"\r?\n[ \t]+")
+# A bare single-line reply ("550 5.1.1 ...") that carries no wrapper or field to unwrap.
+_BARE = re.compile(r"[2-5][0-9][0-9][ -](?![^\n]*(?:SMTP error from remote|status=|\n))")
+_FOLD = re.compile(r"\r?\n[ \t]+")
 
 
 def _unfold(text: str) -> str:
@@ -175,30 +178,39 @@ def _split_reply(text: str) -> tuple[int | None, str | None, str]:
     """Strip per-line code prefixes; return (basic, enhanced, text on one line)."""
     basic: int | None = None
     enhanced: str | None = None
-    parts: list[str] = []
-    for raw_line in text.splitlines():
-        line = raw_line
-        m = _LINE.match(line)
-        if m is not None:
-            code = int(m.group(1))
-            if basic is None:
-                basic = code
-                if m.group(3):
-                    enhanced = f"{m.group(3)}.{int(m.group(4))}.{int(m.group(5))}"
-            if code == basic:
-                line = line[m.end() :]
-        elif enhanced is not None and line.lstrip().startswith(enhanced + " "):
-            # Client libraries strip "550-" but keep the enhanced status on every line.
-            line = line.lstrip()[len(enhanced) + 1 :]
-        if line.strip():
-            parts.append(line.strip())
-    flat = " ".join(parts)
+    if "\n" not in text and "\r" not in text:  # the common case: one line
+        m = _LINE.match(text)
+        if m is None:
+            return None, None, text.strip()
+        basic = int(m.group(1))
+        if m.group(3):
+            enhanced = ".".join(m.group(3, 4, 5))
+        flat = text[m.end() :].strip()
+    else:
+        parts: list[str] = []
+        for raw_line in text.splitlines():
+            line = raw_line
+            m = _LINE.match(line)
+            if m is not None:
+                code = int(m.group(1))
+                if basic is None:
+                    basic = code
+                    if m.group(3):
+                        enhanced = f"{m.group(3)}.{int(m.group(4))}.{int(m.group(5))}"
+                if code == basic:
+                    line = line[m.end() :]
+            elif enhanced is not None and line.lstrip().startswith(enhanced + " "):
+                # Client libraries strip "550-" but keep the enhanced status on every line.
+                line = line.lstrip()[len(enhanced) + 1 :]
+            if line.strip():
+                parts.append(line.strip())
+        flat = " ".join(parts)
     if basic is not None and flat:
         # Postfix flattens multi-line replies and keeps every "550-5.1.1 " prefix inside.
         prefix = f" {basic}-"
         if prefix in flat or (enhanced and f" {basic} {enhanced} " in flat):
-            pat = rf"\s{basic}[ -](?:{regex.escape(enhanced)}\s)?" if enhanced else rf"\s{basic}-"
-            flat = regex.sub(pat, " ", flat)
+            pat = rf"\s{basic}[ -](?:{re.escape(enhanced)}\s)?" if enhanced else rf"\s{basic}-"
+            flat = re.sub(pat, " ", flat)
     return basic, enhanced, flat
 
 
@@ -211,7 +223,8 @@ def _finish(
     hint_enhanced: str | None = None,
 ) -> ParsedReply:
     """Split codes from the remote's words and build the ParsedReply."""
-    m = _IN_REPLY_TO.search(body)
+    at = body.rfind("(in reply to ")
+    m = _IN_REPLY_TO.match(body, at - 1 if at > 0 else 0) if at >= 0 else None
     if m is not None:
         if stage is Stage.UNKNOWN:
             stage = _stage_from_words(m.group(1))
@@ -231,7 +244,7 @@ def _finish(
         elif hint_enhanced is not None:
             enhanced = hint_enhanced
     consistent = basic is None or enhanced is None or str(basic)[0] == enhanced[0]
-    flat = _WS.sub(" ", flat).strip()[:MAX_TEXT]
+    flat = _squash(flat)[:MAX_TEXT]
     return ParsedReply(basic, enhanced, consistent, flat, stage, wrapper, host, truncated)
 
 
@@ -242,8 +255,13 @@ def parse_reply(data: str | bytes, stage: Stage | str | None = None) -> ParsedRe
     input's own words (an MTA's text such as "Connection refused" is then what rules read).
     """
     text, truncated = decode(data)
-    text = _CONTROL.sub(" ", text).strip()
+    if not text.isprintable() and _CONTROL.search(text) is not None:
+        text = _CONTROL.sub(" ", text)
+    text = text.strip()
     given = Stage(stage) if stage is not None else Stage.UNKNOWN
+    if _BARE.match(text) is not None:
+        # A reply as the server sent it: no wrapper to look into.
+        return _finish(text, given, "raw", None, truncated)
     st: Stage = given
     wrapper = "raw"
     host: str | None = None
@@ -295,13 +313,13 @@ def parse_reply(data: str | bytes, stage: Stage | str | None = None) -> ParsedRe
                 st = given if given is not Stage.UNKNOWN else Stage.CONNECT
                 return _finish(rest[r.end() :], st, "postfix-greeting", m.group(1), truncated, hint)
             st = given if given is not Stage.UNKNOWN else Stage.CONNECT
-            flat = _WS.sub(" ", text).strip()[:MAX_TEXT]
+            flat = _squash(text)[:MAX_TEXT]
             return ParsedReply(None, hint, True, flat, st, "postfix-connect", m.group(1), truncated)
     if low.startswith(("lost connection with", "conversation with")):
         m = _LOST.match(text)
         if m is not None:
             st = given if given is not Stage.UNKNOWN else _stage_from_words(m.group(2))
-            flat = _WS.sub(" ", text).strip()[:MAX_TEXT]
+            flat = _squash(text)[:MAX_TEXT]
             return ParsedReply(None, hint, True, flat, st, "postfix-lost", m.group(1), truncated)
     if "smtp error from remote" in low:
         m = _EXIM.search(text)

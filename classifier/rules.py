@@ -129,6 +129,8 @@ class Rule:
     file: str = ""
     position: int = 0
     origin: int = 0
+    #: True when the rule lists its prefilter literals itself (then it is never split).
+    explicit_literals: bool = False
 
     @property
     def has_conditions(self) -> bool:
@@ -361,6 +363,7 @@ def _parse_rule(
         file=file,
         position=position,
         origin=origin,
+        explicit_literals="literals" in raw,
     )
 
 
