@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import regex
@@ -51,14 +52,16 @@ def make_mix(rules: RuleSet, n: int, seed: int = 1) -> list[tuple[str, str | Non
     rnd.shuffle(base)
     weights = [1 / (rank + 1) ** 1.1 for rank in range(len(base))]
     out: list[tuple[str, str | None]] = []
-    for reply, stage in rnd.choices(base, weights, k=n):
+    for template, template_stage in rnd.choices(base, weights, k=n):
         user = f"u{rnd.randrange(10**6)}"
-        reply = _ADDR.sub(f"{user}@example{rnd.randrange(500)}.com", reply)
+        reply = _ADDR.sub(f"{user}@example{rnd.randrange(500)}.com", template)
         reply = _IP.sub(f"192.0.2.{rnd.randrange(256)}", reply)
         reply = _HEX.sub(f"{rnd.getrandbits(40):010X}", reply)
+        stage = template_stage
         shape = rnd.random()
         if shape < 0.25 and "\n" not in reply:
-            reply = f"host mx{rnd.randrange(50)}.example.net[198.51.100.{rnd.randrange(256)}] said: {reply} (in reply to RCPT TO command)"
+            host = f"mx{rnd.randrange(50)}.example.net[198.51.100.{rnd.randrange(256)}]"
+            reply = f"host {host} said: {reply} (in reply to RCPT TO command)"
             stage = None
         elif shape < 0.35:
             reply = f"smtp; {reply}"
@@ -104,7 +107,8 @@ def rate(clf: Classifier, mix: list[tuple[str, str | None]]) -> float:
 SISIMAI = r"""
 use strict; use warnings; use Time::HiRes qw(time);
 use Sisimai::Reason;
-my @lines; open(my $fh, '<:encoding(UTF-8)', $ARGV[0]) or die; while (<$fh>) { chomp; push @lines, $_ } close $fh;
+my @lines; open(my $fh, '<:encoding(UTF-8)', $ARGV[0]) or die;
+while (<$fh>) { chomp; push @lines, $_ } close $fh;
 my $t0 = time; my $n = 0;
 for my $l (@lines) { my $r = Sisimai::Reason->match($l); $n++ }
 printf "%.1f\n", $n / (time - $t0);
@@ -152,7 +156,7 @@ def main() -> int:
         f"({distinct} distinct), {len(templates(rules))} templates"
     )
 
-    variants = {
+    variants: dict[str, Callable[[], Classifier]] = {
         "classify, default (bounded raw-text cache)": lambda: Classifier(rules),
         "classify, no cache": lambda: Classifier(rules, cache_size=0),
     }
