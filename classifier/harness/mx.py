@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import dns.asyncresolver
 import dns.exception
@@ -59,26 +59,27 @@ class DnsOutcome:
         }
 
 
-def resolver_for(host: str, port: int, *, timeout: float = _TIMEOUT) -> dns.resolver.Resolver:
-    """A resolver asking only ``host:port`` (no /etc/resolv.conf), with a bounded lifetime."""
-    resolver = dns.resolver.Resolver(configure=False)
+_R = TypeVar("_R", dns.resolver.Resolver, dns.asyncresolver.Resolver)
+
+
+def _only(resolver: _R, host: str, port: int, timeout: float) -> _R:
     resolver.nameservers = [host]
     resolver.port = port
     resolver.timeout = timeout
     resolver.lifetime = timeout
     return resolver
+
+
+def resolver_for(host: str, port: int, *, timeout: float = _TIMEOUT) -> dns.resolver.Resolver:
+    """A resolver asking only ``host:port`` (no /etc/resolv.conf), with a bounded lifetime."""
+    return _only(dns.resolver.Resolver(configure=False), host, port, timeout)
 
 
 def async_resolver_for(
     host: str, port: int, *, timeout: float = _TIMEOUT
 ) -> dns.asyncresolver.Resolver:
     """Async twin of :func:`resolver_for`."""
-    resolver = dns.asyncresolver.Resolver(configure=False)
-    resolver.nameservers = [host]
-    resolver.port = port
-    resolver.timeout = timeout
-    resolver.lifetime = timeout
-    return resolver
+    return _only(dns.asyncresolver.Resolver(configure=False), host, port, timeout)
 
 
 def _outcome(domain: str, status: str, text: str, code: str, reason: str) -> DnsOutcome:
