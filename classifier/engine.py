@@ -15,7 +15,6 @@ from pathlib import Path
 
 import regex
 
-from .codes import lookup_code
 from .enums import Stage, Tier, Verdict
 from .policy import Decision, decide_fallback, decide_rule, verdict_of
 from .prefilter import Prefilter, is_linear, required_literals, split_alternatives
@@ -180,37 +179,28 @@ class Classifier:
             decision = decide_fallback(self.rules, parsed)
         if decision is None:
             return Classification(
-                code="",
-                label_es="",
-                label_en="",
-                estado="",
-                retry=False,
-                verdict=verdict,
-                reason=None,
-                basic=parsed.basic,
-                enhanced=parsed.enhanced,
-                stage=parsed.stage,
-                rule_id=None,
-                matched=None,
-                tier=Tier.NONE,
-                text=parsed.text,
+                "",
+                verdict,
+                None,
+                parsed.basic,
+                parsed.enhanced,
+                parsed.stage,
+                None,
+                None,
+                Tier.NONE,
+                parsed.text,
             )
-        info = lookup_code(decision.code)
         return Classification(
-            code=info.code,
-            label_es=info.label_es,
-            label_en=info.label_en,
-            estado=info.estado,
-            retry=info.retry,
-            verdict=verdict,
-            reason=decision.reason,
-            basic=parsed.basic,
-            enhanced=parsed.enhanced,
-            stage=parsed.stage,
-            rule_id=rule_id,
-            matched=matched,
-            tier=decision.tier,
-            text=parsed.text,
+            decision.code,
+            verdict,
+            decision.reason,
+            parsed.basic,
+            parsed.enhanced,
+            parsed.stage,
+            rule_id,
+            matched,
+            decision.tier,
+            parsed.text,
         )
 
 

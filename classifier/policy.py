@@ -7,7 +7,7 @@ first by enhanced status (RFC 3463 subject.detail), then by basic code, then by 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .enums import Stage, Tier, Verdict
 from .reply import ParsedReply
@@ -30,9 +30,8 @@ _BEFORE_RCPT = frozenset({Stage.CONNECT, Stage.HELO, Stage.STARTTLS, Stage.AUTH,
 _AFTER_RCPT = frozenset({Stage.DATA, Stage.END_OF_DATA})
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """A code and how it was reached."""
+class Decision(NamedTuple):
+    """A code and how it was reached (internal: a tuple, built on every classification)."""
 
     code: str
     tier: Tier

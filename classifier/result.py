@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .codes import lookup_code
+from .codes import CATALOGUE, CodeInfo, lookup_code
 from .enums import Stage, Tier, Verdict
 
 __all__ = ["Classification"]
@@ -21,14 +21,6 @@ class Classification:
 
     #: MasterBase code ("131", "202", "554"), or "" when unrecognised.
     code: str
-    #: The vendor's Spanish label of the code.
-    label_es: str
-    #: English label of the code.
-    label_en: str
-    #: The vendor's estado ("Rebote", "Rebote - Reintento", "Error", "Enviado", ...).
-    estado: str
-    #: The platform retries this code (the estado says "Reintento").
-    retry: bool
     #: What the remote side claimed (permanent 5xx, transient 4xx, success 2xx, none).
     verdict: Verdict
     #: Portable, vendor-neutral reason ("user_unknown", "mailbox_full", ...).
@@ -51,6 +43,35 @@ class Classification:
     note: str | None = None
 
     @property
+    def info(self) -> CodeInfo | None:
+        """The catalogue row of the code (labels, estado, retry), None when unrecognised."""
+        return CATALOGUE.get(self.code)
+
+    @property
+    def label_es(self) -> str:
+        """The vendor's Spanish label of the code."""
+        info = CATALOGUE.get(self.code)
+        return info.label_es if info else ""
+
+    @property
+    def label_en(self) -> str:
+        """English label of the code."""
+        info = CATALOGUE.get(self.code)
+        return info.label_en if info else ""
+
+    @property
+    def estado(self) -> str:
+        """The vendor's estado ("Rebote", "Rebote - Reintento", "Error", "Enviado", ...)."""
+        info = CATALOGUE.get(self.code)
+        return info.estado if info else ""
+
+    @property
+    def retry(self) -> bool:
+        """The platform retries this code (the estado says "Reintento")."""
+        info = CATALOGUE.get(self.code)
+        return info.retry if info else False
+
+    @property
     def recognised(self) -> bool:
         """True when a code was assigned."""
         return bool(self.code)
@@ -64,14 +85,7 @@ class Classification:
         """A copy carrying another code (e.g. a DSN's final 4.x.x failure becomes 133)."""
         info = lookup_code(code)
         return replace(
-            self,
-            code=info.code,
-            label_es=info.label_es,
-            label_en=info.label_en,
-            estado=info.estado,
-            retry=info.retry,
-            reason=reason if reason is not None else self.reason,
-            note=why,
+            self, code=info.code, reason=reason if reason is not None else self.reason, note=why
         )
 
     def explain(self) -> str:
