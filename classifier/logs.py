@@ -626,12 +626,6 @@ class LineParser:
 
     def parse(self, line: str, *, first: bool = False) -> tuple[str, LogRecord | None]:
         """The kind of ``line`` (a LineKind value) and its record when it is a delivery."""
-        try:
-            return self._parse(line, first)
-        except MalformedLineError:
-            return LineKind.MALFORMED, None
-
-    def _parse(self, line: str, first: bool) -> tuple[str, LogRecord | None]:
         if not line or line.isspace():
             return LineKind.SKIPPED, None
         if (first or line.startswith("type,")) and self.observe_header(line, first=first):
@@ -641,6 +635,18 @@ class LineParser:
             fmt = self._detect(line)
             if not fmt:
                 return LineKind.UNRECOGNISED, None
+        try:
+            record, known = self._parse(fmt, line)
+        except MalformedLineError:
+            return LineKind.MALFORMED, None
+        if record is None:
+            return (LineKind.SKIPPED if known else LineKind.UNRECOGNISED), None
+        if record.status == DONE:
+            return LineKind.SKIPPED, record
+        return LineKind.DELIVERY, record
+
+    def _parse(self, fmt: str, line: str) -> tuple[LogRecord | None, bool]:
+        """The record of ``line`` read as ``fmt``, and whether the line is of that format."""
         record: LogRecord | None
         if fmt == "postfix":
             record = parse_postfix(line)
@@ -653,7 +659,7 @@ class LineParser:
             known = record is not None or "]: " in line
         elif fmt in ("powermta", "csv"):
             if self.header is None or (self.fmt != "auto" and self.header_kind != fmt):
-                return LineKind.UNRECOGNISED, None
+                return None, False
             if self.header_kind == "powermta":
                 record = parse_powermta(line, self.header)
             else:
@@ -665,19 +671,15 @@ class LineParser:
         else:  # kumomta or json
             obj = _load_object(line)
             if obj is None:
-                return LineKind.UNRECOGNISED, None
+                return None, False
             if fmt != "json" and isinstance(obj.get("type"), str) and "recipient" in obj:
                 record = parse_kumomta(line, obj)
             elif self.field:
                 record = parse_json(line, self.field, status_field=self.status_field, obj=obj)
             else:
-                return LineKind.UNRECOGNISED, None
+                return None, False
             known = True
-        if record is None:
-            return (LineKind.SKIPPED if known else LineKind.UNRECOGNISED), None
-        if record.status == DONE:
-            return LineKind.SKIPPED, record
-        return LineKind.DELIVERY, record
+        return record, known
 
     def _detect(self, line: str) -> str:
         """The likely format of one line, from cheap substring tests only."""

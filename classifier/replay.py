@@ -67,9 +67,10 @@ FIELDS: Final = (
     "note",
 )
 
-#: Lines per chunk handed to a worker: large enough that passing it between processes is
-#: cheap compared with classifying it, small enough to keep the pipeline busy.
-CHUNK_LINES: Final = 4000
+#: Bytes per chunk handed to a worker (a few thousand lines): large enough that passing it
+#: between processes is cheap compared with classifying it, small enough to keep every
+#: worker busy. The reader only cuts blocks at line ends; workers split the lines.
+CHUNK_BYTES: Final = 256 * 1024
 #: Samples of line numbers kept per kind of problem.
 SAMPLES: Final = 10
 #: Distinct reply templates kept for the summary (the rarest are dropped beyond it).
@@ -100,13 +101,17 @@ class ReplayOptions:
     workers: int = 1
     #: Pending (id, recipient) pairs kept by ``final`` before the oldest are written.
     final_window: int = 1_000_000
-    #: Lines per chunk.
-    chunk_lines: int = CHUNK_LINES
+    #: Bytes per chunk (cut at line ends).
+    chunk_bytes: int = CHUNK_BYTES
 
 
 @dataclass(frozen=True, slots=True)
 class ReplayRow:
-    """One recipient's delivery attempt (or final outcome) and its classification."""
+    """One recipient's delivery attempt (or final outcome) and its classification.
+
+    For sent lines ``result`` is one shared 250 whose ``text`` is empty: the MTA's logged reply
+    is ``record.reply`` (and the ``text`` of ``to_dict()``).
+    """
 
     source: str
     line: int
@@ -133,7 +138,7 @@ class ReplayRow:
             "tier": c.tier.value,
             "stage": c.stage.value,
             "matched": c.matched,
-            "text": c.text,
+            "text": c.text or r.reply[:512],
             "note": c.note,
         }
 
@@ -143,14 +148,19 @@ class ReplayRow:
 _sent_base: Classification | None = None
 
 
-def _sent(reply: str) -> Classification:
-    """Status sent is 250 whatever the text says ("delivered to mailbox", a queue id)."""
+def _sent() -> Classification:
+    """Status sent is 250 whatever the text says ("delivered to mailbox", a queue id).
+
+    One shared result: its ``text`` is empty and the row shows the MTA's logged reply instead
+    (building a result per sent line would cost more than parsing the line).
+    """
     global _sent_base  # noqa: PLW0603 - built once, lazily, then shared (and fork-inherited)
     if _sent_base is None:
-        _sent_base = classify("250 2.0.0 Ok").with_code(
+        base = classify("250 2.0.0 Ok").with_code(
             "250", reason="delivered", why="the MTA logged the delivery as sent"
         )
-    return replace(_sent_base, text=reply[:512])
+        _sent_base = replace(base, text="")
+    return _sent_base
 
 
 def classify_record(record: LogRecord) -> Classification:
@@ -161,7 +171,7 @@ def classify_record(record: LogRecord) -> Classification:
     """
     status = record.status
     if status == SENT:
-        return _sent(record.reply)
+        return _sent()
     result = classify(record.reply, stage=record.stage)
     if status == EXPIRED:
         return result.with_code("133", reason="expired", why=_EXPIRED_WHY)
@@ -219,7 +229,8 @@ class ReplaySummary:
         self.codes[c.code or "unclassified"] += 1
         self.reasons[c.reason or "-"] += 1
         sent = row.record.status == SENT
-        self.rules[c.rule_id or ("(status sent)" if sent else f"({c.tier.value})")] += 1
+        by_status = f"(status {row.record.status})"
+        self.rules[c.rule_id or (by_status if c.note else f"({c.tier.value})")] += 1
         self.statuses[row.record.status] += 1
         if c.rule_id is None and not sent and c.note is None:
             shape = (
@@ -333,8 +344,10 @@ class _Chunk:
     at_start: bool
     header: tuple[str, ...] | None
     header_kind: str
-    #: Raw lines without their line break; None stands for an overlong line.
-    lines: list[bytes | None]
+    #: Whole lines, each ending with a line feed (but perhaps the last line of a file).
+    data: bytes
+    #: Numbers of overlong lines: each stands in ``data`` as an empty line.
+    overlong: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,24 +383,36 @@ def _render(rows: Sequence[ReplayRow], output: str) -> str:
     return "".join(dumps(row.to_dict(), ensure_ascii=False) + "\n" for row in rows)
 
 
-def _decode(raw: bytes, where: str, summary: ReplaySummary) -> str:
+def _split(chunk: _Chunk, summary: ReplaySummary) -> list[str]:
+    """The chunk's lines as text: UTF-8, or with replacement characters where it is not."""
+    data = chunk.data
+    if data.endswith(b"\n"):
+        data = data[:-1]
     try:
-        return raw.decode("utf-8")
+        lines = data.decode("utf-8").split("\n")
     except UnicodeDecodeError:
-        summary.undecodable += 1
-        summary.note("undecodable", where)
-        return raw.decode("utf-8", errors="replace")
+        lines = []
+        for offset, raw in enumerate(data.split(b"\n")):
+            try:
+                lines.append(raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                summary.undecodable += 1
+                summary.note("undecodable", f"{chunk.source}:{chunk.first_line + offset}")
+                lines.append(raw.decode("utf-8", errors="replace"))
+    return lines
 
 
 def _rows_of(record: LogRecord, source: str, number: int, final: bool) -> list[ReplayRow]:
     """The rows of one record: one per recipient (one with no recipient for message lines)."""
     if record.status == DONE:
-        return [ReplayRow(source, number, record, "", _sent(""))] if final else []
+        return [ReplayRow(source, number, record, "", _sent())] if final else []
     result = classify_record(record)
     return [ReplayRow(source, number, record, r, result) for r in record.recipients or ("",)]
 
 
-def run_chunk(chunk: _Chunk, settings: _Settings | None = None) -> _ChunkResult:
+def run_chunk(
+    chunk: _Chunk, settings: _Settings | None = None, limit: int = 1 << 20
+) -> _ChunkResult:
     """Parse and classify one chunk; the same code runs in this process and in workers."""
     s = settings or _settings
     assert s is not None, "run_chunk needs settings"
@@ -395,21 +420,22 @@ def run_chunk(chunk: _Chunk, settings: _Settings | None = None) -> _ChunkResult:
     parser.header, parser.header_kind = chunk.header, chunk.header_kind
     summary = ReplaySummary()
     rows: list[ReplayRow] = []
-    source = chunk.source
-    for offset, raw in enumerate(chunk.lines):
-        number = chunk.first_line + offset
-        summary.lines += 1
-        if raw is None:
-            summary.kinds["overlong"] += 1
+    source, first, overlong = chunk.source, chunk.first_line, chunk.overlong
+    parse, kinds = parser.parse, summary.kinds
+    for offset, text in enumerate(_split(chunk, summary)):
+        line = text[:-1] if text.endswith("\r") else text
+        number = first + offset
+        if (overlong and number in overlong) or len(line) > limit:
+            kinds["overlong"] += 1
             summary.note("overlong", f"{source}:{number}")
             continue
-        line = _decode(raw, f"{source}:{number}", summary)
-        kind, record = parser.parse(line, first=chunk.at_start and offset == 0)
-        summary.kinds[kind] += 1
-        if kind in (LineKind.MALFORMED, LineKind.UNRECOGNISED):
-            summary.note(kind, f"{source}:{number}")
+        kind, record = parse(line, first=chunk.at_start and offset == 0)
+        kinds[kind] += 1
         if record is not None:
             rows.extend(_rows_of(record, source, number, s.final))
+        elif kind != LineKind.SKIPPED:
+            summary.note(kind, f"{source}:{number}")
+    summary.lines = sum(kinds.values())
     if s.keep_rows:
         return _ChunkResult("", rows, summary)
     for row in rows:
@@ -461,39 +487,68 @@ class _Source:
         except (OSError, ValueError):
             return 0
 
-    def lines(self, limit: int, problems: list[str]) -> Iterator[bytes | None]:
-        """Raw lines without line breaks; None for a line longer than ``limit`` bytes."""
-        readline = self.reader.readline
-        while True:
-            try:
-                raw = readline(limit + 1)
-                if not raw:
-                    return
-                self.line += 1
-                if len(raw) > limit and not raw.endswith(b"\n"):
-                    while True:  # skip the rest of the overlong line, a bounded piece at a time
-                        rest = readline(limit)
-                        if not rest or rest.endswith(b"\n"):
-                            break
-                    yield None
-                    continue
-            except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
-                problems.append(
-                    f"{self.name}: compressed data ends or is damaged after line {self.line}: {exc}"
-                )
-                return
-            except OSError as exc:
-                if self.gzip:
-                    problems.append(
-                        f"{self.name}: compressed data is damaged after line {self.line}: {exc}"
-                    )
-                    return
-                raise InputError(
-                    f"cannot read {self.name} after line {self.line}: {exc.strerror or exc}"
-                ) from exc
-            if raw.endswith(b"\n"):
-                raw = raw[:-2] if raw.endswith(b"\r\n") else raw[:-1]
-            yield raw
+    def blocks(
+        self, size: int, limit: int, problems: list[str]
+    ) -> Iterator[tuple[bytes, tuple[int, ...]]]:
+        """Whole lines, about ``size`` bytes at a time, with the numbers of overlong lines.
+
+        A line longer than ``limit`` bytes that spans blocks is not kept: it stands as an empty
+        line and its number is given, so memory stays below ``size + limit`` on any input.
+        Damaged or cut gzip data ends the source with a problem noted, not an exception.
+        """
+        read1: Callable[[int], bytes] = getattr(self.reader, "read1", self.reader.read)
+        carry = b""
+        skipping = False  # inside an overlong line whose start was dropped
+        damage = ""
+        while not damage:
+            parts: list[bytes] = []
+            got = 0
+            while got < size:
+                try:
+                    piece = read1(size - got)
+                except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+                    damage = str(exc)
+                    break
+                except OSError as exc:
+                    if not self.gzip:
+                        raise InputError(
+                            f"cannot read {self.name} after line {self.line}: {exc.strerror or exc}"
+                        ) from exc
+                    damage = str(exc)
+                    break
+                if not piece:
+                    break
+                parts.append(piece)
+                got += len(piece)
+            if not parts:
+                break
+            block = b"".join(parts)
+            buf = carry + block if carry else block
+            cut = buf.rfind(b"\n")
+            if cut < 0:
+                skipping = skipping or len(buf) > limit
+                carry = b"" if skipping else buf
+                continue
+            data, carry = buf[: cut + 1], buf[cut + 1 :]
+            overlong: tuple[int, ...] = ()
+            if skipping:
+                data = b"\n" + data[data.find(b"\n") + 1 :]
+                overlong = (self.line + 1,)
+                skipping = False
+            if len(carry) > limit:
+                skipping, carry = True, b""
+            self.line += data.count(b"\n")
+            yield data, overlong
+        if skipping:
+            self.line += 1
+            yield b"\n", (self.line,)
+        elif carry:
+            self.line += 1
+            yield carry, ()
+        if damage:
+            problems.append(
+                f"{self.name}: compressed data ends or is damaged after line {self.line}: {damage}"
+            )
 
     def close(self) -> None:
         """Close what this source opened (not a stream it was given)."""
@@ -504,6 +559,19 @@ class _Source:
             self.raw.close()
 
 
+def _header_cuts(data: bytes) -> list[bytes]:
+    """``data`` cut before every line that starts with "type," (a PowerMTA header, maybe)."""
+    pieces = []
+    start = 0
+    at = data.find(b"\ntype,")
+    while at >= 0:
+        pieces.append(data[start : at + 1])
+        start = at + 1
+        at = data.find(b"\ntype,", start)
+    pieces.append(data[start:])
+    return pieces
+
+
 def _chunks(
     sources: Iterable[_Source],
     options: ReplayOptions,
@@ -512,33 +580,21 @@ def _chunks(
 ) -> Iterator[_Chunk]:
     """Cut every source into chunks; a CSV header starts a new chunk so each carries its own."""
     scout = LineParser(options.fmt, field=options.field, status_field=options.status_field)
-    size = options.chunk_lines
     for source in sources:
         scout.reset()
-        lines: list[bytes | None] = []
         first = 1
-        at_start = True
-        header: tuple[str, ...] | None = None
-        kind = ""
-        for raw in source.lines(options.max_line_bytes, problems):
-            number = source.line
-            is_header = False
-            if raw is not None and (number == 1 or raw.startswith(b"type,")):
-                text = raw.decode("utf-8", errors="replace")
-                is_header = scout.observe_header(text, first=number == 1)
-            if lines and (is_header or len(lines) >= size):
-                yield _Chunk(source.name, first, at_start, header, kind, lines)
-                lines, first, at_start = [], number, False
-                tick()
-            if not lines:
+        for data, overlong in source.blocks(options.chunk_bytes, options.max_line_bytes, problems):
+            for piece in _header_cuts(data):
+                at_start = first == 1
                 header, kind = scout.header, scout.header_kind
-                if is_header:
-                    header, kind = None, ""  # the header line itself is read in the chunk
-                    at_start = True
-            lines.append(raw)
-        if lines:
-            yield _Chunk(source.name, first, at_start, header, kind, lines)
-        tick()
+                if at_start or piece.startswith(b"type,"):
+                    end = piece.find(b"\n")
+                    head = (piece[:end] if end >= 0 else piece).decode("utf-8", errors="replace")
+                    if scout.observe_header(head.rstrip("\r"), first=at_start):
+                        header, kind, at_start = None, "", True  # the chunk reads it itself
+                yield _Chunk(source.name, first, at_start, header, kind, piece, overlong)
+                first += piece.count(b"\n") + (0 if piece.endswith(b"\n") else 1)
+                tick()
         source.close()
 
 
@@ -667,7 +723,7 @@ def replay(
     )
     _settings = settings
     LineParser(options.fmt, field=options.field)  # reject a bad format before reading
-    _sent("")  # build the rule engine now: forked workers share it
+    _sent()  # build the rule engine now: forked workers share it
     summary = ReplaySummary()
     opened: list[_Source] = []
     totals = sum(os.path.getsize(n) for n in names if n != "-" and os.path.isfile(n))
@@ -710,14 +766,15 @@ def replay(
             with context.Pool(options.workers) as pool:
                 pending: deque[Any] = deque()
                 for chunk in chunks:
-                    pending.append(pool.apply_async(run_chunk, (chunk,)))
+                    task = (chunk, None, options.max_line_bytes)
+                    pending.append(pool.apply_async(run_chunk, task))
                     if len(pending) >= 3 * options.workers:
                         consume(pending.popleft().get())
                 while pending:
                     consume(pending.popleft().get())
         else:
             for chunk in chunks:
-                consume(run_chunk(chunk, settings))
+                consume(run_chunk(chunk, settings, options.max_line_bytes))
     except InputError as exc:
         raise InputError(f"{exc} ({summary.lines} lines done)") from exc
     finally:

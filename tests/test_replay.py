@@ -161,7 +161,7 @@ def test_two_workers_write_exactly_what_one_writes(tmp_path: Path, final: bool) 
     summaries = []
     for workers in (1, 2):
         out = io.StringIO()
-        options = ReplayOptions(workers=workers, chunk_lines=97, final=final)
+        options = ReplayOptions(workers=workers, chunk_bytes=9000, final=final)
         summaries.append(replay([str(big)], out, options))
         outputs.append(out.getvalue())
     assert outputs[0] == outputs[1]
