@@ -171,7 +171,7 @@ _FOLD = re.compile(r"\r?\n[ \t]+")
 
 def _unfold(text: str) -> str:
     """Undo header folding (CRLF/LF followed by white space)."""
-    return _FOLD.sub(" ", text)
+    return _FOLD.sub(" ", text) if "\n" in text else text
 
 
 def _split_reply(text: str) -> tuple[int | None, str | None, str]:
@@ -293,6 +293,8 @@ def parse_reply(data: str | bytes, stage: Stage | str | None = None) -> ParsedRe
         if m is not None:
             text = text[m.end() :]
             low = text.lower()
+    if wrapper != "raw" and _BARE.match(text) is not None:
+        return _finish(text, given, wrapper, None, truncated, hint)
     while low.startswith("delivery temporarily suspended:"):
         text = _SUSPENDED.sub("", text, count=1).strip()
         low = text.lower()
