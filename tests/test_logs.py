@@ -265,7 +265,10 @@ def test_sendmail_several_recipients_and_lines_that_are_not_recipient_records() 
     )
     assert record is not None
     assert record.recipients == ("sent3@example2.com", "sent4@example2.com")
-    dsn_notice = "Sep 14 11:59:35 ubuntu-server sm-mta[7425]: l8E3xVpO007423: l8E3xZpO007425: DSN: User unknown"  # noqa: E501
+    dsn_notice = (
+        "Sep 14 11:59:35 ubuntu-server sm-mta[7425]: l8E3xVpO007423: l8E3xZpO007425: "
+        "DSN: User unknown"
+    )
     assert parse_sendmail(dsn_notice) is None
     queued = (
         "Sep 14 11:59:35 host sendmail[1]: l8E3xVpO007423: to=<a@b.example>, delay=00:00:00, "
