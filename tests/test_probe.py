@@ -156,6 +156,15 @@ def test_bad_requests_raise_probe_error(recipients: list[str] | str) -> None:
         probe(("127.0.0.1", 9), recipients)
 
 
+@pytest.mark.parametrize(
+    "options",
+    [{"sender": "a b@c.test"}, {"helo": "bad host\r\nRSET"}, {"timeout": -1}],
+)
+def test_bad_options_raise_probe_error(options: dict[str, Any]) -> None:
+    with pytest.raises(ProbeError):
+        probe(("127.0.0.1", 9), ["a@b.test"], **options)
+
+
 def test_blocking_probe_and_cli_against_the_fixture_server(
     fake_smtp_server: Callable[..., FakeServer],
     capsys: pytest.CaptureFixture[str],

@@ -396,6 +396,10 @@ async def probe_async(
     addresses = _normalise(recipients)
     if timeout <= 0:
         raise ProbeError("timeout must be positive")
+    if sender and _normalise([sender]) != [sender]:
+        raise ProbeError(f"not an e-mail address: {sender!r}")
+    if not re.fullmatch(r"[A-Za-z0-9.\[\]:-]{1,255}", helo):
+        raise ProbeError(f"not a host name for EHLO: {helo!r}")
     outcome: DnsOutcome | None = None
     if target is None:
         domains = {a.rpartition("@")[2].lower() for a in addresses}

@@ -331,6 +331,7 @@ class FakeServer:
         hostname: str = "fake.test",
         idle_timeout: float = 60.0,
         data_size_limit: int = 10 * 1024 * 1024,
+        max_transcripts: int = 10_000,
     ) -> None:
         self.scenarios: tuple[Scenario, ...] = tuple(scenarios)
         self.host = host
@@ -339,6 +340,7 @@ class FakeServer:
         self.hostname = hostname
         self.idle_timeout = idle_timeout
         self.data_size_limit = data_size_limit
+        self.max_transcripts = max_transcripts
         self.greeting = f"220 {hostname} ESMTP fake".encode()
         self._by_domain = {s.domain: s for s in self.scenarios}
         self._servers: list[asyncio.Server] = []
@@ -361,6 +363,8 @@ class FakeServer:
     ) -> Transcript:
         transcript = Transcript(port=port, peer=_peer(transport), scenario=sid)
         self.transcripts.append(transcript)
+        if len(self.transcripts) > self.max_transcripts:  # a long-running server keeps the newest
+            del self.transcripts[: len(self.transcripts) - self.max_transcripts]
         return transcript
 
     def _factory(self, scenario: Scenario | None, port_box: list[int]) -> asyncio.BaseProtocol:
