@@ -9,6 +9,7 @@ import dns.rcode
 import dns.rdatatype
 import pytest
 
+from classifier import ClassifierError
 from classifier.harness.dnsserver import FakeDnsServer
 from classifier.harness.mx import check_domain, check_domain_async
 
@@ -91,5 +92,5 @@ def test_dns_server_ignores_garbage_and_keeps_answering(dns_server: FakeDnsServe
 
 
 def test_unknown_failure_kind_is_refused() -> None:
-    with pytest.raises(ValueError, match="unknown failure"):
+    with pytest.raises(ClassifierError, match="unknown failure"):
         FakeDnsServer({}, failures={"x.test": "explode"})

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from classifier import CATALOGUE
 from classifier.harness.scenario import (
     ScenarioError,
     decode_bytes_escape,
@@ -36,6 +37,8 @@ def test_shipped_scenarios_load_and_cover_every_conversation_code() -> None:
     assert codes >= CONVERSATION_CODES, sorted(CONVERSATION_CODES - codes)
     postfix_dsn = {p.dsn for s in scenarios for p in s.postfix.values()}
     assert "133" in postfix_dsn
+    catalogue = set(CATALOGUE)
+    assert codes | (postfix_dsn - {None}) <= catalogue
 
 
 def test_every_shipped_scenario_names_its_source_and_is_listed_in_the_readme() -> None:

@@ -88,9 +88,11 @@ async def test_replies_are_sent_byte_for_byte_and_transcribed() -> None:
         )
         bare = await client.send("RCPT TO:<lf@exact.test>")
         assert bare == b"550-5.7.1 first line\n550 5.7.1 second line (bare LF)\r\n"
+        assert await client.send("RSET") == b"250 OK\r\n"
         assert (await client.send("QUIT")).startswith(b"221")
         await client.close()
         transcript = server.sessions("exact")[0]
+        assert [e.stage for e in transcript.exchanges][-2:] == ["rset", "quit"]
         stages = [(e.stage, e.command) for e in transcript.exchanges]
         assert stages[:4] == [
             ("greeting", ""),

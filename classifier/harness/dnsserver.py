@@ -22,10 +22,11 @@ import dns.rdatatype
 import dns.resolver
 import dns.rrset
 
+from classifier.errors import ClassifierError
 from classifier.harness.loopthread import LoopThread
 from classifier.harness.mx import async_resolver_for, resolver_for
 
-__all__ = ["FakeDnsServer"]
+__all__ = ["FakeDnsError", "FakeDnsServer"]
 
 Records = Mapping[str, Mapping[str, Sequence[str]]]
 _FAILURES = frozenset({"servfail", "refused", "drop"})
@@ -33,6 +34,10 @@ _FAILURES = frozenset({"servfail", "refused", "drop"})
 
 def _norm(name: str) -> str:
     return name.strip().rstrip(".").lower()
+
+
+class FakeDnsError(ClassifierError, ValueError):
+    """The fake DNS server was asked for something it cannot do."""
 
 
 class _DnsProtocol(asyncio.DatagramProtocol):
@@ -74,7 +79,7 @@ class FakeDnsServer:
         self.failures = {_norm(k): v for k, v in (failures or {}).items()}
         bad = set(self.failures.values()) - _FAILURES
         if bad:
-            raise ValueError(f"unknown failure kinds {sorted(bad)}; use {sorted(_FAILURES)}")
+            raise FakeDnsError(f"unknown failure kinds {sorted(bad)}; use {sorted(_FAILURES)}")
         self.host = host
         self.port = 0
         self.ttl = ttl

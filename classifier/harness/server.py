@@ -29,6 +29,7 @@ from classifier.harness.scenario import DEFAULT_END_OF_DATA, Scenario, Step
 __all__ = ["BackgroundServer", "Exchange", "FakeServer", "Transcript"]
 
 _DEFAULT_OK = b"250 OK"
+_BYE = b"221 Bye"
 _DATA_GO = b"354 End data with <CR><LF>.<CR><LF>"
 _NO_ROUTE = b"550 5.1.2 fake server: no scenario for this recipient domain"
 _CLOSE_TIMEOUT = 5.0
@@ -290,6 +291,18 @@ class _ReplayHandler:
             envelope.rcpt_tos.append(address)
             envelope.rcpt_options.extend(rcpt_options)
         return reply
+
+    async def handle_RSET(  # noqa: N802
+        self, server: SMTP, session: Session, envelope: Envelope
+    ) -> bytes:
+        self._record("rset", "RSET", _DEFAULT_OK, False)
+        return _DEFAULT_OK
+
+    async def handle_QUIT(  # noqa: N802
+        self, server: SMTP, session: Session, envelope: Envelope
+    ) -> bytes:
+        self._record("quit", "QUIT", _BYE, False)
+        return _BYE
 
     async def handle_DATA(  # noqa: N802
         self, server: SMTP, session: Session, envelope: Envelope
