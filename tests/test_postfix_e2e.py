@@ -187,7 +187,8 @@ def postfix_run() -> Iterator[PostfixRun]:
     reason = _unavailable()
     if reason is not None:
         pytest.skip(reason)
-    workdir = Path(tempfile.mkdtemp(prefix="smtp-classifier-postfix-"))
+    # /tmp, not $TMPDIR: the postfix user must be able to walk down to the queue.
+    workdir = Path(tempfile.mkdtemp(prefix="smtp-classifier-postfix-", dir="/tmp"))
     workdir.chmod(0o755)  # the postfix user must reach its queue and data directories
     conf, data = workdir / "conf", workdir / "data"
     for path in (conf, workdir / "queue", data):
