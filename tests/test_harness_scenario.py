@@ -92,6 +92,7 @@ def test_invalid_replies_are_rejected(reply: bytes) -> None:
         ({"rcpt": {"user": {"reply": "250 ok", "then": "hang"}}}, "then"),
         ({"rcpt": {"other": "550 5.1.1 x"}}, "no expected code"),
         ({"greeting": "220 hello"}, "220 greeting"),
+        ({"data": "354 go ahead"}, "3xx"),
         ({"connect": "refuse", "rcpt": {"user": "550 x"}}, "refused"),
         ({"expect": {"user": "25"}}, "3-digit"),
         ({"postfix": {"user": {"log": "250", "dsn": 1}}}, "dsn"),

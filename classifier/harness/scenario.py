@@ -281,6 +281,9 @@ def parse_scenario(obj: Any, *, origin: str = "") -> Scenario:
         raise ScenarioError(f'{where}: \'connect\' is "accept" (default) or "refuse"')
     if connect == "refuse" and (steps or rcpt_steps):
         raise ScenarioError(f"{where}: a refused connection cannot script SMTP stages")
+    for name, step in [*steps.items(), *(("rcpt", v) for v in rcpt_steps.values())]:
+        if step.code is not None and 300 <= step.code < 400:
+            raise ScenarioError(f"{where}.{name}: 3xx replies are the server's own (354 to DATA)")
     greeting = steps.get("greeting")
     if greeting is not None and greeting.code == 220:
         raise ScenarioError(f"{where}: a 220 greeting is the server default; script refusals")
