@@ -47,6 +47,8 @@ async def test_refused_connection_is_113() -> None:
         ({"reply": ["421-4.7.0 [127.0.0.1] Our system has detected an unusual rate of", "421 4.7.0 unsolicited mail originating from your IP address."]}, "421", None),
         ({"close": True}, "113", "closed"),
         ({"close": True, "delay": 30}, "113", "timeout"),
+        ({"reply": "250 hello, but not a greeting"}, "113", "malformed"),
+        ({"bytes": "Service unavailable", "malformed": True}, "113", "malformed"),
     ],
 )  # fmt: skip
 async def test_greeting_refusals_drops_and_silence(

@@ -207,7 +207,12 @@ class _Session:
         try:
             response = await client.connect(timeout=self.timeout)
         except aiosmtplib.SMTPConnectResponseError as exc:
-            self.decide(recipients, "connect", self.reply("connect", "", exc.code, exc.message))
+            if exc.code < 400:  # a greeting that is neither 220 nor a refusal
+                text = f"malformed greeting from {self.label}: {_wire(exc.code, exc.message)}"
+                self.decide(recipients, "connect", self.failure("connect", "", "malformed", text))
+            else:
+                result = self.reply("connect", "", exc.code, exc.message)
+                self.decide(recipients, "connect", result)
             return False
         except aiosmtplib.SMTPConnectTimeoutError as exc:
             if "ready message" in str(exc):
