@@ -25,7 +25,7 @@ import zlib
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import IO, Any, Final, TextIO
+from typing import IO, Any, Final, Generic, TextIO, TypeVar
 
 import regex
 
@@ -75,6 +75,7 @@ CHUNK_BYTES: Final = 256 * 1024
 SAMPLES: Final = 10
 #: Distinct reply templates kept for the summary (the rarest are dropped beyond it).
 TEMPLATES_MAX: Final = 5000
+_Row = TypeVar("_Row")
 _EXPIRED_WHY: Final = "the MTA gave up after deferrals (queue lifetime expired)"
 _GAVE_UP_WHY: Final = "the MTA bounced the recipient on a temporary failure: it gave up"
 
@@ -198,6 +199,22 @@ def template_of(text: str) -> str:
     return " ".join(text.split())[:300]
 
 
+#: What the summary counts of one row: code, reason, rule, MTA status, reply shape, example.
+_Keys = tuple[str, str, str, str, str, str]
+
+
+def summary_keys(row: ReplayRow) -> _Keys:
+    """The summary's view of a row; the shape is "" unless no rule recognised the reply."""
+    c, status = row.result, row.record.status
+    rule = c.rule_id or (f"(status {status})" if c.note else f"({c.tier.value})")
+    shape = example = ""
+    if c.rule_id is None and c.note is None:
+        words = c.text or row.record.reply
+        shape = f"{c.basic or '-'} {c.enhanced or '-'} {template_of(words)}"
+        example = words[:300]
+    return (c.code or "unclassified", c.reason or "-", rule, status, shape, example)
+
+
 @dataclass(slots=True)
 class ReplaySummary:
     """Counts over a replay; mergeable, so workers can each keep one and the parent adds up."""
@@ -224,21 +241,20 @@ class ReplaySummary:
 
     def add_row(self, row: ReplayRow) -> None:
         """Count one written row."""
-        c = row.result
+        self.add(summary_keys(row))
+
+    def add(self, keys: _Keys) -> None:
+        """Count one written row from its ``summary_keys``."""
+        code, reason, rule, status, shape, example = keys
         self.rows += 1
-        self.codes[c.code or "unclassified"] += 1
-        self.reasons[c.reason or "-"] += 1
-        sent = row.record.status == SENT
-        by_status = f"(status {row.record.status})"
-        self.rules[c.rule_id or (by_status if c.note else f"({c.tier.value})")] += 1
-        self.statuses[row.record.status] += 1
-        if c.rule_id is None and not sent and c.note is None:
-            shape = (
-                f"{c.basic or '-'} {c.enhanced or '-'} {template_of(c.text or row.record.reply)}"
-            )
+        self.codes[code] += 1
+        self.reasons[reason] += 1
+        self.rules[rule] += 1
+        self.statuses[status] += 1
+        if shape:
             self.templates[shape] += 1
             if shape not in self.examples:
-                self.examples[shape] = (c.text or row.record.reply)[:300]
+                self.examples[shape] = example
             if len(self.templates) > TEMPLATES_MAX:
                 self._prune()
 
@@ -354,6 +370,7 @@ class _Chunk:
 class _ChunkResult:
     text: str
     rows: list[ReplayRow]
+    packed: list[_Packed]
     summary: ReplaySummary
 
 
@@ -365,8 +382,8 @@ class _Settings:
     final: bool
     output: str
     records: bool
-    #: Hand rows back instead of rendering them (final mode, library use).
-    keep_rows: bool
+    #: Hand rows back packed (rendered, with their expired form) for ``final``.
+    pack: bool
 
 
 _settings: _Settings | None = None
@@ -436,12 +453,12 @@ def run_chunk(
         elif kind != LineKind.SKIPPED:
             summary.note(kind, f"{source}:{number}")
     summary.lines = sum(kinds.values())
-    if s.keep_rows:
-        return _ChunkResult("", rows, summary)
+    if s.pack:
+        return _ChunkResult("", [], [_pack(row, s.output) for row in rows], summary)
     for row in rows:
         summary.add_row(row)
     text = _render(rows, s.output) if s.records else ""
-    return _ChunkResult(text, [], summary)
+    return _ChunkResult(text, [], [], summary)
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -601,25 +618,67 @@ def _chunks(
 # --- final outcomes --------------------------------------------------------------------------
 
 
-class _Final:
-    """The last word per (queue id, recipient), written when the message is done."""
+def _expired(row: ReplayRow) -> ReplayRow | None:
+    """A deferred row relabelled as the queue giving up (133); None when it was final."""
+    if row.record.status in (SENT, BOUNCED, EXPIRED) or not row.record.recipients:
+        return None
+    result = row.result.with_code("133", reason="expired", why=_EXPIRED_WHY)
+    return replace(row, record=replace(row.record, status=EXPIRED), result=result)
 
-    def __init__(self, window: int, emit: Callable[[ReplayRow], None]) -> None:
+
+#: A row as a worker hands it back for ``final``: id, recipient, MTA status, message-level,
+#: rendered text, summary keys and the same row expired (deferred rows only). Plain tuples
+#: cross process boundaries far cheaper than rows with their classifications.
+_Packed = tuple[str, str, str, bool, str, _Keys, "_Packed | None"]
+
+
+def _pack(row: ReplayRow, output: str) -> _Packed:
+    record = row.record
+    if record.status == DONE:
+        return (record.queue_id, "", DONE, True, "", ("", "", "", DONE, "", ""), None)
+    expired = _expired(row)
+    return (
+        record.queue_id,
+        row.recipient,
+        record.status,
+        not record.recipients,
+        _render((row,), output),
+        summary_keys(row),
+        None if expired is None else _pack(expired, output),
+    )
+
+
+class _Final(Generic[_Row]):
+    """The last word per (queue id, recipient), written when the message is done.
+
+    Works on full rows (library use) or packed ones (the command), through ``view``: the
+    row's (queue id, recipient, MTA status, message-level) and ``expire``: the row relabelled
+    133, or None when its last word was final.
+    """
+
+    def __init__(
+        self,
+        window: int,
+        emit: Callable[[_Row], None],
+        view: Callable[[_Row], tuple[str, str, str, bool]],
+        expire: Callable[[_Row], _Row | None],
+    ) -> None:
         self.window = window
         self.emit = emit
-        self.pending: dict[tuple[str, str], ReplayRow] = {}
+        self.view = view
+        self.expire = expire
+        self.pending: dict[tuple[str, str], _Row] = {}
         self.by_id: dict[str, list[tuple[str, str]]] = {}
 
-    def add(self, row: ReplayRow) -> None:
-        record = row.record
-        qid = record.queue_id
-        if record.status == DONE:
+    def add(self, row: _Row) -> None:
+        qid, recipient, status, message_level = self.view(row)
+        if status == DONE:
             self._flush(qid)
             return
-        if record.status == EXPIRED and not record.recipients:
-            self._expire(row)
+        if status == EXPIRED and message_level:
+            self._expire(qid, row)
             return
-        key = (qid, row.recipient)
+        key = (qid, recipient)
         if key not in self.pending:
             self.by_id.setdefault(qid, []).append(key)
         self.pending[key] = row
@@ -632,20 +691,17 @@ class _Final:
                 if not keys:
                     del self.by_id[oldest[0]]
 
-    def _expire(self, row: ReplayRow) -> None:
+    def _expire(self, qid: str, row: _Row) -> None:
         """The queue gave up on a message: its deferred recipients end as 133."""
-        keys = self.by_id.get(row.record.queue_id, [])
         expired = False
-        for key in keys:
-            last = self.pending[key]
-            if last.record.status not in (SENT, BOUNCED, EXPIRED):
-                result = last.result.with_code("133", reason="expired", why=_EXPIRED_WHY)
-                record = replace(last.record, status=EXPIRED)
-                self.pending[key] = replace(last, record=record, result=result)
+        for key in self.by_id.get(qid, []):
+            relabelled = self.expire(self.pending[key])
+            if relabelled is not None:
+                self.pending[key] = relabelled
                 expired = True
         if not expired:
             self.emit(row)  # nothing of it seen here (an earlier file): keep the line's word
-        self._flush(row.record.queue_id)
+        self._flush(qid)
 
     def _flush(self, qid: str) -> None:
         for key in self.by_id.pop(qid, []):
@@ -656,6 +712,19 @@ class _Final:
             self.emit(row)
         self.pending.clear()
         self.by_id.clear()
+
+
+def _view_row(row: ReplayRow) -> tuple[str, str, str, bool]:
+    record = row.record
+    return record.queue_id, row.recipient, record.status, not record.recipients
+
+
+def _view_packed(row: _Packed) -> tuple[str, str, str, bool]:
+    return row[0], row[1], row[2], row[3]
+
+
+def _expire_packed(row: _Packed) -> _Packed | None:
+    return row[6]
 
 
 # --- progress --------------------------------------------------------------------------------
@@ -742,19 +811,21 @@ def replay(
         current = opened[-1].position() if opened else 0
         meter.update(summary.lines, done_before + current)
 
-    def write_row(row: ReplayRow) -> None:
-        summary.add_row(row)
+    def write_packed(row: _Packed) -> None:
+        summary.add(row[5])
         if options.records:
-            out.write(_render((row,), options.output))
+            out.write(row[4])
 
-    final = _Final(options.final_window, write_row) if options.final else None
+    final = None
+    if options.final:
+        final = _Final(options.final_window, write_packed, _view_packed, _expire_packed)
     if options.records and options.output == "csv":
         out.write(",".join(FIELDS) + "\n")
 
     def consume(result: _ChunkResult) -> None:
         summary.merge(result.summary)
         if final is not None:
-            for row in result.rows:
+            for row in result.packed:
                 final.add(row)
         elif result.text:
             out.write(result.text)
@@ -801,7 +872,7 @@ def replay_lines(
     """
     parser = LineParser(fmt, field=field, status_field=status_field)
     buffered: list[ReplayRow] = []
-    finals = _Final(1_000_000, buffered.append) if final else None
+    finals = _Final(1_000_000, buffered.append, _view_row, _expired) if final else None
     for number, line in enumerate(lines, 1):
         _, record = parser.parse(line.rstrip("\r\n"), first=number == 1)
         if record is None:

@@ -300,3 +300,16 @@ def test_cli_generic_json_export(capsys: pytest.CaptureFixture[str], tmp_path: P
         ("a@example.org", "131"),
         ("b@example.org", "250"),
     ]
+
+
+def test_small_blocks_carry_long_lines_and_skip_overlong_ones(tmp_path: Path) -> None:
+    """Lines longer than a block are carried whole; longer than the limit, counted and dropped."""
+    sent = next(line for line in LOG_LINES if "to=<user@ok.test>" in line)
+    padded = sent.replace("relay=", "relay=" + "x" * 3000 + ",")  # 3 kB: spans blocks
+    log = tmp_path / "long.log"
+    log.write_text("\n".join([sent, padded, "y" * 20000, sent, "z" * 9000]), encoding="utf-8")
+    rows, summary = _run([str(log)], chunk_bytes=1000, max_line_bytes=5000)
+    assert [r["line"] for r in rows] == [1, 2, 4]
+    assert {r["code"] for r in rows} == {"250"}
+    assert summary.lines == 5 and summary.reconciled
+    assert summary.samples["overlong"] == [f"{log}:3", f"{log}:5"]
