@@ -19,7 +19,8 @@ import dns.name
 import dns.rdatatype
 import dns.resolver
 
-from classifier import Classification, classify
+from classifier.engine import classify
+from classifier.result import Classification
 
 __all__ = [
     "DnsOutcome",

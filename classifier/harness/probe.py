@@ -22,9 +22,10 @@ from typing import Any
 import aiosmtplib
 import dns.asyncresolver
 
-from classifier import Classification, classify
+from classifier.engine import classify
 from classifier.errors import ClassifierError
 from classifier.harness.mx import DnsOutcome, check_domain_async, host_addresses
+from classifier.result import Classification
 
 __all__ = [
     "ProbeError",
