@@ -10,6 +10,9 @@ from .enums import Stage, Tier, Verdict
 
 __all__ = ["Classification"]
 
+#: What an unrecognised result reports for the catalogue fields: nothing.
+_NO_CODE = CodeInfo("", "", "", "", False, "")
+
 
 @dataclass(frozen=True, slots=True)
 class Classification:
@@ -50,26 +53,22 @@ class Classification:
     @property
     def label_es(self) -> str:
         """The vendor's Spanish label of the code."""
-        info = CATALOGUE.get(self.code)
-        return info.label_es if info else ""
+        return _NO_CODE.label_es if (i := self.info) is None else i.label_es
 
     @property
     def label_en(self) -> str:
         """English label of the code."""
-        info = CATALOGUE.get(self.code)
-        return info.label_en if info else ""
+        return _NO_CODE.label_en if (i := self.info) is None else i.label_en
 
     @property
     def estado(self) -> str:
         """The vendor's estado ("Rebote", "Rebote - Reintento", "Error", "Enviado", ...)."""
-        info = CATALOGUE.get(self.code)
-        return info.estado if info else ""
+        return _NO_CODE.estado if (i := self.info) is None else i.estado
 
     @property
     def retry(self) -> bool:
         """The platform retries this code (the estado says "Reintento")."""
-        info = CATALOGUE.get(self.code)
-        return info.retry if info else False
+        return _NO_CODE.retry if (i := self.info) is None else i.retry
 
     @property
     def recognised(self) -> bool:
