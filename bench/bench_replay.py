@@ -76,6 +76,8 @@ def main() -> None:
         print(f"generating {path} ...", flush=True)
         generate(path, args.lines)
     size = path.stat().st_size
+    load = os.getloadavg()[0]
+    print(f"load average before the runs: {load:.2f} on {os.cpu_count()} CPUs", flush=True)
     results = []
     modes = [False, True] if args.final else [False]
     for final in modes:
@@ -108,6 +110,7 @@ def main() -> None:
         "bytes": size,
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
+        "load_average_before": round(load, 2),
         "goal_lines_per_s_per_core": GOAL,
         "results": results,
     }
