@@ -166,6 +166,7 @@ def _stage_from_words(words: str) -> Stage:
 
 # A bare single-line reply ("550 5.1.1 ...") that carries no wrapper or field to unwrap.
 _BARE = re.compile(r"[2-5][0-9][0-9][ -](?![^\n]*(?:SMTP error from remote|status=|\n))")
+_LATE_FAILURE = re.compile(r"(?:^|\s)([45][0-9][0-9])[ -](?:[45]\.[0-9]{1,3}\.[0-9]{1,3}\s)?")
 _FOLD = re.compile(r"\r?\n[ \t]+")
 
 
@@ -230,6 +231,12 @@ def _finish(
             stage = _stage_from_words(m.group(1))
         body = body[: m.start()]
     basic, enhanced, flat = _split_reply(body)
+    if basic is not None and basic < 300:
+        # A greeting continuation ("220-host ...") followed by a refusal: the refusal is the
+        # reply ("220-laposte 421 4.2.1 Service refuse").
+        late = _LATE_FAILURE.search(flat)
+        if late is not None:
+            basic, enhanced, flat = _split_reply(flat[late.start(1) :])
     if basic is None:
         # Codes embedded after a wrapper we do not know: "...: 550 5.1.1 user unknown".
         e = _EMBEDDED_REPLY.search(body)
