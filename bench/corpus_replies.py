@@ -100,9 +100,8 @@ def sisimai(shared: Path, show: bool) -> tuple[int, int, int, collections.Counte
         if got not in row["accept"]:
             misses[f"{row['expected']}<-{got or 'none'}"] += 1
             if show:
-                print(
-                    f"  sisimai {row['file']}: expected {row['expected']} {row['accept']}, got {got}: {diags[0][:100]!r}"
-                )
+                want = f"{row['expected']} {row['accept']}"
+                print(f"  sisimai {row['file']}: expected {want}, got {got}: {diags[0][:100]!r}")
     return strict, accept, total, misses
 
 
