@@ -86,7 +86,7 @@ def sisimai(shared: Path, show: bool) -> tuple[int, int, int, collections.Counte
             if part.get_content_type() == "message/delivery-status":
                 payload = part.get_payload()
                 text = (
-                    "\n".join(p.as_string() for p in payload)
+                    "\n".join(str(p) for p in payload)
                     if isinstance(payload, list)
                     else str(payload)
                 )
