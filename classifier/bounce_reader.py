@@ -36,6 +36,8 @@ from classifier.mta_bounces import (
 
 __all__ = ["MessageEvidence", "read_message"]
 
+#: Recipients reported per message; a report naming more is cut (and still cheap to read).
+MAX_RECIPIENTS = 1000
 _DSN_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})
 _HEADER_TYPES = frozenset(
     {"text/rfc822-headers", "message/rfc822-headers", "message/global-headers"}
@@ -44,7 +46,9 @@ _TAG = re.compile(r"<[^>]{0,2000}>")
 _FORWARDED = re.compile(r"^\s*(?:fwd?|fw|tr|wg|rv|enc|i)\s*:", re.IGNORECASE)
 _QUOTED = re.compile(r"(?m)^>[ >]?\S")
 _UNQUOTE = re.compile(r"(?m)^> ?")
-_ADDRESS = re.compile(r"[^\s<>()\[\]\"',;:]+@[A-Za-z0-9][A-Za-z0-9.\-]*\.[A-Za-z0-9\-]+")
+_ADDRESS = re.compile(
+    r"[^\s<>()\[\]\"',;:@]{1,64}@[A-Za-z0-9][A-Za-z0-9.\-]{0,252}\.[A-Za-z0-9\-]{1,63}"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +69,7 @@ class MessageEvidence:
 
 
 def _html_to_text(html: str) -> str:
-    text = re.sub(r"(?is)<(script|style)\b.*?</\1>", " ", html[:200_000])
-    text = re.sub(r"(?i)<br\s*/?>|</p>|</div>|</tr>|</li>", "\n", text)
+    text = re.sub(r"(?i)<br\s{0,10}/?>|</p>|</div>|</tr>|</li>", "\n", html[:200_000])
     text = _TAG.sub(" ", text)
     return (
         text.replace("&nbsp;", " ")
@@ -273,5 +276,10 @@ def read_message(data: bytes | str | Message, *, _depth: int = 0) -> MessageEvid
             decoded_by = f"{mta}-fallback"
 
     if evidence:
-        return replace(base, kind="bounce", recipients=tuple(evidence), decoded_by=decoded_by)
+        return replace(
+            base,
+            kind="bounce",
+            recipients=tuple(evidence[:MAX_RECIPIENTS]),
+            decoded_by=decoded_by,
+        )
     return replace(base, note="no report recognised")

@@ -32,7 +32,7 @@ _ACTIONS = {
     "expired": "failed",
 }
 
-_ADDRESS = re.compile(r"[^\s<>()\[\]\"',;:]+@[A-Za-z0-9][A-Za-z0-9.\-]*[A-Za-z0-9]")
+_ADDRESS = re.compile(r"[^\s<>()\[\]\"',;:@]{1,64}@[A-Za-z0-9][A-Za-z0-9.\-]{0,252}[A-Za-z0-9]")
 _FIELD = re.compile(r"^([A-Za-z][A-Za-z0-9-]{1,40})\s*:\s?(.*)$")
 _COMMENT = re.compile(r"\(([^()]{3,300})\)")
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
@@ -94,8 +94,10 @@ def clean_address(value: str) -> str:
 
 
 def _is_plausible(address: str) -> bool:
+    if len(address) > 254:  # RFC 5321 path limit: longer "addresses" are noise
+        return False
     local, _, domain = address.rpartition("@")
-    return (bool(local) and "." in domain) or domain.lower() == "localhost"
+    return bool(local) and len(local) <= 64 and ("." in domain or domain.lower() == "localhost")
 
 
 def normalise_action(value: str) -> str:

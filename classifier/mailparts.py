@@ -37,6 +37,8 @@ MAX_MESSAGE_BYTES = 2 * 1024 * 1024
 MAX_TEXT_CHARS = 128 * 1024
 #: MIME parts visited per message (a bomb of tiny parts must stay cheap too).
 MAX_PARTS = 200
+#: Characters of one header value that are examined.
+MAX_HEADER_CHARS = 8192
 #: Depth of message/rfc822 nesting that is followed.
 MAX_DEPTH = 3
 
@@ -59,7 +61,8 @@ def decode_header(value: object) -> str:
     """Decode an RFC 2047 header value to text, keeping what cannot be decoded."""
     if value is None:
         return ""
-    raw = str(value).encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    raw = str(value)[:MAX_HEADER_CHARS]
+    raw = raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
     if "=?" not in raw:
         return " ".join(raw.split())
     try:

@@ -33,7 +33,7 @@ __all__ = [
     "has_reply_code",
 ]
 
-_ADDR = r"[^\s<>()\[\]\"',;:]+@[A-Za-z0-9][A-Za-z0-9.\-]*\.[A-Za-z0-9\-]+"
+_ADDR = r"[^\s<>()\[\]\"',;:@]{1,64}@[A-Za-z0-9][A-Za-z0-9.\-]{0,252}\.[A-Za-z0-9\-]{1,63}"
 
 #: Lines that introduce the returned original message (qmail, Exim, Postfix, Sendmail,
 #: Gmail, Notes, Courier, OpenSMTPD, Exchange, mail.ru, Yahoo, GMX, DragonFly ...).
