@@ -60,7 +60,7 @@ STEP = 20.0  # seconds for one Postfix command
 def _unavailable() -> str | None:
     """Why Postfix cannot run here, or None."""
     daemon = Path("/usr/lib/postfix/sbin/master")
-    if shutil.which("postfix") is None or not daemon.exists():
+    if not (shutil.which("postfix") and shutil.which("sendmail") and daemon.exists()):
         return "Postfix is not installed (CI installs it: apt-get install -y postfix)"
     if os.geteuid() != 0:
         return "a private Postfix instance needs root (it drops to the postfix user)"

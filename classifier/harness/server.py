@@ -321,7 +321,8 @@ class _ReplayHandler:
 
 def _closed_port(host: str) -> int:
     """A port nothing listens on (bound, then released) for "connection refused" scenarios."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         port: int = sock.getsockname()[1]
     return port
@@ -448,11 +449,13 @@ class FakeServer:
 
     def postfix_transport(self) -> str:
         """Postfix ``transport_maps`` lines sending each scenario domain to its own port."""
-        return "".join(
-            f"{s.domain} smtp:[{self.endpoints[s.id][0]}]:{self.endpoints[s.id][1]}\n"
-            for s in self.scenarios
-            if s.id in self.endpoints
-        )
+        lines = []
+        for s in self.scenarios:
+            if s.id in self.endpoints:
+                host, port = self.endpoints[s.id]
+                nexthop = f"ipv6:{host}" if ":" in host else host
+                lines.append(f"{s.domain} smtp:[{nexthop}]:{port}\n")
+        return "".join(lines)
 
     def listing(self) -> str:
         """Human-readable map of where each scenario is served."""
