@@ -38,7 +38,10 @@ def _table_row(name: str, report: MessageReport, r: BounceRecipient | None) -> s
     if r is None:
         return f"{'-':<5} {report.kind:<11} {'-':<32} {'-':<22} {name}  ({report.note})"
     c = r.classification
-    why = (c.rule_id or c.tier.value) if c is not None else report.note or "-"
+    if c is None:
+        why = report.note or "-"
+    else:
+        why = c.rule_id or (c.note if c.tier.value == "none" and c.note else c.tier.value)
     return f"{r.code or '-':<5} {r.kind:<11} {r.recipient[:32]:<32} {why[:22]:<22} {name}"
 
 
