@@ -255,12 +255,65 @@ def _finish(
     return ParsedReply(basic, enhanced, consistent, flat, stage, wrapper, host, truncated)
 
 
+# The commonest shapes in one pass: an optional DSN type, an optional Postfix "host H said:",
+# a one-line failure reply, an optional "(in reply to X command)". Anything else (multi-line,
+# continuation prefixes inside, 2xx, other wrappers) takes the general path below.
+_FAST = re.compile(
+    r"(?:(?:smtp|x-[a-z0-9-]+) *; *)?"
+    r"(?:host ([^\s\[]+)(?:\[[^\]]*\](?::\d+)?)? said: *)?"
+    r"([3-5][0-9][0-9])[ -] *(?:([245])\.([0-9]{1,3})\.([0-9]{1,3}) +)?"
+    r"((?:(?!\(in reply to )[^\n\r\x00-\x08\x0b\x0c\x0e-\x1f\x7f])*?)"
+    r"(?: *\(in reply to ([a-z ]+?) command\) *\.?)? *$",
+    re.I,
+)
+_SLOW_MARKERS = ("status=", "SMTP error from", "Diagnostic-Code", "<<<", "stat=", "said:")
+
+
 def parse_reply(data: str | bytes, stage: Stage | str | None = None) -> ParsedReply:
     """Find the remote's reply in ``data`` and split it into codes, words and stage.
 
     Never raises: an input with no reply at all yields a ParsedReply with no codes and the
     input's own words (an MTA's text such as "Connection refused" is then what rules read).
     """
+    if type(data) is str and len(data) <= MAX_TEXT:
+        m = _FAST.match(data.strip())
+        if m is not None:
+            basic = int(m.group(2))
+            rest = m.group(6)
+            said = m.group(1)
+            if (
+                f" {basic}-" not in rest
+                and (said is not None or not any(k in rest for k in _SLOW_MARKERS))
+                and m.group(3) is not None
+            ):
+                enhanced = f"{m.group(3)}.{int(m.group(4))}.{int(m.group(5))}"
+                given = Stage(stage) if stage is not None else Stage.UNKNOWN
+                if given is Stage.UNKNOWN and m.group(7) is not None:
+                    given = _stage_from_words(m.group(7))
+                flat = " ".join(rest.split())
+                if f" {basic} {enhanced} " in f" {flat} ":
+                    flat = " ".join(
+                        re.sub(rf"\s{basic}[ -]{re.escape(enhanced)}\s", " ", f" {flat} ").split()
+                    )
+                return ParsedReply(
+                    basic,
+                    enhanced,
+                    enhanced[0] == m.group(2)[0],
+                    flat,
+                    given,
+                    "postfix-said" if said is not None else _fast_wrapper(data),
+                    said,
+                    False,
+                )
+    return _parse_general(data, stage)
+
+
+def _fast_wrapper(data: str) -> str:
+    return "dsn" if data.lstrip()[:1].isalpha() else "raw"
+
+
+def _parse_general(data: str | bytes, stage: Stage | str | None = None) -> ParsedReply:
+    """The general path of parse_reply: every wrapper and shape."""
     text, truncated = decode(data)
     if not text.isprintable() and _CONTROL.search(text) is not None:
         text = _CONTROL.sub(" ", text)

@@ -177,3 +177,27 @@ def test_bytes_in_any_encoding() -> None:
     assert parse_reply(b"550 5.1.1 caf\xe9 latin-1 byte").basic == 550
     assert parse_reply("550 5.1.1 Адрес не найден".encode()).text == "Адрес не найден"
     assert parse_reply(bytes(bytearray(b"452 4.2.2 full"))).enhanced == "4.2.2"
+
+
+def test_fast_path_parses_exactly_like_the_general_path() -> None:
+    from classifier import load_rules
+    from classifier.reply import _parse_general
+    from classifier.rules import iter_examples
+
+    replies = [e.reply for _, _, e in iter_examples(load_rules())]
+    shapes = [
+        *replies,
+        *(f"smtp; {r}" for r in replies),
+        *(
+            f"host mx.example.com[192.0.2.1] said: {r} (in reply to RCPT TO command)"
+            for r in replies
+        ),
+        *(f"{r}." for r in replies),
+        "550 5.1.1 user (in reply to) unknown",
+        "550-5.1.1 a 550 5.1.1 b",
+        "250 2.0.0 ok 550 5.1.1 no",
+        "421 4.7.0 x SMTP error from remote y",
+    ]
+    for reply in shapes:
+        for stage in (None, "rcpt"):
+            assert parse_reply(reply, stage) == _parse_general(reply, stage), reply
