@@ -10,6 +10,9 @@ Importing anything but this package is only needed to extend the engine.
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
 from .codes import CATALOGUE, CodeInfo, all_codes, lookup_code
 from .engine import Classifier, classify, default_classifier
@@ -19,14 +22,66 @@ from .reply import ParsedReply, parse_reply
 from .result import Classification
 from .rules import Rule, RuleSet, load_rules
 
+if TYPE_CHECKING:
+    from .harness import (
+        DnsOutcome,
+        ProbeError,
+        ProbeResult,
+        check_domain,
+        check_domain_async,
+        probe,
+        probe_async,
+    )
+    from .logs import LogRecord
+    from .message import BounceRecipient, MessageReport, classify_message
+    from .replay import ReplayRow, ReplaySummary, replay, replay_lines
+
+# Features beyond classify() load on first use: the probe and DNS checks pull in aiosmtplib
+# and dnspython, which an MTA pipeline that only classifies replies does not need.
+_LAZY = {
+    "classify_message": "message",
+    "BounceRecipient": "message",
+    "MessageReport": "message",
+    "replay": "replay",
+    "replay_lines": "replay",
+    "ReplayRow": "replay",
+    "ReplaySummary": "replay",
+    "LogRecord": "logs",
+    "probe": "harness",
+    "probe_async": "harness",
+    "ProbeResult": "harness",
+    "ProbeError": "harness",
+    "check_domain": "harness",
+    "check_domain_async": "harness",
+    "DnsOutcome": "harness",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'classifier' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
 __all__ = [
     "CATALOGUE",
+    "BounceRecipient",
     "Classification",
     "Classifier",
     "ClassifierError",
     "CodeInfo",
+    "DnsOutcome",
     "InputError",
+    "LogRecord",
+    "MessageReport",
     "ParsedReply",
+    "ProbeError",
+    "ProbeResult",
+    "ReplayRow",
+    "ReplaySummary",
     "Rule",
     "RuleError",
     "RuleSet",
@@ -35,9 +90,16 @@ __all__ = [
     "Verdict",
     "__version__",
     "all_codes",
+    "check_domain",
+    "check_domain_async",
     "classify",
+    "classify_message",
     "default_classifier",
     "load_rules",
     "lookup_code",
     "parse_reply",
+    "probe",
+    "probe_async",
+    "replay",
+    "replay_lines",
 ]
