@@ -217,6 +217,21 @@ def test_exim_newer_host_field_confirmation_and_retry_lines() -> None:
     assert not_tried is None
 
 
+def test_exim_pid_and_timezone_selectors_before_the_message_id() -> None:
+    # log_selector = +pid adds "[pid]"; log_timezone adds the zone after the time.
+    line = (
+        "2002-12-19 16:20:23 +0100 [4711] 16aiQz-0002Q5-00 == marvin@endrest.example "
+        "R=dnslookup T=smtp defer (146): Connection refused"
+    )
+    record = parse_exim(line)
+    assert record is not None
+    assert (record.queue_id, record.status, record.reply) == (
+        "16aiQz-0002Q5-00",
+        DEFERRED,
+        "Connection refused",
+    )
+
+
 # --- Sendmail (lines quoted in public mailing-list threads; IBM AIX docs "Mail logging") -----
 
 

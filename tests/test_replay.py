@@ -15,7 +15,14 @@ import pytest
 
 from classifier.cli import main
 from classifier.errors import InputError
-from classifier.replay import FIELDS, ReplayOptions, ReplaySummary, replay, replay_lines
+from classifier.replay import (
+    FIELDS,
+    ReplayOptions,
+    ReplaySummary,
+    replay,
+    replay_lines,
+    template_of,
+)
 
 from .conftest import shared_dir
 
@@ -313,3 +320,9 @@ def test_small_blocks_carry_long_lines_and_skip_overlong_ones(tmp_path: Path) ->
     assert {r["code"] for r in rows} == {"250"}
     assert summary.lines == 5 and summary.reconciled
     assert summary.samples["overlong"] == [f"{log}:3", f"{log}:5"]
+
+
+def test_templates_group_replies_that_differ_only_in_addresses_ips_ids_and_numbers() -> None:
+    one = "550 5.1.1 <joe123@example.com>: unknown, id=a640c23a62f3a-7a9a4c8e from [192.0.2.7]:25"
+    two = "550 5.1.1 <ann@example.org>: unknown, id=b1d2e3f4a5b6c7d8 from [2001:db8::1]"
+    assert template_of(one) == template_of(two) == "# #.#.# <addr>: unknown, id=<id> from <ip>"
