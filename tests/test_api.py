@@ -16,7 +16,7 @@ def test_all_names_resolve() -> None:
 
 def test_unknown_attribute_raises() -> None:
     try:
-        classifier.no_such_thing  # type: ignore[attr-defined]  # noqa: B018
+        classifier.no_such_thing  # noqa: B018
     except AttributeError as exc:
         assert "no_such_thing" in str(exc)
     else:  # pragma: no cover
