@@ -1,8 +1,8 @@
 """Replaying MTA logs: every delivery line classified, in order, in bounded memory.
 
-The input is read line by line (plain or gzip files, or a stream) and cut into chunks; each
-chunk is parsed and classified by ``run_chunk``, in this process or in forked workers, and the
-results are written in input order. Every input line is counted as exactly one of delivery,
+The input (plain or gzip files, or a stream) is read in blocks cut at line ends; each block
+is split, parsed and classified by ``run_chunk``, in this process or in forked workers, and
+the results are written in input order. Every input line is counted as exactly one of delivery,
 skipped, unrecognised, malformed or overlong, so the totals always add up to the lines read.
 
 With ``final`` only the last word per (queue id, recipient) is written: a deferral followed by
@@ -336,9 +336,7 @@ class ReplaySummary:
             out.extend(f"  {n:>9}  {k}" for k, n in counter.most_common())
         if self.templates:
             out.append("")
-            out.append(
-                f"top {top} replies no rule recognised (code from the numbers alone, or none):"
-            )
+            out.append(f"top {top} replies that no rule recognised (code from numbers, or none):")
             for shape, n in self.templates.most_common(top):
                 out.append(f"  {n:>9}  {shape}")
         if self.samples or self.problems:
@@ -369,7 +367,6 @@ class _Chunk:
 @dataclass(frozen=True, slots=True)
 class _ChunkResult:
     text: str
-    rows: list[ReplayRow]
     packed: list[_Packed]
     summary: ReplaySummary
 
@@ -439,7 +436,9 @@ def run_chunk(
     rows: list[ReplayRow] = []
     source, first, overlong = chunk.source, chunk.first_line, chunk.overlong
     parse, kinds = parser.parse, summary.kinds
-    for offset, text in enumerate(_split(chunk, summary)):
+    lines = _split(chunk, summary)
+    summary.lines = len(lines)
+    for offset, text in enumerate(lines):
         line = text[:-1] if text.endswith("\r") else text
         number = first + offset
         if (overlong and number in overlong) or len(line) > limit:
@@ -452,20 +451,19 @@ def run_chunk(
             rows.extend(_rows_of(record, source, number, s.final))
         elif kind != LineKind.SKIPPED:
             summary.note(kind, f"{source}:{number}")
-    summary.lines = sum(kinds.values())
     if s.pack:
-        return _ChunkResult("", [], [_pack(row, s.output) for row in rows], summary)
+        return _ChunkResult("", [_pack(row, s.output) for row in rows], summary)
     for row in rows:
         summary.add_row(row)
     text = _render(rows, s.output) if s.records else ""
-    return _ChunkResult(text, [], [], summary)
+    return _ChunkResult(text, [], summary)
 
 
 # --- reading ---------------------------------------------------------------------------------
 
 
 class _Source:
-    """One input (file or stream) read as raw lines, with gzip, overlong and truncation care."""
+    """One input (file or stream) read in blocks, with gzip, overlong and truncation care."""
 
     def __init__(self, name: str, stream: IO[bytes] | None = None) -> None:
         self.name = name
@@ -481,12 +479,6 @@ class _Source:
         if self.gzip:
             self.reader = gzip.GzipFile(fileobj=self.raw)  # type: ignore[assignment]
         self.done = -1
-        self.size = 0
-        if stream is None:
-            try:
-                self.size = os.fstat(self.raw.fileno()).st_size
-            except OSError:
-                self.size = 0
 
     @staticmethod
     def _peek(raw: IO[bytes]) -> bytes:
@@ -854,6 +846,9 @@ def replay(
         meter.close()
     if final is not None:
         final.close()
+    read = sum(source.line for source in opened)
+    if read != summary.lines:  # every line read must have been counted once
+        summary.problems.append(f"{read} lines were read but {summary.lines} were counted")
     return summary
 
 
