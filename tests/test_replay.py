@@ -326,3 +326,30 @@ def test_templates_group_replies_that_differ_only_in_addresses_ips_ids_and_numbe
     one = "550 5.1.1 <joe123@example.com>: unknown, id=a640c23a62f3a-7a9a4c8e from [192.0.2.7]:25"
     two = "550 5.1.1 <ann@example.org>: unknown, id=b1d2e3f4a5b6c7d8 from [2001:db8::1]"
     assert template_of(one) == template_of(two) == "# #.#.# <addr>: unknown, id=<id> from <ip>"
+
+
+def test_exim_deferral_then_retry_timeout_ends_as_133() -> None:
+    # Lines as in the Exim specification ("Deferred deliveries") and a public Exim log.
+    lines = [
+        "2012-02-13 14:39:22 1RookS-000Pg8-VO == rcpt@london.com R=dnslookup T=remote_smtp "
+        "defer (-44): SMTP error from remote mail server after RCPT TO:<rcpt@london.com>: "
+        "host mx0.gmx.com [74.208.5.90]: 450 4.3.2 Too many mails (mail bomb), try again in 1 "
+        "hour(s) 25 minute(s)",
+        "2012-02-13 20:39:22 1RookS-000Pg8-VO ** rcpt@london.com: retry timeout exceeded",
+        "2012-02-13 20:39:22 1RookS-000Pg8-VO Completed",
+    ]
+    plain = [(r.record.status, r.result.code) for r in replay_lines(lines)]
+    assert plain[1] == ("expired", "133")
+    assert plain[0][0] == "deferred" and plain[0][1] != "133"
+    final = list(replay_lines(lines, final=True))
+    assert [(r.recipient, r.result.code) for r in final] == [("rcpt@london.com", "133")]
+
+
+def test_a_bounce_on_a_temporary_reply_is_the_mta_giving_up() -> None:
+    header = "type,timeLogged,orig,rcpt,dsnAction,dsnStatus,dsnDiag,bounceCat"
+    row = "b,1178807915,o@port25.com,u@example.org,failed,4.2.2,smtp;452 4.2.2 Mailbox full,"
+    row += "quota-issues"
+    (result,) = replay_lines([header, row])
+    assert result.record.status == "bounced"
+    assert result.result.code == "133"
+    assert result.result.note and "gave up" in result.result.note
