@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from email.message import Message
 
 from classifier.dsn import (
+    ADDRESS_PATTERN,
     RecipientEvidence,
     clean_address,
     looks_like_dsn_fields,
@@ -46,9 +47,7 @@ _TAG = re.compile(r"<[^>]{0,2000}>")
 _FORWARDED = re.compile(r"^\s*(?:fwd?|fw|tr|wg|rv|enc|i)\s*:", re.IGNORECASE)
 _QUOTED = re.compile(r"(?m)^>[ >]?\S")
 _UNQUOTE = re.compile(r"(?m)^> ?")
-_ADDRESS = re.compile(
-    r"[^\s<>()\[\]\"',;:@]{1,64}@[A-Za-z0-9][A-Za-z0-9.\-]{0,252}\.[A-Za-z0-9\-]{1,63}"
-)
+_ADDRESS = re.compile(ADDRESS_PATTERN)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, replace
 
 __all__ = [
+    "ADDRESS_PATTERN",
     "RecipientEvidence",
     "clean_address",
     "looks_like_dsn_fields",
@@ -32,7 +33,13 @@ _ACTIONS = {
     "expired": "failed",
 }
 
-_ADDRESS = re.compile(r"[^\s<>()\[\]\"',;:@]{1,64}@[A-Za-z0-9][A-Za-z0-9.\-]{0,252}[A-Za-z0-9]")
+#: An e-mail address in running text: bounded parts (a local part of at most 64 characters,
+#: RFC 5321) keep every search linear, and the domain may be internationalised.
+ADDRESS_PATTERN = (
+    r"[^\s<>()\[\]\"',;:@]{1,64}@[^\W_][\w.\-]{0,252}\."
+    r"(?:[A-Za-z0-9][A-Za-z0-9\-]{0,62}|[^\x00-\x7f\W]{1,63})"
+)
+_ADDRESS = re.compile(ADDRESS_PATTERN)
 _FIELD = re.compile(r"^([A-Za-z][A-Za-z0-9-]{1,40})\s*:\s?(.*)$")
 _COMMENT = re.compile(r"\(([^()]{3,300})\)")
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")

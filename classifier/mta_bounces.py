@@ -23,7 +23,7 @@ import json
 import re
 from collections.abc import Iterable
 
-from classifier.dsn import RecipientEvidence, clean_address, normalise_action
+from classifier.dsn import ADDRESS_PATTERN, RecipientEvidence, clean_address, normalise_action
 
 __all__ = [
     "cut_original",
@@ -33,7 +33,7 @@ __all__ = [
     "has_reply_code",
 ]
 
-_ADDR = r"[^\s<>()\[\]\"',;:@]{1,64}@[A-Za-z0-9][A-Za-z0-9.\-]{0,252}\.[A-Za-z0-9\-]{1,63}"
+_ADDR = ADDRESS_PATTERN
 
 #: Lines that introduce the returned original message (qmail, Exim, Postfix, Sendmail,
 #: Gmail, Notes, Courier, OpenSMTPD, Exchange, mail.ru, Yahoo, GMX, DragonFly ...).
@@ -384,8 +384,6 @@ def decode_ses_json(text: str) -> tuple[str, list[RecipientEvidence]] | None:
         return None
     kind = str(data.get("notificationType") or data.get("eventType") or "")
     out: list[RecipientEvidence] = []
-    mail = data.get("mail") if isinstance(data.get("mail"), dict) else {}
-    source = str(mail.get("source", "")) if isinstance(mail, dict) else ""
     if kind == "Bounce" and isinstance(data.get("bounce"), dict):
         bounce = data["bounce"]
         reporting = str(bounce.get("reportingMTA", ""))
@@ -441,7 +439,6 @@ def decode_ses_json(text: str) -> tuple[str, list[RecipientEvidence]] | None:
                 )
     else:
         return None
-    del source
     return kind, out
 
 
