@@ -672,7 +672,7 @@ class LineParser:
             obj = _load_object(line)
             if obj is None:
                 return None, False
-            if fmt != "json" and isinstance(obj.get("type"), str) and "recipient" in obj:
+            if fmt != "json" and isinstance(obj.get("type"), str) and "response" in obj:
                 record = parse_kumomta(line, obj)
             elif self.field:
                 record = parse_json(line, self.field, status_field=self.status_field, obj=obj)

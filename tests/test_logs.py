@@ -493,3 +493,12 @@ def test_line_parser_rejects_unknown_format_and_missing_field() -> None:
         LineParser("qmail")
     with pytest.raises(ValueError, match="reply field"):
         LineParser("json")
+
+
+def test_line_parser_generic_json_with_a_type_key_is_not_taken_for_kumomta() -> None:
+    parser = LineParser(field="reason")
+    line = json.dumps({"type": "bounce", "recipient": "a@example.org", "reason": "550 5.1.1 x"})
+    kind, record = parser.parse(line)
+    assert kind == LineKind.DELIVERY and record is not None and record.mta == "json"
+    kind, record = parser.parse(_kumo(type="Bounce"))
+    assert kind == LineKind.DELIVERY and record is not None and record.mta == "kumomta"
