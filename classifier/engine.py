@@ -56,6 +56,9 @@ class Classifier:
         self._prefilter = Prefilter(literals)
         self._conditional = 0
         self._delivered = 0
+        self._conditional_units = tuple(
+            (index, rule) for index, (rule, _p, _l) in enumerate(self._units) if rule.has_conditions
+        )
         for index, (rule, _part, _linear) in enumerate(self._units):
             if rule.has_conditions:
                 self._conditional |= 1 << index
@@ -85,8 +88,8 @@ class Classifier:
         mask = self._admissible.get(key)
         if mask is None:
             mask = ~self._conditional
-            for index, (rule, _part, _linear) in enumerate(self._units):
-                if rule.has_conditions and rule.admits(reply.basic, reply.enhanced, reply.stage):
+            for index, rule in self._conditional_units:
+                if rule.admits(reply.basic, reply.enhanced, reply.stage):
                     mask |= 1 << index
             if len(self._admissible) < 4096:
                 self._admissible[key] = mask

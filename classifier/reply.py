@@ -262,7 +262,7 @@ _FAST = re.compile(
     r"(?:(?:smtp|x-[a-z0-9-]+) *; *)?"
     r"(?:host ([^\s\[]+)(?:\[[^\]]*\](?::\d+)?)? said: *)?"
     r"([3-5][0-9][0-9])[ -] *(?:([245])\.([0-9]{1,3})\.([0-9]{1,3}) +)?"
-    r"((?:(?!\(in reply to )[^\n\r\x00-\x08\x0b\x0c\x0e-\x1f\x7f])*?)"
+    r"([^\n\r\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*?)"
     r"(?: *\(in reply to ([a-z ]+?) command\) *\.?)? *$",
     re.I,
 )
@@ -278,34 +278,40 @@ def parse_reply(data: str | bytes, stage: Stage | str | None = None) -> ParsedRe
     if type(data) is str and len(data) <= MAX_TEXT:
         m = _FAST.match(data.strip())
         if m is not None:
-            basic = int(m.group(2))
             rest = m.group(6)
             said = m.group(1)
-            if (
-                f" {basic}-" not in rest
-                and (said is not None or not any(k in rest for k in _SLOW_MARKERS))
-                and m.group(3) is not None
+            basic = int(m.group(2))
+            if f" {basic}-" not in rest and (
+                said is not None or not any(k in rest for k in _SLOW_MARKERS)
             ):
-                enhanced = f"{m.group(3)}.{int(m.group(4))}.{int(m.group(5))}"
-                given = Stage(stage) if stage is not None else Stage.UNKNOWN
-                if given is Stage.UNKNOWN and m.group(7) is not None:
-                    given = _stage_from_words(m.group(7))
-                flat = " ".join(rest.split())
-                if f" {basic} {enhanced} " in f" {flat} ":
-                    flat = " ".join(
-                        re.sub(rf"\s{basic}[ -]{re.escape(enhanced)}\s", " ", f" {flat} ").split()
-                    )
-                return ParsedReply(
-                    basic,
-                    enhanced,
-                    enhanced[0] == m.group(2)[0],
-                    flat,
-                    given,
-                    "postfix-said" if said is not None else _fast_wrapper(data),
-                    said,
-                    False,
-                )
+                return _fast(m, basic, rest, said, data, stage)
     return _parse_general(data, stage)
+
+
+def _fast(
+    m: re.Match[str],
+    basic: int,
+    rest: str,
+    said: str | None,
+    data: str,
+    stage: Stage | str | None,
+) -> ParsedReply:
+    """Build the ParsedReply of a _FAST match exactly as the general path would."""
+    enhanced: str | None
+    if m.group(3) is not None:
+        enhanced = f"{m.group(3)}.{int(m.group(4))}.{int(m.group(5))}"
+    else:
+        e = _ENHANCED_ANYWHERE.search(rest)
+        enhanced = f"{e.group(1)}.{int(e.group(2))}.{int(e.group(3))}" if e else None
+    given = Stage(stage) if stage is not None else Stage.UNKNOWN
+    if given is Stage.UNKNOWN and m.group(7) is not None:
+        given = _stage_from_words(m.group(7))
+    flat = " ".join(rest.split())
+    if enhanced is not None and m.group(3) is not None and f" {basic} {enhanced} " in f" {flat} ":
+        flat = " ".join(re.sub(rf"\s{basic}[ -]{re.escape(enhanced)}\s", " ", f" {flat} ").split())
+    consistent = enhanced is None or enhanced[0] == m.group(2)[0]
+    wrapper = "postfix-said" if said is not None else _fast_wrapper(data)
+    return ParsedReply(basic, enhanced, consistent, flat[:MAX_TEXT], given, wrapper, said, False)
 
 
 def _fast_wrapper(data: str) -> str:
