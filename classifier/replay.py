@@ -383,9 +383,6 @@ class _Settings:
     pack: bool
 
 
-_settings: _Settings | None = None
-
-
 def _render(rows: Sequence[ReplayRow], output: str) -> str:
     if output == "csv":
         buffer = io.StringIO()
@@ -424,12 +421,8 @@ def _rows_of(record: LogRecord, source: str, number: int, final: bool) -> list[R
     return [ReplayRow(source, number, record, r, result) for r in record.recipients or ("",)]
 
 
-def run_chunk(
-    chunk: _Chunk, settings: _Settings | None = None, limit: int = 1 << 20
-) -> _ChunkResult:
+def run_chunk(chunk: _Chunk, s: _Settings, limit: int) -> _ChunkResult:
     """Parse and classify one chunk; the same code runs in this process and in workers."""
-    s = settings or _settings
-    assert s is not None, "run_chunk needs settings"
     parser = LineParser(s.fmt, field=s.field, status_field=s.status_field)
     parser.header, parser.header_kind = chunk.header, chunk.header_kind
     summary = ReplaySummary()
@@ -772,7 +765,6 @@ def replay(
     many lines were done. Bad lines, damaged gzip data and overlong lines are counted in the
     returned summary, never raised.
     """
-    global _settings  # noqa: PLW0603 - set before forking so that workers inherit it
     settings = _Settings(
         options.fmt,
         options.field,
@@ -782,7 +774,6 @@ def replay(
         options.records,
         options.final,
     )
-    _settings = settings
     LineParser(options.fmt, field=options.field)  # reject a bad format before reading
     _sent()  # build the rule engine now: forked workers share it
     summary = ReplaySummary()
@@ -829,7 +820,7 @@ def replay(
             with context.Pool(options.workers) as pool:
                 pending: deque[Any] = deque()
                 for chunk in chunks:
-                    task = (chunk, None, options.max_line_bytes)
+                    task = (chunk, settings, options.max_line_bytes)
                     pending.append(pool.apply_async(run_chunk, task))
                     if len(pending) >= 3 * options.workers:
                         consume(pending.popleft().get())
