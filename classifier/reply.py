@@ -255,15 +255,14 @@ def _finish(
     return ParsedReply(basic, enhanced, consistent, flat, stage, wrapper, host, truncated)
 
 
-# The commonest shapes in one pass: an optional DSN type, an optional Postfix "host H said:",
-# a one-line failure reply, an optional "(in reply to X command)". Anything else (multi-line,
-# continuation prefixes inside, 2xx, other wrappers) takes the general path below.
+# The commonest shapes, read with one anchored match: an optional DSN type, an optional
+# Postfix "host H said:", a one-line 3xx-5xx reply. Anything else (multi-line, continuation
+# prefixes inside, 2xx, other wrappers, control characters) takes the general path below,
+# and a test proves both paths give the same result.
 _FAST = re.compile(
     r"(?:(?:smtp|x-[a-z0-9-]+) *; *)?"
     r"(?:host ([^\s\[]+)(?:\[[^\]]*\](?::\d+)?)? said: *)?"
-    r"([3-5][0-9][0-9])[ -] *(?:([245])\.([0-9]{1,3})\.([0-9]{1,3}) +)?"
-    r"([^\n\r\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*?)"
-    r"(?: *\(in reply to ([a-z ]+?) command\) *\.?)? *$",
+    r"([3-5][0-9][0-9])[ -] *(?:([245])\.([0-9]{1,3})\.([0-9]{1,3}) +)?",
     re.I,
 )
 _SLOW_MARKERS = ("status=", "SMTP error from", "Diagnostic-Code", "<<<", "stat=", "said:")
@@ -276,15 +275,16 @@ def parse_reply(data: str | bytes, stage: Stage | str | None = None) -> ParsedRe
     input's own words (an MTA's text such as "Connection refused" is then what rules read).
     """
     if type(data) is str and len(data) <= MAX_TEXT:
-        m = _FAST.match(data.strip())
-        if m is not None:
-            rest = m.group(6)
+        text = data.strip()
+        m = _FAST.match(text)
+        if m is not None and text.isprintable():
             said = m.group(1)
+            rest = text[m.end() :]
             basic = int(m.group(2))
             if f" {basic}-" not in rest and (
                 said is not None or not any(k in rest for k in _SLOW_MARKERS)
             ):
-                return _fast(m, basic, rest, said, data, stage)
+                return _fast(m, basic, rest, said, text, stage)
     return _parse_general(data, stage)
 
 
@@ -293,24 +293,31 @@ def _fast(
     basic: int,
     rest: str,
     said: str | None,
-    data: str,
+    text: str,
     stage: Stage | str | None,
 ) -> ParsedReply:
     """Build the ParsedReply of a _FAST match exactly as the general path would."""
+    given = Stage(stage) if stage is not None else Stage.UNKNOWN
+    at = rest.rfind("(in reply to ")
+    if at >= 0:
+        r = _IN_REPLY_TO.match(rest, at - 1 if at > 0 else 0)
+        if r is not None:
+            if given is Stage.UNKNOWN:
+                given = _stage_from_words(r.group(1))
+            rest = rest[: r.start()]
     enhanced: str | None
     if m.group(3) is not None:
         enhanced = f"{m.group(3)}.{int(m.group(4))}.{int(m.group(5))}"
     else:
         e = _ENHANCED_ANYWHERE.search(rest)
         enhanced = f"{e.group(1)}.{int(e.group(2))}.{int(e.group(3))}" if e else None
-    given = Stage(stage) if stage is not None else Stage.UNKNOWN
-    if given is Stage.UNKNOWN and m.group(7) is not None:
-        given = _stage_from_words(m.group(7))
     flat = " ".join(rest.split())
-    if enhanced is not None and m.group(3) is not None and f" {basic} {enhanced} " in f" {flat} ":
-        flat = " ".join(re.sub(rf"\s{basic}[ -]{re.escape(enhanced)}\s", " ", f" {flat} ").split())
+    if m.group(3) is not None and f" {basic} {enhanced} " in f" {flat} ":
+        flat = " ".join(
+            re.sub(rf"\s{basic}[ -]{re.escape(str(enhanced))}\s", " ", f" {flat} ").split()
+        )
     consistent = enhanced is None or enhanced[0] == m.group(2)[0]
-    wrapper = "postfix-said" if said is not None else _fast_wrapper(data)
+    wrapper = "postfix-said" if said is not None else _fast_wrapper(text)
     return ParsedReply(basic, enhanced, consistent, flat[:MAX_TEXT], given, wrapper, said, False)
 
 
