@@ -6,11 +6,10 @@ bounce-level policy of the catalogue is applied (docs/bounce-mail.md):
 
 * ``Action: delayed`` is a warning: 202, not final;
 * ``Action: delivered | relayed | expanded``: 250;
-* a failed recipient whose reason is not recognised, who could not be reached, or whose
-  text is a bare temporary reply (4xx, or a 4.x.x Status) with no specific meaning: 133,
-  the MTA gave up after retrying;
-* otherwise the text decides, also when it disagrees with the Status field: a recognised
-  meaning (mailbox full, rate limited ...) keeps its code even in a final failure.
+* a failed recipient is 133 (the MTA gave up after retrying) when its Status is 4.x.x or the
+  remote's last reply was temporary, when the text says the message expired or the destination
+  could not be reached, and when no reason is recognised at all;
+* otherwise the remote's words decide, also when they disagree with the Status field.
 """
 
 from __future__ import annotations
@@ -158,6 +157,14 @@ def _decide(ev: RecipientEvidence) -> tuple[str, Classification]:
         )
     if result.reason == "expired":
         return "bounce", result
+    if ev.status[:1] == "4" or result.verdict == Verdict.TRANSIENT:
+        said = f"Status {ev.status}" if ev.status[:1] == "4" else "a temporary (4xx) reply"
+        return "bounce", result.with_code(
+            "133",
+            reason="expired",
+            why=f"final failure after {said}: the reporting MTA treated the failure as "
+            "temporary and gave up retrying",
+        )
     if not result.recognised or result.verdict == Verdict.SUCCESS:
         return "bounce", result.with_code(
             "133",
@@ -169,17 +176,6 @@ def _decide(ev: RecipientEvidence) -> tuple[str, Classification]:
             "133",
             reason="expired",
             why="the destination could not be reached until the MTA gave up retrying",
-        )
-    vague = result.tier in (Tier.DEFAULT, Tier.NONE) or (
-        result.tier == Tier.BASIC and result.code in ("201", "202")
-    )
-    temporary = ev.status[:1] == "4" or result.verdict == Verdict.TRANSIENT
-    if temporary and result.verdict != Verdict.PERMANENT and vague:
-        return "bounce", result.with_code(
-            "133",
-            reason="expired",
-            why="final failure after temporary replies with no specific reason: "
-            "the MTA gave up retrying",
         )
     return _KIND_OF_ACTION.get(action, "bounce"), result
 

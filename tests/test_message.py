@@ -114,7 +114,7 @@ def test_final_failure_without_a_reason_is_133() -> None:
     assert r.code == "133"
 
 
-def test_text_decides_when_status_and_diagnostic_disagree() -> None:
+def test_status_and_diagnostic_disagreeing() -> None:
     # Status says "other" (5.0.0) while the remote's words say the mailbox is full.
     blocks = (
         "Final-Recipient: rfc822; k@x.test\nAction: failed\nStatus: 5.0.0\n"
@@ -122,13 +122,16 @@ def test_text_decides_when_status_and_diagnostic_disagree() -> None:
     )
     (r,) = classify_message(dsn(blocks)).recipients
     assert r.code == "552"
-    # A temporary Status while the remote's own words are a permanent "user unknown".
+    # A final failure with a 4.x.x Status is 133 whatever the text: the MTA gave up retrying
+    # (a Postfix banner refusal is deferred by Postfix itself, then expires).
     blocks = (
-        "Final-Recipient: rfc822; k@x.test\nAction: failed\nStatus: 4.0.0\n"
-        "Diagnostic-Code: smtp; 550 5.1.1 <k@x.test>... User unknown\n"
+        "Final-Recipient: rfc822; user@banner554.test\nAction: failed\nStatus: 4.7.1\n"
+        "Diagnostic-Code: smtp; 554 5.7.1 Service unavailable; Client host [127.0.0.1]\n"
+        "    blocked using zen.spamhaus.org\n"
     )
     (r,) = classify_message(dsn(blocks)).recipients
-    assert r.code == "131"
+    assert r.code == "133"
+    assert r.classification is not None and r.classification.rule_id  # evidence kept
     # Status 5.4.1 (routing) while the text is Office 365's directory refusal: mailbox unknown.
     (r,) = report_of("lhost-postfix-30.eml").recipients
     assert (r.status, r.code) == ("5.4.1", "131")

@@ -13,10 +13,13 @@ from tests.conftest import ROOT, shared_dir
 
 pytestmark = pytest.mark.corpus
 
-#: Agreement required with the corpus labels; see docs/bounce-mail.md for why the strict
-#: figure stays below the accept figure (codes an expert could defend either way).
-MIN_STRICT = 0.75
-MIN_ACCEPT = 0.93
+#: Agreement required with the corpus labels. The labels and the product's policy
+#: (../shared/spec/codes.md) disagree on some rows, and the policy wins: a final failure
+#: with a 4.x.x Status is 133 (labels often keep the text's 202/421), "Action: delayed" is 202
+#: (labels sometimes give the text's meaning), "User unknown" is 131 (labels give Sisimai's
+#: "filtered" as 134). docs/bounce-mail.md lists the figures; these floors guard regressions.
+MIN_STRICT = 0.74
+MIN_ACCEPT = 0.91
 
 
 def _bench() -> ModuleType:
