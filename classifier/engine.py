@@ -106,12 +106,14 @@ class Classifier:
             self.timeouts += 1
             return None
 
-    def _first_match(self, reply: ParsedReply) -> tuple[Rule, regex.Match[str]] | None:
+    def _first_match(
+        self, reply: ParsedReply, verdict: Verdict
+    ) -> tuple[Rule, regex.Match[str]] | None:
         text = reply.text
         if not text:
             return None
         mask = self._prefilter.candidates(text.casefold()) & self._mask_for(reply)
-        if verdict_of(reply) is Verdict.SUCCESS:
+        if verdict is Verdict.SUCCESS:
             mask &= self._delivered  # an accepted reply is only read as a delivery
         units = self._units
         while mask:
@@ -148,7 +150,8 @@ class Classifier:
             if hit is not None:
                 return hit
         parsed = parse_reply(reply, stage)
-        result = self._decide(parsed, self._first_match(parsed))
+        verdict = verdict_of(parsed)
+        result = self._decide(parsed, verdict, self._first_match(parsed, verdict))
         if cacheable:
             if len(self._cache) >= self._cache_size:
                 self._cache.clear()
@@ -160,16 +163,19 @@ class Classifier:
     ) -> Classification:
         """Reference path: no prefilter, no cache; every rule checked in order."""
         parsed = parse_reply(reply, stage)
-        return self._decide(parsed, self._first_match_plain(parsed))
+        return self._decide(parsed, verdict_of(parsed), self._first_match_plain(parsed))
 
     def classify_parsed(self, parsed: ParsedReply) -> Classification:
         """Classify a reply already split by parse_reply (for callers that parse themselves)."""
-        return self._decide(parsed, self._first_match(parsed))
+        verdict = verdict_of(parsed)
+        return self._decide(parsed, verdict, self._first_match(parsed, verdict))
 
     def _decide(
-        self, parsed: ParsedReply, found: tuple[Rule, regex.Match[str]] | None
+        self,
+        parsed: ParsedReply,
+        verdict: Verdict,
+        found: tuple[Rule, regex.Match[str]] | None,
     ) -> Classification:
-        verdict = verdict_of(parsed)
         decision: Decision | None = None
         rule_id: str | None = None
         matched: str | None = None

@@ -265,7 +265,8 @@ _FAST = re.compile(
     r"([3-5][0-9][0-9])[ -] *(?:([245])\.([0-9]{1,3})\.([0-9]{1,3}) +)?",
     re.I,
 )
-_SLOW_MARKERS = ("status=", "SMTP error from", "Diagnostic-Code", "<<<", "stat=", "said:")
+# Words that mean another wrapper is inside: leave those to the general path.
+_SLOW = re.compile(r"status=|SMTP error from|Diagnostic-Code|<<<|stat=|said:")
 
 
 def parse_reply(data: str | bytes, stage: Stage | str | None = None) -> ParsedReply:
@@ -281,9 +282,7 @@ def parse_reply(data: str | bytes, stage: Stage | str | None = None) -> ParsedRe
             said = m.group(1)
             rest = text[m.end() :]
             basic = int(m.group(2))
-            if f" {basic}-" not in rest and (
-                said is not None or not any(k in rest for k in _SLOW_MARKERS)
-            ):
+            if f" {basic}-" not in rest and (said is not None or _SLOW.search(rest) is None):
                 return _fast(m, basic, rest, said, text, stage)
     return _parse_general(data, stage)
 
