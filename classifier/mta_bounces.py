@@ -41,7 +41,7 @@ _ORIGINAL_MARKERS = re.compile(
     r"""^[\s>|*=_-]*(?:
         below\ this\ line\ is\ a\ copy\ of\ the\ message
       | this\ is\ a\ copy\ of\ the\ message
-      | (?:the\ )?original\ message\ (?:follows|headers?|was\ received|is\ attached)
+      | (?:the\ )?original\ message\ (?:follows|headers?|is\ attached)
       | -+\ ?original\ message\ ?-+
       | original\ message\ -{2,}
       | (?:the\ )?(?:original|returned|unsent|rejected)\ message(?:\ header)?s?\ ?
@@ -452,6 +452,7 @@ _SIGNATURES: tuple[tuple[str, str], ...] = (
     ("the following address(es) failed", "exim"),
     ("transcript of session follows", "sendmail"),
     ("this is the mail system at host", "postfix"),
+    ("the postfix program", "postfix"),
     ("the mail system", "postfix"),
     ("diagnostic information for administrators", "exchange"),
     ("microsoft exchange", "exchange"),

@@ -313,3 +313,107 @@ def test_every_sample_is_recognised(name: str) -> None:
     report = report_of(name)
     assert report.kind != "unknown"
     assert report.recipients
+
+
+OLD_POSTFIX = """From: MAILER-DAEMON@mx.example.org (Mail Delivery System)
+To: sender@example.org
+Subject: Undelivered Mail Returned to Sender
+
+This is the Postfix program at host mx.example.org.
+
+I'm sorry to have to inform you that your message could not
+be delivered to one or more recipients. It's attached below.
+
+\t\t\tThe Postfix program
+
+<a@example.jp>: host mx.example.jp[192.0.2.1] said: 550 5.1.1 <a@example.jp>:
+    Recipient address rejected: User unknown in local recipient table (in reply
+    to RCPT TO command)
+<b@example.jp>: host mx.example.jp[192.0.2.1] said: 552 5.2.2 Mailbox full (in
+    reply to RCPT TO command)
+<c@example.jp>: connect to mx.example.jp[192.0.2.9]:25: Connection refused
+"""
+
+COURIER = """From: Courier mail server at mx.example.com <@>
+To: sender@example.org
+Subject: NOTICE: mail delivery status.
+
+This is a delivery status notification from mx.example.com,
+running the Courier mail server, version 1.0.
+
+The original message was received on Thu, 29 Apr 2021 23:34:45 +0900
+from localhost (localhost [127.0.0.1])
+
+                           UNDELIVERABLE MAIL
+
+Your message to the following recipients cannot be delivered:
+
+<kijitora@example.jp>:
+    mx.example.jp [192.0.2.1]:
+>>> RCPT TO:<kijitora@example.jp>
+<<< 550 5.1.1 <kijitora@example.jp>... User Unknown
+"""
+
+EXIM_DELAY = """From: Mail Delivery System <Mailer-Daemon@mx.example.org>
+To: sender@example.org
+Subject: Warning: message 1abcDE-000123-AB delayed 24 hours
+
+This message was created automatically by mail delivery software.
+A message that you sent has not yet been delivered to one or more of its
+recipients after more than 24 hours on the queue on mx.example.org.
+
+The address to which the message has not yet been delivered is:
+
+  k@example.jp
+    host mx.example.jp [192.0.2.1]
+    Delay reason: SMTP error from remote mail server after RCPT TO:<k@example.jp>:
+    451 4.7.1 Greylisting in action, please come back later
+
+No action is required on your part.
+"""
+
+READ_RECEIPT = """From: reader@example.jp
+To: sender@example.org
+Subject: Read: Hello
+MIME-Version: 1.0
+Content-Type: multipart/report; report-type=disposition-notification; boundary="X"
+
+--X
+Content-Type: text/plain
+
+Your message was read on Thursday.
+--X
+Content-Type: message/disposition-notification
+
+Final-Recipient: rfc822; reader@example.jp
+Disposition: manual-action/MDN-sent-manually; displayed
+--X--
+"""
+
+
+def test_old_postfix_text_bounce_one_result_per_recipient() -> None:
+    report = classify_message(OLD_POSTFIX)
+    assert report.decoded_by == "text/postfix"
+    codes = {r.recipient: r.code for r in report.recipients}
+    assert codes == {"a@example.jp": "131", "b@example.jp": "552", "c@example.jp": "133"}
+    first = report.recipients[0]
+    assert first.classification is not None and first.classification.stage == "rcpt"
+
+
+def test_courier_transcript_is_read_and_intro_is_not_a_marker() -> None:
+    report = classify_message(COURIER)
+    assert report.decoded_by == "text/courier"
+    (r,) = report.recipients
+    assert (r.recipient, r.code) == ("kijitora@example.jp", "131")
+    assert r.diagnostic.startswith("<<< 550 5.1.1")
+
+
+def test_exim_delay_warning_is_a_delay() -> None:
+    (r,) = classify_message(EXIM_DELAY).recipients
+    assert (r.recipient, r.action, r.kind, r.code) == ("k@example.jp", "delayed", "delay", "202")
+
+
+def test_read_receipt_is_not_a_bounce() -> None:
+    report = classify_message(READ_RECEIPT)
+    assert report.kind == "unknown"
+    assert report.recipients == ()
