@@ -239,8 +239,9 @@ def has_reply_code(text: str) -> bool:
 
 def find_stage(text: str) -> str | None:
     """The SMTP stage named by an MTA's wrapper words, or None."""
+    flat = " ".join(text.split())  # wrappers are often folded ("in reply\n    to RCPT TO")
     for pattern, stage in _STAGES:
-        if pattern.search(text):
+        if pattern.search(text) or pattern.search(flat):
             return stage
     return None
 
