@@ -65,7 +65,7 @@ class Classifier:
             if rule.reason == "delivered":
                 self._delivered |= 1 << index
         self._admissible: dict[tuple[int | None, str | None, Stage], int] = {}
-        self._cache: dict[tuple[str, Stage | None], Classification] = {}
+        self._cache: dict[tuple[str, Stage | str | None], Classification] = {}
         self._cache_size = cache_size
         self.timeouts = 0
 
@@ -145,7 +145,8 @@ class Classifier:
         """Classify one reply (any shape, see parse_reply). Never raises on any str/bytes."""
         cacheable = self._cache_size > 0 and isinstance(reply, str) and len(reply) <= _CACHE_KEY_MAX
         if cacheable:
-            key = (reply, None if stage is None else Stage(stage))
+            # Stage members hash and compare as their value: "rcpt" and Stage.RCPT are one key.
+            key = (reply, stage)
             hit = self._cache.get(key)  # type: ignore[arg-type]
             if hit is not None:
                 return hit

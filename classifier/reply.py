@@ -296,7 +296,7 @@ def _fast(
     stage: Stage | str | None,
 ) -> ParsedReply:
     """Build the ParsedReply of a _FAST match exactly as the general path would."""
-    given = Stage(stage) if stage is not None else Stage.UNKNOWN
+    given = stage if type(stage) is Stage else Stage(stage) if stage is not None else Stage.UNKNOWN
     at = rest.rfind("(in reply to ")
     if at >= 0:
         r = _IN_REPLY_TO.match(rest, at - 1 if at > 0 else 0)
