@@ -21,7 +21,6 @@ from classifier.dsn import (
 from classifier.feedback import (
     NOT_COMPLAINTS,
     auto_reply_reason,
-    looks_like_bounce,
     parse_feedback_report,
     unsubscribe_reason,
 )
@@ -65,6 +64,39 @@ class MessageEvidence:
     subject: str = ""
     sender: str = ""
     message_id: str = ""
+
+
+_BOUNCE_SUBJECT = re.compile(
+    r"undeliver|delivery (?:status|fail|notification|problem|report)|returned mail|"
+    r"failure notice|mail delivery|delivery has failed|could not be delivered|not delivered|"
+    r"non[ -]?remis|unzustellbar|nicht zustellbar|no entregado|warning: could not|"
+    r"mail system error|returned to sender|delayed mail|delivery delayed|rejected|"
+    r"message not delivered|nondeliverable|non-delivery|problem delivering|"
+    r"error sending|bounce|unable to deliver|недостав|не доставлено",
+    re.IGNORECASE,
+)
+_DAEMON = re.compile(
+    r"mailer[-_]?daemon|postmaster|mail delivery (?:system|subsystem)|mail administrator|"
+    r"system administrator|mail ?delivery|\bndr\b|\bbounces?\b",
+    re.IGNORECASE,
+)
+
+
+def sent_as_report(msg: Message) -> bool:
+    """Does the message come as a delivery report (report content type, daemon sender)?"""
+    try:
+        ctype = msg.get_content_type()
+        report_type = str(msg.get_param("report-type", "") or "").lower()
+    except Exception:
+        ctype, report_type = "", ""
+    if ctype == "multipart/report" and report_type in ("delivery-status", ""):
+        return True
+    return bool(_DAEMON.search(header(msg, "From")))
+
+
+def looks_like_bounce(msg: Message) -> bool:
+    """A delivery report by its headers, or a subject that only bounces use."""
+    return sent_as_report(msg) or bool(_BOUNCE_SUBJECT.search(header(msg, "Subject")))
 
 
 def _html_to_text(html: str) -> str:
@@ -201,8 +233,9 @@ def read_message(data: bytes | str | Message, *, _depth: int = 0) -> MessageEvid
     bounce_like = bool(evidence) or looks_like_bounce(msg)
 
     # 4. Unsubscribe requests and auto-replies (checked before free-text decoding, because
-    #    an ordinary message can quote addresses that look like recipient lines).
-    if not bounce_like:
+    #    an ordinary message can quote addresses that look like recipient lines). A subject
+    #    alone ("Re: rejected") does not make a report.
+    if not evidence and not sent_as_report(msg):
         why = unsubscribe_reason(msg)
         who = _addresses(sender)
         if why:

@@ -17,6 +17,7 @@ __all__ = [
     "looks_like_dsn_fields",
     "normalise_action",
     "parse_delivery_status",
+    "report_fields",
 ]
 
 #: Actions of RFC 3464 §2.3.3 plus the spellings seen in the wild.
@@ -121,8 +122,11 @@ def _strip_type(value: str) -> tuple[str, str]:
     return "", value.strip()
 
 
-def _fields(text: str) -> list[tuple[str, str] | None]:
-    """Unfolded (name, value) pairs in order; None marks a blank line (block separator)."""
+def report_fields(text: str) -> list[tuple[str, str] | None]:
+    """Unfolded (lower-case name, value) pairs of a report part, in order.
+
+    None marks a blank line (a block separator). Shared by DSN and ARF parsing.
+    """
     out: list[tuple[str, str] | None] = []
     for raw in text.splitlines():
         line = raw.rstrip()
@@ -162,7 +166,7 @@ def parse_delivery_status(text: str, *, decoded_by: str = "rfc3464") -> list[Rec
             groups.append(current)
         current = {}
 
-    for item in _fields(text):
+    for item in report_fields(text):
         if item is None:
             flush()
             continue

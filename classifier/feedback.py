@@ -12,21 +12,18 @@ import re
 from dataclasses import dataclass
 from email.message import Message
 
-from classifier.dsn import clean_address
+from classifier.dsn import clean_address, report_fields
 from classifier.mailparts import header
 
 __all__ = [
     "FeedbackReport",
     "auto_reply_reason",
-    "looks_like_bounce",
     "parse_feedback_report",
     "unsubscribe_reason",
 ]
 
 #: ARF feedback types that are not a complaint (RFC 6650 not-spam; RFC 6591 auth-failure).
 NOT_COMPLAINTS = frozenset({"not-spam", "auth-failure", "dmarc"})
-
-_FIELD = re.compile(r"^([A-Za-z][A-Za-z0-9-]{1,40})\s*:\s*(.*)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,20 +38,14 @@ class FeedbackReport:
 
 def parse_feedback_report(text: str) -> FeedbackReport:
     """Read the fields of an RFC 5965 report (unfolded, case-insensitive, repeated allowed)."""
-    fields: list[tuple[str, str]] = []
-    for line in text.splitlines():
-        if line[:1] in (" ", "\t") and fields:
-            name, value = fields[-1]
-            fields[-1] = (name, f"{value} {line.strip()}")
-            continue
-        match = _FIELD.match(line)
-        if match:
-            fields.append((match.group(1).lower(), match.group(2).strip()))
     feedback_type = ""
     recipients: list[str] = []
     reporting = ""
     source_ip = ""
-    for name, value in fields:
+    for item in report_fields(text):
+        if item is None:
+            continue
+        name, value = item
         if name == "feedback-type" and not feedback_type:
             feedback_type = value.split(";")[0].strip().lower()
         elif name in ("original-rcpt-to", "removal-recipient"):
@@ -75,38 +66,6 @@ _AUTO_SUBJECT = re.compile(
     r"ausente|automatisch)",
     re.IGNORECASE,
 )
-_BOUNCE_SUBJECT = re.compile(
-    r"undeliver|delivery (?:status|fail|notification|problem|report)|returned mail|"
-    r"failure notice|mail delivery|delivery has failed|could not be delivered|not delivered|"
-    r"non[ -]?remis|unzustellbar|nicht zustellbar|no entregado|warning: could not|"
-    r"mail system error|returned to sender|delayed mail|delivery delayed|rejected|"
-    r"message not delivered|nondeliverable|non-delivery|problem delivering|"
-    r"error sending|bounce|unable to deliver|недостав|не доставлено",
-    re.IGNORECASE,
-)
-_DAEMON = re.compile(
-    r"mailer[-_]?daemon|postmaster|mail delivery (?:system|subsystem)|mail administrator|"
-    r"system administrator|mail ?delivery|ndr|bounce",
-    re.IGNORECASE,
-)
-
-
-def looks_like_bounce(msg: Message) -> bool:
-    """Headers that only a delivery report carries (daemon sender, report type, subject)."""
-    try:
-        ctype = msg.get_content_type()
-        report_type = str(msg.get_param("report-type", "") or "").lower()
-    except Exception:
-        ctype, report_type = "", ""
-    if ctype == "multipart/report" and report_type in ("delivery-status", ""):
-        return True
-    if _DAEMON.search(header(msg, "From")):
-        return True
-    if header(msg, "Return-Path").strip() == "<>" and _BOUNCE_SUBJECT.search(
-        header(msg, "Subject")
-    ):
-        return True
-    return bool(_BOUNCE_SUBJECT.search(header(msg, "Subject")))
 
 
 def auto_reply_reason(msg: Message) -> str | None:
