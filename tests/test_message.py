@@ -417,3 +417,41 @@ def test_read_receipt_is_not_a_bounce() -> None:
     report = classify_message(READ_RECEIPT)
     assert report.kind == "unknown"
     assert report.recipients == ()
+
+
+def _sns_mail(payload: str) -> str:
+    return (
+        "From: AWS Notifications <no-reply@sns.amazonaws.com>\nTo: ops@sender.example\n"
+        f"Subject: AWS Notification Message\n\n{payload}\n--\nIf you wish to stop receiving "
+        "notifications from this topic, please click or visit the link below.\n"
+    )
+
+
+def test_amazon_ses_complaint_and_delivery_notifications() -> None:
+    # Field names as documented in "Amazon SNS notification contents for Amazon SES".
+    complaint = _sns_mail(
+        '{"notificationType":"Complaint","complaint":{"complainedRecipients":'
+        '[{"emailAddress":"reader@example.com"}],"complaintFeedbackType":"abuse"},'
+        '"mail":{"source":"news@sender.example"}}'
+    )
+    report = classify_message(complaint)
+    (r,) = report.recipients
+    assert (report.kind, r.recipient, r.code) == ("feedback", "reader@example.com", "162")
+    delivery = _sns_mail(
+        '{"notificationType":"Delivery","delivery":{"recipients":["reader@example.com"],'
+        '"smtpResponse":"250 2.6.0 Message received","reportingMTA":"a8-70.smtp-out.example"},'
+        '"mail":{"source":"news@sender.example"}}'
+    )
+    (r,) = classify_message(delivery).recipients
+    assert (r.kind, r.code) == ("delivery", "250")
+
+
+def test_a_bounce_like_subject_does_not_hide_an_auto_reply() -> None:
+    reply = (
+        "From: Andrea <andrea@example.it>\nTo: news@sender.example\n"
+        "Subject: Risposta automatica: Re: offer rejected\nAuto-Submitted: auto-replied\n\n"
+        "Sono in ferie fino a lunedì.\n"
+    )
+    report = classify_message(reply)
+    assert report.kind == "auto_reply"
+    assert [r.code for r in report.recipients] == [""]
