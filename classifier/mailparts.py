@@ -51,6 +51,8 @@ def parse_message(data: bytes | str | Message) -> Message:
         data = data.encode("utf-8", "surrogateescape")
     if len(data) > MAX_MESSAGE_BYTES:
         data = data[:MAX_MESSAGE_BYTES]
+    if b"\r" in data[:4096] and b"\n" not in data[:4096]:
+        data = data.replace(b"\r", b"\n")  # old Mac line ends: encoded parts keep a bare CR
     try:
         return email.message_from_bytes(data, policy=email.policy.compat32)
     except Exception:  # the parser is lenient, but a truly broken input must not escape

@@ -143,3 +143,17 @@ def test_nested_forwarded_bounce_is_found_once() -> None:
     )
     (r,) = classify_message(outer).recipients
     assert (r.recipient, r.code) == ("u@x.test", "131")
+
+
+@pytest.mark.parametrize("eol", [b"\r\n", b"\r"], ids=["crlf", "cr"])
+def test_line_endings_do_not_change_the_result(eol: bytes) -> None:
+    from pathlib import Path
+
+    mail = Path(__file__).resolve().parent.parent / "fixtures" / "mail"
+    for path in sorted(mail.glob("*.eml")):
+        raw = path.read_bytes().replace(b"\r\n", b"\n")
+        expected = [(r.recipient, r.code) for r in classify_message(raw).recipients]
+        converted = raw.replace(b"\n", eol)
+        assert [(r.recipient, r.code) for r in classify_message(converted).recipients] == (
+            expected
+        ), path.name
