@@ -260,9 +260,14 @@ def read_message(data: bytes | str | Message, *, _depth: int = 0) -> MessageEvid
 
     # 5. The MTA's free text: recipients of its own, or diagnostics for the DSN's.
     mta = guess_mta(body, sender)
+    # With DSN recipients the text only adds missing diagnostics and the stage ("after EHLO"),
+    # so a long human-readable part is skipped when every recipient has its diagnostic.
+    needed = bool(body) and (
+        not evidence or len(body) <= 32_000 or any(not r.diagnostic for r in evidence)
+    )
     text_found = (
         decode_text_bounce(body, excluded=excluded, sender_side=sender_side, decoded_by=mta)
-        if body
+        if needed
         else []
     )
     if len(evidence) == 1 and not evidence[0].diagnostic and not text_found:
