@@ -67,6 +67,9 @@ _ORIGINAL_MARKERS = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 
+#: Words of which every marker above contains one: a cheap test before the expression.
+_MARKER_HINTS = ("message", "copy", "original", "content-type", "元のメッセージ", "исходное")
+
 _ORIGINAL_HEADERS = frozenset(
     {
         "return-path",
@@ -95,9 +98,10 @@ def cut_original(text: str) -> str:
     """The report part of a bounce text: everything before the quoted original message."""
     lines = text.splitlines()
     for index, line in enumerate(lines):
-        if index and _ORIGINAL_MARKERS.match(line):
+        low = line.lower()
+        if index and any(hint in low for hint in _MARKER_HINTS) and _ORIGINAL_MARKERS.match(line):
             return "\n".join(lines[:index])
-        if _starts_header_block(lines, index):
+        if ":" in line[:42] and _starts_header_block(lines, index):
             return "\n".join(lines[:index])
     return "\n".join(lines)
 
@@ -258,6 +262,8 @@ def _candidates(
     transcript: list[tuple[int, str, str]] = []
     leading: list[tuple[int, str, str]] = []
     for index, line in enumerate(lines):
+        if "@" not in line:
+            continue  # every recipient line names an address
         match = _TRANSCRIPT_LINE.match(line)
         if match:
             address = clean_address(match.group(2))
@@ -291,6 +297,8 @@ def _candidates(
         return leading
     sentence: list[tuple[int, str, str]] = []
     for index, line in enumerate(lines):
+        if "@" not in line:
+            continue
         for match in _SENTENCE_ADDRESS.finditer(line):
             raw = next(g for g in match.groups() if g)
             address = clean_address(raw)
