@@ -161,7 +161,7 @@ def main() -> int:
     )
 
     variants: dict[str, Callable[[], Classifier]] = {
-        "classify, default (bounded raw-text cache)": lambda: Classifier(rules),
+        "classify, default (bounded caches)": lambda: Classifier(rules),
         "classify, no cache": lambda: Classifier(rules, cache_size=0),
     }
     results: dict[str, list[float]] = {name: [] for name in variants}

@@ -65,7 +65,7 @@ class Classifier:
             if rule.reason == "delivered":
                 self._delivered |= 1 << index
         self._admissible: dict[tuple[int | None, str | None, Stage], int] = {}
-        self._cache: dict[tuple[str, Stage | str | None], Classification] = {}
+        self._cache: dict[tuple[object, ...], Classification] = {}
         self._cache_size = cache_size
         self.timeouts = 0
 
@@ -143,20 +143,28 @@ class Classifier:
 
     def classify(self, reply: str | bytes, *, stage: Stage | str | None = None) -> Classification:
         """Classify one reply (any shape, see parse_reply). Never raises on any str/bytes."""
+        cache = self._cache
         cacheable = self._cache_size > 0 and isinstance(reply, str) and len(reply) <= _CACHE_KEY_MAX
         if cacheable:
             # Stage members hash and compare as their value: "rcpt" and Stage.RCPT are one key.
             key = (reply, stage)
-            hit = self._cache.get(key)  # type: ignore[arg-type]
+            hit = cache.get(key)
             if hit is not None:
                 return hit
         parsed = parse_reply(reply, stage)
-        verdict = verdict_of(parsed)
-        result = self._decide(parsed, verdict, self._first_match(parsed, verdict))
+        # The result depends only on the remote's words, codes and stage: the same reply behind
+        # another wrapper (host name, DSN field) is decided once.
+        words = (parsed.text, parsed.basic, parsed.enhanced, parsed.stage)
+        result = cache.get(words) if self._cache_size > 0 else None
+        if result is None:
+            verdict = verdict_of(parsed)
+            result = self._decide(parsed, verdict, self._first_match(parsed, verdict))
+            if self._cache_size > 0:
+                if len(cache) >= self._cache_size:
+                    cache.clear()
+                cache[words] = result
         if cacheable:
-            if len(self._cache) >= self._cache_size:
-                self._cache.clear()
-            self._cache[key] = result  # type: ignore[index]
+            cache[key] = result
         return result
 
     def classify_plain(
