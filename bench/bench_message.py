@@ -18,7 +18,7 @@ from pathlib import Path
 
 from classifier.message import classify_message
 
-__all__ = ["big_bounce", "main"]
+__all__ = ["big_bounce", "main", "report_last"]
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus" / "sisimai" / "emails"
@@ -57,6 +57,20 @@ def big_bounce(size: int = 15 * 1024 * 1024) -> bytes:
     )
 
 
+def report_last(size: int = 15 * 1024 * 1024) -> bytes:
+    """A text bounce whose report comes after ``size`` bytes of base64 attachment (worst case:
+    the first reading finds nothing and the message is read again)."""
+    blob = base64.encodebytes(os.urandom(size // 4 * 3))
+    return (
+        b"From: MAILER-DAEMON@mta.test\nTo: a@sender.test\nSubject: Undelivered Mail\n"
+        b'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="M"\n\n'
+        b"--M\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n"
+        + blob
+        + b"--M\nContent-Type: text/plain\n\n<u@x.test>:\n"
+        b"Remote host said: 550 5.1.1 <u@x.test>... User unknown\n--M--\n"
+    )
+
+
 def _time(data: bytes, repeat: int) -> float:
     best = float("inf")
     for _ in range(repeat):
@@ -87,6 +101,13 @@ def main(argv: list[str] | None = None) -> int:
     report = classify_message(data)
     codes = [r.code for r in report.recipients]
     print(f"15 MB bounce ({len(data) / 1e6:.1f} MB): {seconds * 1000:.0f} ms, codes {codes}")
+    data = report_last()
+    seconds = _time(data, max(1, args.repeat // 2))
+    codes = [r.code for r in classify_message(data).recipients]
+    print(
+        f"15 MB, report after the attachment ({len(data) / 1e6:.1f} MB): "
+        f"{seconds * 1000:.0f} ms, codes {codes}"
+    )
     return 0
 
 

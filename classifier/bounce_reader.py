@@ -24,7 +24,14 @@ from classifier.feedback import (
     parse_feedback_report,
     unsubscribe_reason,
 )
-from classifier.mailparts import TextPart, header, parse_message, text_parts
+from classifier.mailparts import (
+    MAX_MESSAGE_BYTES,
+    MAX_SECOND_READ_BYTES,
+    TextPart,
+    header,
+    parse_message,
+    text_parts,
+)
 from classifier.mta_bounces import (
     cut_original,
     decode_ses_json,
@@ -166,8 +173,20 @@ def _embedded_report(parts: list[TextPart], body: str, depth: int) -> MessageEvi
 
 
 def read_message(data: bytes | str | Message, *, _depth: int = 0) -> MessageEvidence:
-    """Evidence from one message; never raises."""
-    msg = parse_message(data)
+    """Evidence from one message; never raises.
+
+    Only the first MAX_MESSAGE_BYTES are read; when that finds no report in a bigger message
+    (a report placed after a large attachment), the message is read again up to
+    MAX_SECOND_READ_BYTES.
+    """
+    found = _read(data, MAX_MESSAGE_BYTES, _depth)
+    if found.kind == "unknown" and isinstance(data, bytes | str) and len(data) > MAX_MESSAGE_BYTES:
+        found = _read(data, MAX_SECOND_READ_BYTES, _depth)
+    return found
+
+
+def _read(data: bytes | str | Message, limit: int, _depth: int) -> MessageEvidence:
+    msg = parse_message(data, limit)
     subject = header(msg, "Subject")
     sender = header(msg, "From")
     base = MessageEvidence(

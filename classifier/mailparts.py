@@ -21,6 +21,7 @@ from typing import Any
 __all__ = [
     "MAX_MESSAGE_BYTES",
     "MAX_PARTS",
+    "MAX_SECOND_READ_BYTES",
     "MAX_TEXT_CHARS",
     "TextPart",
     "decode_header",
@@ -33,6 +34,9 @@ __all__ = [
 #: Bytes of a message that are parsed. The reports a bounce carries come before the returned
 #: original, so the tail of a huge message is the original's attachments and can go.
 MAX_MESSAGE_BYTES = 2 * 1024 * 1024
+#: Bytes parsed in a second reading when the first found no report (a report placed after
+#: a big attachment); about 0.4 s for 16 MB.
+MAX_SECOND_READ_BYTES = 24 * 1024 * 1024
 #: Characters of one decoded text part that are examined.
 MAX_TEXT_CHARS = 128 * 1024
 #: MIME parts visited per message (a bomb of tiny parts must stay cheap too).
@@ -43,14 +47,14 @@ MAX_HEADER_CHARS = 8192
 MAX_DEPTH = 3
 
 
-def parse_message(data: bytes | str | Message) -> Message:
-    """Parse raw mail into a compat32 Message; never raises on bad MIME."""
+def parse_message(data: bytes | str | Message, limit: int = MAX_MESSAGE_BYTES) -> Message:
+    """Parse the first ``limit`` bytes of raw mail into a compat32 Message; never raises."""
     if isinstance(data, Message):
         return data
     if isinstance(data, str):
         data = data.encode("utf-8", "surrogateescape")
-    if len(data) > MAX_MESSAGE_BYTES:
-        data = data[:MAX_MESSAGE_BYTES]
+    if len(data) > limit:
+        data = data[:limit]
     if b"\r" in data[:4096] and b"\n" not in data[:4096]:
         data = data.replace(b"\r", b"\n")  # old Mac line ends: encoded parts keep a bare CR
     try:

@@ -157,3 +157,17 @@ def test_line_endings_do_not_change_the_result(eol: bytes) -> None:
         assert [(r.recipient, r.code) for r in classify_message(converted).recipients] == (
             expected
         ), path.name
+
+
+def test_report_after_a_big_attachment_is_still_found() -> None:
+    blob = base64.encodebytes(b"\x00" * (4 * 1024 * 1024))
+    data = (
+        b"From: MAILER-DAEMON@mta.test\nTo: a@sender.test\nSubject: Undelivered Mail\n"
+        b'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="M"\n\n'
+        b"--M\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: base64\n\n"
+        + blob
+        + b"--M\nContent-Type: text/plain\n\n<u@x.test>:\n"
+        b"Remote host said: 550 5.1.1 <u@x.test>... User unknown\n--M--\n"
+    )
+    (r,) = classify_message(data).recipients
+    assert (r.recipient, r.code) == ("u@x.test", "131")
