@@ -37,6 +37,7 @@ from .result import Classification
 
 __all__ = [
     "FIELDS",
+    "FINAL_WINDOW",
     "ReplayOptions",
     "ReplayRow",
     "ReplaySummary",
@@ -71,6 +72,8 @@ FIELDS: Final = (
 #: between processes is cheap compared with classifying it, small enough to keep every
 #: worker busy. The reader only cuts blocks at line ends; workers split the lines.
 CHUNK_BYTES: Final = 256 * 1024
+#: Recipients ``final`` keeps waiting for their message's end, at most.
+FINAL_WINDOW: Final = 200_000
 #: Samples of line numbers kept per kind of problem.
 SAMPLES: Final = 10
 #: Distinct reply templates kept for the summary (the rarest are dropped beyond it).
@@ -100,8 +103,9 @@ class ReplayOptions:
     max_line_bytes: int = 1 << 20
     #: Worker processes (1: everything in this process).
     workers: int = 1
-    #: Pending (id, recipient) pairs kept by ``final`` before the oldest are written.
-    final_window: int = 1_000_000
+    #: Pending (id, recipient) pairs kept by ``final`` before the oldest are written (about
+    #: 1 KB each).
+    final_window: int = FINAL_WINDOW
     #: Bytes per chunk (cut at line ends).
     chunk_bytes: int = CHUNK_BYTES
 
@@ -445,7 +449,8 @@ def run_chunk(chunk: _Chunk, s: _Settings, limit: int) -> _ChunkResult:
         elif kind != LineKind.SKIPPED:
             summary.note(kind, f"{source}:{number}")
     if s.pack:
-        return _ChunkResult("", [_pack(row, s.output) for row in rows], summary)
+        output = s.output if s.records else None
+        return _ChunkResult("", [_pack(row, output) for row in rows], summary)
     for row in rows:
         summary.add_row(row)
     text = _render(rows, s.output) if s.records else ""
@@ -617,7 +622,8 @@ def _expired(row: ReplayRow) -> ReplayRow | None:
 _Packed = tuple[str, str, str, bool, str, _Keys, "_Packed | None"]
 
 
-def _pack(row: ReplayRow, output: str) -> _Packed:
+def _pack(row: ReplayRow, output: str | None) -> _Packed:
+    """A row packed for the parent; rendered in ``output`` unless None (a summary only)."""
     record = row.record
     if record.status == DONE:
         return (record.queue_id, "", DONE, True, "", ("", "", "", DONE, "", ""), None)
@@ -627,7 +633,7 @@ def _pack(row: ReplayRow, output: str) -> _Packed:
         row.recipient,
         record.status,
         not record.recipients,
-        _render((row,), output),
+        "" if output is None else _render((row,), output),
         summary_keys(row),
         None if expired is None else _pack(expired, output),
     )
@@ -858,7 +864,7 @@ def replay_lines(
     """
     parser = LineParser(fmt, field=field, status_field=status_field)
     buffered: list[ReplayRow] = []
-    finals = _Final(1_000_000, buffered.append, _view_row, _expired) if final else None
+    finals = _Final(FINAL_WINDOW, buffered.append, _view_row, _expired) if final else None
     for number, line in enumerate(lines, 1):
         _, record = parser.parse(line.rstrip("\r\n"), first=number == 1)
         if record is None:

@@ -9,7 +9,7 @@ import sys
 from typing import TextIO
 
 from ..logs import FORMATS
-from ..replay import ReplayOptions, ReplaySummary, replay
+from ..replay import FINAL_WINDOW, ReplayOptions, ReplaySummary, replay
 
 __all__ = ["register", "run"]
 
@@ -72,8 +72,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--final-window",
         type=int,
-        default=1_000_000,
-        help="recipients --final keeps pending before writing the oldest (1000000)",
+        default=FINAL_WINDOW,
+        help=f"recipients --final keeps pending before writing the oldest ({FINAL_WINDOW})",
     )
     parser.set_defaults(func=run)
 
