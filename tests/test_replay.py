@@ -353,3 +353,19 @@ def test_a_bounce_on_a_temporary_reply_is_the_mta_giving_up() -> None:
     assert result.record.status == "bounced"
     assert result.result.code == "133"
     assert result.result.note and "gave up" in result.result.note
+
+
+def test_reader_never_holds_more_than_a_block_and_a_line(tmp_path: Path) -> None:
+    """Memory bound of the reader: blocks stay below size + limit whatever the lines are."""
+    from classifier.replay import _Source
+
+    log = tmp_path / "huge-line.log"
+    log.write_bytes(b"a\n" + b"x" * (3 * 1024 * 1024) + b"\nb\n" + b"y" * 6000 + b"\nc")
+    source = _Source(str(log))
+    problems: list[str] = []
+    blocks = list(source.blocks(4096, 8192, problems))
+    source.close()
+    assert max(len(data) for data, _ in blocks) <= 4096 + 8192
+    assert [n for _, overlong in blocks for n in overlong] == [2]
+    assert b"".join(data for data, _ in blocks).split(b"\n") == [b"a", b"", b"b", b"y" * 6000, b"c"]
+    assert source.line == 5 and not problems
