@@ -387,6 +387,10 @@ class _Settings:
     pack: bool
 
 
+#: One encoder for every row: json.dumps(..., ensure_ascii=False) builds one per call.
+_JSON: Final = json.JSONEncoder(ensure_ascii=False)
+
+
 def _render(rows: Sequence[ReplayRow], output: str) -> str:
     if output == "csv":
         buffer = io.StringIO()
@@ -394,8 +398,8 @@ def _render(rows: Sequence[ReplayRow], output: str) -> str:
         for row in rows:
             writer.writerow(["" if v is None else v for v in row.to_dict().values()])
         return buffer.getvalue()
-    dumps = json.dumps
-    return "".join(dumps(row.to_dict(), ensure_ascii=False) + "\n" for row in rows)
+    encode = _JSON.encode
+    return "".join(encode(row.to_dict()) + "\n" for row in rows)
 
 
 def _split(chunk: _Chunk, summary: ReplaySummary) -> list[str]:
