@@ -87,8 +87,9 @@ class BounceRecipient:
 class MessageReport:
     """Everything one message says: its kind and one entry per recipient.
 
-    kind: bounce, feedback, auto_reply, unsubscribe, notification or unknown (nothing
-    recognised; ``recipients`` is then empty and ``note`` says why).
+    kind: bounce (some recipient failed), delay (only warnings), delivery (only delivery
+    reports), feedback, auto_reply, unsubscribe, or unknown (nothing recognised; ``recipients``
+    is then empty and ``note`` says why).
     """
 
     kind: str
@@ -225,6 +226,17 @@ def _from_evidence(evidence: MessageEvidence) -> tuple[BounceRecipient, ...]:
     return tuple(out)
 
 
+def _message_kind(kind: str, recipients: tuple[BounceRecipient, ...]) -> str:
+    """A delivery report is a bounce if any recipient failed, else a delay or a delivery."""
+    if kind not in ("bounce", "notification") or not recipients:
+        return kind
+    kinds = {r.kind for r in recipients}
+    for candidate in ("bounce", "delay", "delivery"):
+        if candidate in kinds:
+            return candidate
+    return kind
+
+
 def classify_message(data: bytes | str | Message) -> MessageReport:
     """Read a bounce, DSN, feedback report or auto-reply; one result per recipient reported.
 
@@ -245,7 +257,7 @@ def classify_message(data: bytes | str | Message) -> MessageReport:
             note=f"unreadable message ({type(exc).__name__})",
         )
     return MessageReport(
-        kind=evidence.kind,
+        kind=_message_kind(evidence.kind, recipients),
         recipients=recipients,
         decoded_by=evidence.decoded_by,
         subject=evidence.subject,

@@ -70,6 +70,7 @@ def test_folded_diagnostic_code_is_read_whole() -> None:
 
 def test_delivered_relayed_expanded_are_250() -> None:
     report = report_of("rfc3464-28.eml")
+    assert report.kind == "delivery"
     (r,) = report.recipients
     assert (r.recipient, r.kind, r.code) == ("kijitora@neko.example.jp", "delivery", "250")
     for action in ("relayed", "expanded"):
@@ -409,7 +410,9 @@ def test_courier_transcript_is_read_and_intro_is_not_a_marker() -> None:
 
 
 def test_exim_delay_warning_is_a_delay() -> None:
-    (r,) = classify_message(EXIM_DELAY).recipients
+    report = classify_message(EXIM_DELAY)
+    assert (report.kind, report.is_bounce) == ("delay", True)
+    (r,) = report.recipients
     assert (r.recipient, r.action, r.kind, r.code) == ("k@example.jp", "delayed", "delay", "202")
 
 
