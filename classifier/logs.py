@@ -189,7 +189,6 @@ def parse_postfix(line: str) -> LogRecord | None:
 # --- Exim ------------------------------------------------------------------------------------
 
 _EXIM_FLAGS: Final = {"**": BOUNCED, "==": DEFERRED, "=>": SENT, "->": SENT, ">>": SENT}
-_EXIM_OTHER_FLAGS: Final = frozenset({"<=", "(=", "*>"})
 
 
 def _exim_prefix(line: str) -> tuple[str, list[str]] | None:
