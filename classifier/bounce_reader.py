@@ -316,8 +316,12 @@ def _read(data: bytes | str | Message, limit: int, _depth: int) -> MessageEviden
             return inner
 
     if not evidence and bounce_like:
-        failed = _addresses(header(msg, "X-Failed-Recipients")) or _original_recipients(parts, body)
-        failed = [a for a in failed if a not in sender_side] or failed
+        failed = _addresses(header(msg, "X-Failed-Recipients"))
+        if not failed:
+            # The returned original says who it was for; only a single addressee is
+            # unambiguous (with several, which of them failed is not known).
+            addressees = [a for a in _original_recipients(parts, body) if a not in sender_side]
+            failed = addressees if len(addressees) == 1 else []
         report_text = cut_original(body).strip()
         if failed:
             evidence = [
