@@ -342,4 +342,6 @@ def _read(data: bytes | str | Message, limit: int, _depth: int) -> MessageEviden
             recipients=tuple(evidence[:MAX_RECIPIENTS]),
             decoded_by=decoded_by,
         )
+    if bounce_like:
+        return replace(base, note="looks like a bounce, but names no recipient it can be tied to")
     return replace(base, note="no report recognised")

@@ -458,3 +458,20 @@ def test_a_bounce_like_subject_does_not_hide_an_auto_reply() -> None:
     report = classify_message(reply)
     assert report.kind == "auto_reply"
     assert [r.code for r in report.recipients] == [""]
+
+
+def test_a_bounce_naming_no_recipient_is_unknown_not_guessed() -> None:
+    text = (
+        "From: MAILER-DAEMON@mx.example.org\nTo: sender@example.org\n"
+        "Subject: Undelivered Mail Returned to Sender\n\n"
+        "Your message could not be delivered. Contact your administrator.\n\n"
+        "--- Below this line is a copy of the message.\n\n"
+        "Return-Path: <sender@example.org>\nFrom: sender@example.org\n"
+        "To: one@example.jp, two@example.jp\nSubject: hello\n\nhi\n"
+    )
+    report = classify_message(text)
+    assert (report.kind, report.recipients) == ("unknown", ())
+    assert "no recipient" in report.note
+    single = text.replace("To: one@example.jp, two@example.jp", "To: one@example.jp")
+    (r,) = classify_message(single).recipients
+    assert (r.recipient, r.kind, r.code) == ("one@example.jp", "bounce", "133")
