@@ -39,6 +39,7 @@ from classifier.mta_bounces import (
     guess_mta,
     has_reply_code,
     looks_like_bounce_text,
+    looks_like_delay,
 )
 
 __all__ = ["MessageEvidence", "read_message"]
@@ -202,22 +203,23 @@ def _read(data: bytes | str | Message, limit: int, _depth: int) -> MessageEviden
     # 1. ARF feedback report (RFC 5965).
     feedback = [p for p in parts if p.content_type == "message/feedback-report"]
     if feedback:
-        report = parse_feedback_report(feedback[0].text)
-        recipients = report.recipients or tuple(_original_recipients(parts, ""))
-        note = "" if report.feedback_type not in NOT_COMPLAINTS else "not a complaint"
+        arf = parse_feedback_report(feedback[0].text)
+        recipients = arf.recipients or tuple(_original_recipients(parts, ""))
+        note = "" if arf.feedback_type not in NOT_COMPLAINTS else "not a complaint"
         return replace(
             base,
             kind="feedback",
             recipients=tuple(
-                RecipientEvidence(recipient=r, reporting_mta=report.reporting_mta, decoded_by="arf")
+                RecipientEvidence(recipient=r, reporting_mta=arf.reporting_mta, decoded_by="arf")
                 for r in recipients
             ),
             decoded_by="arf",
-            feedback_type=report.feedback_type or "abuse",
+            feedback_type=arf.feedback_type or "abuse",
             note=note,
         )
 
     body = _plain_body(parts)
+    report = cut_original(body)  # the MTA's own words, without the returned original
     excluded = _addresses(sender)
     sender_side = excluded + _addresses(header(msg, "To"))
 
@@ -229,8 +231,8 @@ def _read(data: bytes | str | Message, limit: int, _depth: int) -> MessageEviden
             evidence.extend(parse_delivery_status(part.text))
     if evidence:
         decoded_by = "rfc3464"
-    elif looks_like_dsn_fields(cut_original(body)):
-        evidence = parse_delivery_status(cut_original(body), decoded_by="rfc3464-text")
+    elif looks_like_dsn_fields(report):
+        evidence = parse_delivery_status(report, decoded_by="rfc3464-text")
         decoded_by = "rfc3464-text" if evidence else ""
 
     # 3. Amazon SES notifications (JSON).
@@ -291,8 +293,7 @@ def _read(data: bytes | str | Message, limit: int, _depth: int) -> MessageEviden
     )
     if len(evidence) == 1 and not evidence[0].diagnostic and not text_found:
         # One recipient and no Diagnostic-Code: the human-readable report is about it.
-        report_text = " ".join(cut_original(body).split())[:4000]
-        evidence = [replace(evidence[0], diagnostic=report_text)]
+        evidence = [replace(evidence[0], diagnostic=" ".join(report.split())[:4000])]
     if evidence:
         by_address = {r.recipient: r for r in text_found}
         evidence = [
@@ -322,13 +323,12 @@ def _read(data: bytes | str | Message, limit: int, _depth: int) -> MessageEviden
             # unambiguous (with several, which of them failed is not known).
             addressees = [a for a in _original_recipients(parts, body) if a not in sender_side]
             failed = addressees if len(addressees) == 1 else []
-        report_text = cut_original(body).strip()
         if failed:
             evidence = [
                 RecipientEvidence(
                     recipient=a,
-                    action="failed",
-                    diagnostic=" ".join(report_text.split())[:4000],
+                    action="delayed" if looks_like_delay(report) else "failed",
+                    diagnostic=" ".join(report.split())[:4000],
                     decoded_by=f"{mta}-fallback",
                 )
                 for a in failed

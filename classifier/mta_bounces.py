@@ -96,14 +96,16 @@ _HEADER_LINE = re.compile(r"^([A-Za-z][A-Za-z0-9-]{1,40}):[ \t]?\S")
 
 def cut_original(text: str) -> str:
     """The report part of a bounce text: everything before the quoted original message."""
-    lines = text.splitlines()
+    lines = text.splitlines(keepends=True)
+    offset = 0
     for index, line in enumerate(lines):
         low = line.lower()
         if index and any(hint in low for hint in _MARKER_HINTS) and _ORIGINAL_MARKERS.match(line):
-            return "\n".join(lines[:index])
+            return text[:offset]
         if ":" in line[:42] and _starts_header_block(lines, index):
-            return "\n".join(lines[:index])
-    return "\n".join(lines)
+            return text[:offset]
+        offset += len(line)
+    return text
 
 
 def _starts_header_block(lines: list[str], index: int) -> bool:
