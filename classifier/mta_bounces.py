@@ -30,7 +30,10 @@ __all__ = [
     "decode_ses_json",
     "decode_text_bounce",
     "find_stage",
+    "guess_mta",
     "has_reply_code",
+    "looks_like_bounce_text",
+    "looks_like_delay",
 ]
 
 _ADDR = ADDRESS_PATTERN
