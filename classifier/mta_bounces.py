@@ -297,7 +297,11 @@ def _candidates(
                 continue  # our own sender named in a greeting ("a@b 様", "Dear a@b")
             leading.append((index, address, rest))
     if transcript:
-        return transcript
+        # A transcript names its recipients; a listed address without a transcript line
+        # (Sendmail's "(reason: ...)" list) still counts.
+        named = {address for _, address, _ in transcript}
+        extra = [item for item in leading if item[1] not in named]
+        return sorted(transcript + extra)
     if leading:
         return leading
     sentence: list[tuple[int, str, str]] = []

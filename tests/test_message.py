@@ -475,3 +475,25 @@ def test_a_bounce_naming_no_recipient_is_unknown_not_guessed() -> None:
     single = text.replace("To: one@example.jp, two@example.jp", "To: one@example.jp")
     (r,) = classify_message(single).recipients
     assert (r.recipient, r.kind, r.code) == ("one@example.jp", "bounce", "133")
+
+
+def test_sendmail_list_and_transcript_both_count() -> None:
+    text = (
+        "From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.org>\nTo: sender@example.org\n"
+        "Subject: Returned mail: see transcript for details\n\n"
+        "The original message was received at Thu, 29 Apr 2021 23:34:45 +0900\n"
+        "from localhost [127.0.0.1]\n\n"
+        "   ----- The following addresses had permanent fatal errors -----\n"
+        "<a@example.jp>\n    (reason: 550 5.1.1 <a@example.jp>... User unknown)\n"
+        "<b@nowhere.example>\n    (reason: 550 Host unknown)\n\n"
+        "   ----- Transcript of session follows -----\n"
+        "... while talking to mx.example.jp.:\n>>> RCPT To:<a@example.jp>\n"
+        "<<< 550 5.1.1 <a@example.jp>... User unknown\n"
+        "550 5.1.1 <a@example.jp>... User unknown\n"
+    )
+    found = by_address(classify_message(text))
+    assert set(found) == {"a@example.jp", "b@nowhere.example"}
+    assert found["a@example.jp"].code == "131"
+    assert found["a@example.jp"].classification is not None
+    assert found["a@example.jp"].classification.stage == "rcpt"
+    assert "Host unknown" in found["b@nowhere.example"].diagnostic
