@@ -502,3 +502,26 @@ def test_line_parser_generic_json_with_a_type_key_is_not_taken_for_kumomta() -> 
     assert kind == LineKind.DELIVERY and record is not None and record.mta == "json"
     kind, record = parser.parse(_kumo(type="Bounce"))
     assert kind == LineKind.DELIVERY and record is not None and record.mta == "kumomta"
+
+
+def test_postfix_lmtp_lines_read_like_smtp_lines() -> None:
+    # lmtp(8) is the same Postfix delivery agent as smtp(8) and logs the same fields.
+    line = _line("to=<user@rcpt550ml.test>").replace("postfix/smtp[", "postfix/lmtp[")
+    record = parse_postfix(line)
+    assert record is not None
+    assert (record.status, record.recipients) == (BOUNCED, ("user@rcpt550ml.test",))
+
+
+def test_exim_additional_address_in_the_same_delivery() -> None:
+    # "->" flags the second and later addresses of one SMTP transaction (Exim spec, "Log files").
+    line = (
+        "2012-02-13 14:39:57 1RwtJY-0009RI-E4 -> ldtyzggfqejxo@mail.ru R=dnslookup "
+        'T=remote_smtp H=mxs.mail.ru [94.100.176.20] C="250 OK id=1RwtK9-0004SS-Fm"'
+    )
+    record = parse_exim(line)
+    assert record is not None
+    assert (record.status, record.recipients, record.reply) == (
+        SENT,
+        ("ldtyzggfqejxo@mail.ru",),
+        "250 OK id=1RwtK9-0004SS-Fm",
+    )
