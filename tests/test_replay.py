@@ -286,7 +286,11 @@ def test_cli_exit_codes(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> N
     bad = tmp_path / "bad.log"
     bad.write_bytes(LOG.read_bytes() + b"\xff\xfe\n")
     assert main(["replay", str(bad)]) == 1
-    assert f"undecodable line(s): {bad}:204" in capsys.readouterr().err
+    assert f"1 undecodable line(s): {bad}:204" in capsys.readouterr().err
+    other = tmp_path / "syslog"
+    other.write_bytes(LOG.read_bytes() + b"Nov 26 11:31:31 mta kernel: [ 1.0] eth0: link up\n")
+    assert main(["replay", str(other)]) == 0
+    assert f"1 unrecognised line(s): {other}:204" in capsys.readouterr().err
     assert main(["replay", "--format", "csv", str(LOG)]) == 2
     assert main(["replay", "--workers", "-1", str(LOG)]) == 2
     assert main(["replay", "--format", "qmail", str(LOG)]) == 2

@@ -79,8 +79,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _report(summary: ReplaySummary, stream: TextIO) -> None:
-    """Tell about bad input on stderr, with the places of the first few lines."""
-    for kind in ("malformed", "overlong", "undecodable"):
+    """Tell about bad or unknown input on stderr, with the places of the first few lines.
+
+    Unrecognised lines (other programs' lines in a shared syslog, say) are told but are not
+    an error; the others make the exit code 1.
+    """
+    for kind in ("malformed", "overlong", "undecodable", "unrecognised"):
         count = summary.undecodable if kind == "undecodable" else summary.kinds[kind]
         if count:
             places = ", ".join(summary.samples.get(kind, []))
