@@ -481,6 +481,7 @@ class _Source:
         if self.gzip:
             self.reader = gzip.GzipFile(fileobj=self.raw)  # type: ignore[assignment]
         self.done = -1
+        self.consumed = 0  # bytes handed out (decompressed), for streams that cannot tell()
 
     @staticmethod
     def _peek(raw: IO[bytes]) -> bytes:
@@ -496,7 +497,7 @@ class _Source:
         try:
             return self.raw.tell()
         except (OSError, ValueError):
-            return 0
+            return self.consumed
 
     def blocks(
         self, size: int, limit: int, problems: list[str]
@@ -534,6 +535,7 @@ class _Source:
             if not parts:
                 break
             block = b"".join(parts)
+            self.consumed += got
             buf = carry + block if carry else block
             cut = buf.rfind(b"\n")
             if cut < 0:
