@@ -322,7 +322,10 @@ def csv_header(line: str, required: str) -> tuple[str, ...] | None:
     """The columns of a CSV header line, when it has a column named ``required``."""
     if required not in line:
         return None
-    columns = tuple(c.strip() for c in _csv_fields(line))
+    try:
+        columns = tuple(c.strip() for c in _csv_fields(line))
+    except MalformedLineError:
+        return None
     return columns if required in columns else None
 
 
@@ -336,7 +339,10 @@ def powermta_header(line: str) -> tuple[str, ...] | None:
 def _csv_fields(line: str) -> list[str]:
     if '"' not in line:
         return line.split(",")
-    return next(csv.reader([line]), [])
+    try:
+        return next(csv.reader([line]), [])
+    except csv.Error as exc:  # a stray carriage return or NUL inside quotes
+        raise MalformedLineError(f"CSV line cannot be read: {exc}") from exc
 
 
 _PMTA_TYPES: Final = {"d": SENT, "b": BOUNCED, "t": DEFERRED, "tq": DEFERRED, "rb": BOUNCED}

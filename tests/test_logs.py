@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from classifier.logs import (
     BOUNCED,
@@ -525,3 +527,39 @@ def test_exim_additional_address_in_the_same_delivery() -> None:
         ("ldtyzggfqejxo@mail.ru",),
         "250 OK id=1RwtK9-0004SS-Fm",
     )
+
+
+# --- no line raises --------------------------------------------------------------------------
+
+# Lines that look like each format, with their fields scrambled by hypothesis.
+LOGGISH = st.builds(
+    lambda head, body: head + body,
+    st.sampled_from(
+        [
+            "Nov 26 11:31:27 mta postfix/smtp[1]: D5BD116207D: to=<",
+            "Nov 26 11:31:27 mta postfix/qmgr[1]: D5BD116207D: ",
+            "2002-10-31 09:00:10 16ZCW1-0005MB-00 ** ",
+            "2002-10-31 09:00:10 16ZCW1-0005MB-00 == ",
+            "2002-10-31 09:00:10 16ZCW1-0005MB-00 => ",
+            "Sep 14 11:59:34 h sm-mta[7425]: l8E3xVpO007423: to=",
+            "type,rcpt,dsnDiag\nb,",
+            '{"type": "Bounce", "recipient": "a@b", "response": ',
+            "",
+        ]
+    ),
+    st.text(
+        alphabet=st.sampled_from(list(' ,:;<>()[]{}"=@.-_/0123456789abcdeqxstatusdn\r\t')),
+        max_size=200,
+    ),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(LOGGISH, st.text(max_size=300)), max_size=6))
+def test_any_lines_get_a_kind_and_never_raise(lines: list[str]) -> None:
+    for fmt in ("auto", "postfix", "exim", "sendmail", "powermta", "kumomta"):
+        parser = LineParser(fmt)
+        for number, text in enumerate("\n".join(lines).split("\n")):
+            kind, record = parser.parse(text, first=number == 0)
+            assert kind in {"delivery", "skipped", "unrecognised", "malformed"}
+            assert (kind == LineKind.DELIVERY) == (record is not None and record.status != DONE)

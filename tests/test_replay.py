@@ -8,10 +8,13 @@ import io
 import json
 import re
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from classifier.cli import main
 from classifier.errors import InputError
@@ -373,3 +376,33 @@ def test_reader_never_holds_more_than_a_block_and_a_line(tmp_path: Path) -> None
     assert [n for _, overlong in blocks for n in overlong] == [2]
     assert b"".join(data for data, _ in blocks).split(b"\n") == [b"a", b"", b"b", b"y" * 6000, b"c"]
     assert source.line == 5 and not problems
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from([line.encode() for line in LOG_LINES[10:40]]),
+            st.binary(max_size=300),
+        ),
+        max_size=12,
+    ),
+    st.integers(16, 600),
+    st.integers(8, 400),
+)
+def test_any_bytes_are_counted_line_for_line(pieces: list[bytes], block: int, limit: int) -> None:
+    """Whatever the bytes and block sizes, every line is counted once and nothing raises."""
+    data = b"\n".join(pieces)
+    assume(not data.startswith(b"\x1f\x8b"))  # that would be read as gzip
+    expected = data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
+    rows, summary = _replay_bytes(data, chunk_bytes=block, max_line_bytes=limit)
+    assert summary.lines == expected and summary.reconciled
+    assert not summary.problems
+    assert len(rows) == summary.rows
+
+
+def _replay_bytes(data: bytes, **options: Any) -> tuple[list[dict[str, Any]], ReplaySummary]:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "input.log"
+        path.write_bytes(data)
+        return _run([str(path)], **options)
