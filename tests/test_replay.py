@@ -406,3 +406,49 @@ def _replay_bytes(data: bytes, **options: Any) -> tuple[list[dict[str, Any]], Re
         path = Path(folder) / "input.log"
         path.write_bytes(data)
         return _run([str(path)], **options)
+
+
+def test_powermta_headers_change_mid_file_and_blocks_follow_them(tmp_path: Path) -> None:
+    """A new "type," header (files concatenated) applies from its line on, across blocks."""
+    first = "type,timeLogged,orig,rcpt,dsnAction,dsnStatus,dsnDiag,bounceCat"
+    second = "type,rcpt,dsnDiag,timeLogged"
+    rows_first = [
+        f"b,1178807915,o@port25.com,u{i}@example.org,failed,5.1.1,"
+        f'"smtp;550 5.1.1 <u{i}@example.org>: Recipient address rejected: User unknown",'
+        "bad-mailbox"
+        for i in range(40)
+    ]
+    rows_second = [f"d,v{i}@example.net,smtp;250 2.0.0 ok,1178807999" for i in range(40)]
+    log = tmp_path / "acct.csv"
+    log.write_text("\n".join([first, *rows_first, second, *rows_second]) + "\n", encoding="utf-8")
+    for block in (64, 1000, 1 << 18):
+        rows, summary = _run([str(log)], chunk_bytes=block)
+        assert summary.kinds == {"delivery": 80, "skipped": 2}, block
+        assert [r["recipient"] for r in rows] == [f"u{i}@example.org" for i in range(40)] + [
+            f"v{i}@example.net" for i in range(40)
+        ]
+        assert {r["code"] for r in rows[:40]} == {"131"}
+        assert {(r["code"], r["time"]) for r in rows[40:]} == {("250", "1178807999")}
+
+
+def test_kumomta_transient_failure_then_delivery_ends_as_250() -> None:
+    # Record shape of docs.kumomta.com, reference "Log Record".
+    def record(kind: str, code: int, content: str) -> str:
+        response = {"code": code, "content": content, "command": "RCPT TO"}
+        return json.dumps(
+            {
+                "type": kind,
+                "id": "1d98076abbbc11ed940250ebf67f93bd",
+                "recipient": "a@example.org",
+                "response": response,
+                "timestamp": 1678069691,
+            }
+        )
+
+    lines = [
+        record("TransientFailure", 451, "4.7.1 Greylisted, please try again in 300 seconds"),
+        record("Delivery", 250, "OK ids=8a5475ccbbc611eda12250ebf67f93bd"),
+    ]
+    assert [r.result.code for r in replay_lines(lines)] == ["202", "250"]
+    final = list(replay_lines(lines, final=True))
+    assert [(r.recipient, r.result.code) for r in final] == [("a@example.org", "250")]
