@@ -15,8 +15,9 @@ from .rules import Rule, RuleSet
 
 __all__ = ["Decision", "decide_fallback", "decide_rule", "verdict_of"]
 
-#: Reasons about the recipient's mailbox: before RCPT (banner, HELO, MAIL) they cannot be about
-#: the recipient, so a code-only fallback treats them as a failed transaction (554).
+#: Reasons about the recipient's mailbox or domain: before RCPT (banner, HELO, MAIL) they cannot
+#: be about the recipient ("553 5.1.8 Domain of sender address does not exist"), so they are a
+#: refused sender, a failed transaction (554).
 _RECIPIENT_REASONS = frozenset(
     {
         "user_unknown",
@@ -24,6 +25,8 @@ _RECIPIENT_REASONS = frozenset(
         "mailbox_unavailable",
         "user_not_local",
         "bad_address_syntax",
+        "dns_nxdomain",
+        "dns_no_mx",
     }
 )
 _BEFORE_RCPT = frozenset({Stage.CONNECT, Stage.HELO, Stage.STARTTLS, Stage.AUTH, Stage.MAIL})
@@ -126,7 +129,8 @@ def decide_fallback(rules: RuleSet, reply: ParsedReply) -> Decision | None:
         if code is not None:
             return Decision(code, Tier.DEFAULT, "delivered" if code == "250" else None)
     if reply.enhanced is not None and klass is not None:
-        code = _basic_code(rules, int(klass + "00"))
+        # Only the class is known ("5.0.0", "4.9.9"): the class default, not a protocol code.
+        code = rules.basic_fallback.get(f"{klass}xx")
         if code is not None:
             return Decision(code, Tier.DEFAULT, "delivered" if code == "250" else None)
     return None
