@@ -24,6 +24,7 @@ from classifier.dsn import RecipientEvidence
 from classifier.engine import classify
 from classifier.enums import Tier, Verdict
 from classifier.feedback import NOT_COMPLAINTS
+from classifier.policy import gave_up
 from classifier.result import Classification
 
 __all__ = ["BounceRecipient", "MessageReport", "classify_message"]
@@ -36,19 +37,6 @@ _KIND_OF_ACTION = {
     "relayed": "delivery",
     "expanded": "delivery",
 }
-#: Reasons whose code does not depend on the reply class: facts about the address or domain.
-_ADDRESS_FACTS = frozenset(
-    {
-        "user_unknown",
-        "mailbox_disabled",
-        "mailbox_unavailable",
-        "dns_nxdomain",
-        "dns_no_mx",
-        "user_not_local",
-        "bad_address_syntax",
-        "relay_denied",
-    }
-)
 _LEADING_BASIC = re.compile(r"^\s*([245]\d\d)(?:[ -]+)(?![245]\.\d)")
 _MAX_DIAGNOSTIC = 4000
 
@@ -171,15 +159,10 @@ def _decide(ev: RecipientEvidence) -> tuple[str, Classification]:
         )
     if result.reason == "expired":
         return "bounce", result
-    if result.tier is Tier.RULE and result.reason in _ADDRESS_FACTS:
-        # The words state a fact about the address ("450 4.1.1 ... User unknown"): giving up
-        # after retries does not change it, whatever class the reply had.
-        return "bounce", result
     if ev.status[:1] == "4" or result.verdict == Verdict.TRANSIENT:
         said = f"Status {ev.status}" if ev.status[:1] == "4" else "a temporary (4xx) reply"
-        return "bounce", result.with_code(
-            "133",
-            reason="expired",
+        return "bounce", gave_up(
+            result,
             why=f"final failure after {said}: the reporting MTA treated the failure as "
             "temporary and gave up retrying",
         )

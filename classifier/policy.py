@@ -11,9 +11,10 @@ from typing import NamedTuple
 
 from .enums import Stage, Tier, Verdict
 from .reply import ParsedReply
+from .result import Classification
 from .rules import Rule, RuleSet
 
-__all__ = ["Decision", "decide_fallback", "decide_rule", "verdict_of"]
+__all__ = ["ADDRESS_FACTS", "Decision", "decide_fallback", "decide_rule", "gave_up", "verdict_of"]
 
 #: Reasons about the recipient's mailbox or domain: before RCPT (banner, HELO, MAIL) they cannot
 #: be about the recipient ("553 5.1.8 Domain of sender address does not exist"), so they are a
@@ -134,3 +135,29 @@ def decide_fallback(rules: RuleSet, reply: ParsedReply) -> Decision | None:
         if code is not None:
             return Decision(code, Tier.DEFAULT, "delivered" if code == "250" else None)
     return None
+
+
+#: Reasons whose code does not depend on the reply class: facts about the address or domain.
+ADDRESS_FACTS = frozenset(
+    {
+        "user_unknown",
+        "mailbox_disabled",
+        "mailbox_unavailable",
+        "dns_nxdomain",
+        "dns_no_mx",
+        "user_not_local",
+        "bad_address_syntax",
+        "relay_denied",
+    }
+)
+
+
+def gave_up(result: Classification, why: str) -> Classification:
+    """A failure the sending MTA stopped retrying (expiry, a final 4.x.x): 133.
+
+    Unless a rule read a fact about the address in the words ("450 4.1.1 ... User unknown"):
+    giving up after retries does not change that fact, so its code stays.
+    """
+    if result.tier is Tier.RULE and result.reason in ADDRESS_FACTS:
+        return result
+    return result.with_code("133", reason="expired", why=why)

@@ -33,6 +33,7 @@ from .engine import classify
 from .enums import Verdict
 from .errors import InputError
 from .logs import BOUNCED, DONE, EXPIRED, SENT, LineKind, LineParser, LogRecord
+from .policy import gave_up
 from .result import Classification
 
 __all__ = [
@@ -179,9 +180,9 @@ def classify_record(record: LogRecord) -> Classification:
         return _sent()
     result = classify(record.reply, stage=record.stage)
     if status == EXPIRED:
-        return result.with_code("133", reason="expired", why=_EXPIRED_WHY)
+        return gave_up(result, why=_EXPIRED_WHY)
     if status == BOUNCED and result.verdict is Verdict.TRANSIENT:
-        return result.with_code("133", reason="expired", why=_GAVE_UP_WHY)
+        return gave_up(result, why=_GAVE_UP_WHY)
     return result
 
 
@@ -618,7 +619,7 @@ def _expired(row: ReplayRow) -> ReplayRow | None:
     """A deferred row relabelled as the queue giving up (133); None when it was final."""
     if row.record.status in (SENT, BOUNCED, EXPIRED) or not row.record.recipients:
         return None
-    result = row.result.with_code("133", reason="expired", why=_EXPIRED_WHY)
+    result = gave_up(row.result, why=_EXPIRED_WHY)
     return replace(row, record=replace(row.record, status=EXPIRED), result=result)
 
 
