@@ -3,7 +3,8 @@
 Rules are checked in precedence order; a literal prefilter (one Aho–Corasick pass) skips the
 rules that cannot match, so the answer is exactly the one of a plain loop over all rules
 (``Classifier.classify_plain``, kept as the reference and tested against the fast path).
-Regex verification runs with a timeout, so no input can make a rule run away.
+Verification is bounded: patterns that cannot backtrack badly run as they are on short texts,
+everything else under a ``regex`` timeout, so no input can make a rule run away.
 """
 
 from __future__ import annotations
@@ -43,7 +44,6 @@ class Classifier:
         # is matching the rule.
         units: list[tuple[Rule, regex.Pattern[str], bool]] = []
         literals: list[tuple[str, ...]] = []
-        self._parts: tuple[tuple[tuple[regex.Pattern[str], bool], ...], ...] = ()
         parts_per_rule = []
         for rule in self._rules:
             parts = _units_of(rule)
@@ -51,19 +51,16 @@ class Classifier:
             for part, lits, linear in parts:
                 units.append((rule, part, linear))
                 literals.append(lits)
-        self._parts = tuple(parts_per_rule)
+        self._parts: tuple[tuple[tuple[regex.Pattern[str], bool], ...], ...] = tuple(parts_per_rule)
         self._units: tuple[tuple[Rule, regex.Pattern[str], bool], ...] = tuple(units)
         self._prefilter = Prefilter(literals)
-        self._conditional = 0
-        self._delivered = 0
         self._conditional_units = tuple(
-            (index, rule) for index, (rule, _p, _l) in enumerate(self._units) if rule.has_conditions
+            (index, rule) for index, (rule, _p, _l) in enumerate(units) if rule.has_conditions
         )
-        for index, (rule, _part, _linear) in enumerate(self._units):
-            if rule.has_conditions:
-                self._conditional |= 1 << index
-            if rule.reason == "delivered":
-                self._delivered |= 1 << index
+        self._conditional = sum(1 << index for index, _rule in self._conditional_units)
+        self._delivered = sum(
+            1 << index for index, (rule, _p, _l) in enumerate(units) if rule.reason == "delivered"
+        )
         self._admissible: dict[tuple[int | None, str | None, Stage], int] = {}
         self._cache: dict[tuple[object, ...], Classification] = {}
         self._cache_size = cache_size
