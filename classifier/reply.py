@@ -324,6 +324,11 @@ def _fast_wrapper(data: str) -> str:
     return "dsn" if data.lstrip()[:1].isalpha() else "raw"
 
 
+def _or(given: Stage, read: Stage) -> Stage:
+    """The caller's stage when given, else the one the wrapper's words tell."""
+    return given if given is not Stage.UNKNOWN else read
+
+
 def _parse_general(data: str | bytes, stage: Stage | str | None = None) -> ParsedReply:
     """The general path of parse_reply: every wrapper and shape."""
     text, truncated = decode(data)
@@ -334,9 +339,7 @@ def _parse_general(data: str | bytes, stage: Stage | str | None = None) -> Parse
     if _BARE.match(text) is not None:
         # A reply as the server sent it: no wrapper to look into.
         return _finish(text, given, "raw", None, truncated)
-    st: Stage = given
     wrapper = "raw"
-    host: str | None = None
     hint: str | None = None
 
     low = text.lower()
@@ -376,7 +379,7 @@ def _parse_general(data: str | bytes, stage: Stage | str | None = None) -> Parse
             return _finish(text[m.end() :], given, "postfix-said", m.group(1), truncated, hint)
         m = _REFUSED_TALK.match(text)
         if m is not None:
-            st = given if given is not Stage.UNKNOWN else Stage.CONNECT
+            st = _or(given, Stage.CONNECT)
             return _finish(text[m.end() :], st, "postfix-greeting", m.group(1), truncated, hint)
     if low.startswith("connect to "):
         m = _CONNECT_TO.match(text)
@@ -384,29 +387,27 @@ def _parse_general(data: str | bytes, stage: Stage | str | None = None) -> Parse
             rest = text[m.end() :]
             r = _SERVER_REFUSED.match(rest)
             if r is not None:
-                st = given if given is not Stage.UNKNOWN else Stage.CONNECT
+                st = _or(given, Stage.CONNECT)
                 return _finish(rest[r.end() :], st, "postfix-greeting", m.group(1), truncated, hint)
-            st = given if given is not Stage.UNKNOWN else Stage.CONNECT
+            st = _or(given, Stage.CONNECT)
             flat = _squash(text)[:MAX_TEXT]
             return ParsedReply(None, hint, True, flat, st, "postfix-connect", m.group(1), truncated)
     if low.startswith(("lost connection with", "conversation with")):
         m = _LOST.match(text)
         if m is not None:
-            st = given if given is not Stage.UNKNOWN else _stage_from_words(m.group(2))
+            st = _or(given, _stage_from_words(m.group(2)))
             flat = _squash(text)[:MAX_TEXT]
             return ParsedReply(None, hint, True, flat, st, "postfix-lost", m.group(1), truncated)
     if "smtp error from remote" in low:
         m = _EXIM.search(text)
         if m is not None:
-            st = given if given is not Stage.UNKNOWN else _stage_from_words(m.group(1))
+            st = _or(given, _stage_from_words(m.group(1)))
             return _finish(text[m.end() :], st, "exim", m.group(2), truncated, hint)
     if "<<<" in text and ">>>" in text:
         replies = _TRANSCRIPT_REPLY.findall(text)
         cmds = _TRANSCRIPT_CMD.findall(text)
         if replies:
-            st = given
-            if st is Stage.UNKNOWN and cmds:
-                st = _stage_from_words(cmds[-1])
+            st = _or(given, _stage_from_words(cmds[-1]) if cmds else Stage.UNKNOWN)
             last = [r for r in replies if r.strip()]
             return _finish("\n".join(last[-8:]), st, "transcript", None, truncated, hint)
     if "stat=" in low:
@@ -420,4 +421,4 @@ def _parse_general(data: str | bytes, stage: Stage | str | None = None) -> Parse
         m = _QUOTED_REMOTE.search(text)
         if m is not None:
             return _finish(m.group(1), given, "ndr", None, truncated, hint)
-    return _finish(text, given, wrapper, host, truncated, hint)
+    return _finish(text, given, wrapper, None, truncated, hint)
