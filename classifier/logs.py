@@ -115,6 +115,15 @@ def _syslog_time(line: str) -> str:
     return line[:15]
 
 
+def _dsn_field(line: str, start: int, status_at: int) -> str:
+    """The ``dsn=`` value between ``start`` and the `` status=``/`` stat=`` field, or ""."""
+    d = line.find(" dsn=", start, status_at)
+    if d < 0:
+        return ""
+    end = line.find(",", d)
+    return line[d + 5 : end if 0 <= end < status_at else status_at]
+
+
 # --- Postfix ---------------------------------------------------------------------------------
 
 _POSTFIX_STATUSES: Final = {
@@ -178,11 +187,7 @@ def parse_postfix(line: str) -> LogRecord | None:
     to_end = line.find(">", to + 4, s)
     if to_end < 0:
         raise MalformedLineError("Postfix delivery line with an unterminated to=<…>")
-    dsn = ""
-    d = line.find(" dsn=", to_end, s)
-    if d >= 0:
-        d_end = line.find(",", d)
-        dsn = line[d + 5 : d_end if 0 <= d_end < s else s]
+    dsn = _dsn_field(line, to_end, s)
     return LogRecord("postfix", status, time, qid, (line[to + 4 : to_end],), reply, dsn)
 
 
@@ -298,11 +303,7 @@ def parse_sendmail(line: str) -> LogRecord | None:
         raise MalformedLineError("Sendmail to= field is not terminated")
     recipients = tuple(r.strip().strip("<>") for r in line[to + 3 : to_end].split(",") if r)
     stat = line[s + 6 :]
-    dsn = ""
-    d = line.find(" dsn=", to_end, s)
-    if d >= 0:
-        d_end = line.find(",", d)
-        dsn = line[d + 5 : d_end if 0 <= d_end < s else s]
+    dsn = _dsn_field(line, to_end, s)
     if stat.startswith("Sent"):
         status = SENT
         reply = stat[6:-1] if stat.startswith("Sent (") and stat.endswith(")") else ""
