@@ -30,13 +30,6 @@ from classifier.result import Classification
 __all__ = ["BounceRecipient", "MessageReport", "classify_message"]
 
 _DELIVERED = frozenset({"delivered", "relayed", "expanded"})
-_KIND_OF_ACTION = {
-    "failed": "bounce",
-    "delayed": "delay",
-    "delivered": "delivery",
-    "relayed": "delivery",
-    "expanded": "delivery",
-}
 _LEADING_BASIC = re.compile(r"^\s*([245]\d\d)(?:[ -]+)(?![245]\.\d)")
 _MAX_DIAGNOSTIC = 4000
 
@@ -119,10 +112,6 @@ class MessageReport:
         }
 
 
-def _classify(text: str, stage: str | None) -> Classification:
-    return classify(text, stage=stage)
-
-
 def _with_status(diagnostic: str, status: str) -> str:
     """The diagnostic with the DSN Status inserted where an enhanced code would stand."""
     match = _LEADING_BASIC.match(diagnostic)
@@ -134,14 +123,14 @@ def _with_status(diagnostic: str, status: str) -> str:
 def _text_classification(ev: RecipientEvidence) -> Classification:
     """Classify the diagnostic; the Status field only fills in what the text lacks."""
     text = ev.diagnostic[:_MAX_DIAGNOSTIC]
-    result = _classify(text, ev.stage)
+    result = classify(text, stage=ev.stage)
     if not ev.status or result.enhanced is not None or ev.status.endswith(".0.0"):
         return result  # X.0.0 says nothing beyond the class
     if result.tier not in (Tier.BASIC, Tier.DEFAULT, Tier.NONE):
         return result
     if result.basic is not None and str(result.basic)[0] != ev.status[0]:
         return result  # the text's own class wins over a contradicting Status
-    helped = _classify(_with_status(text, ev.status), ev.stage)
+    helped = classify(_with_status(text, ev.status), stage=ev.stage)
     return helped if helped.recognised else result
 
 
@@ -173,12 +162,10 @@ def _decide(ev: RecipientEvidence) -> tuple[str, Classification]:
             why="failed recipient with no recognisable reason: the MTA gave up",
         )
     if result.reason == "connection_failed":
-        return "bounce", result.with_code(
-            "133",
-            reason="expired",
-            why="the destination could not be reached until the MTA gave up retrying",
+        return "bounce", gave_up(
+            result, why="the destination could not be reached until the MTA gave up retrying"
         )
-    return _KIND_OF_ACTION.get(action, "bounce"), result
+    return "bounce", result
 
 
 def _recipient(
@@ -207,14 +194,14 @@ def _from_evidence(evidence: MessageEvidence) -> tuple[BounceRecipient, ...]:
             if ftype in NOT_COMPLAINTS:
                 out.append(_recipient(ev, "feedback", None, ftype))
                 continue
-            result = _classify("", None).with_code(
+            result = classify("").with_code(
                 "162",
                 reason="complaint",
                 why=f"ARF feedback report (RFC 5965), Feedback-Type: {ftype}",
             )
             out.append(_recipient(ev, "feedback", result, ftype))
         elif kind == "unsubscribe":
-            result = _classify("", None).with_code(
+            result = classify("").with_code(
                 "163", reason="list_unsubscribe", why=f"List-Unsubscribe request: {evidence.note}"
             )
             out.append(_recipient(ev, "unsubscribe", result))
