@@ -376,18 +376,6 @@ class _ChunkResult:
     summary: ReplaySummary
 
 
-@dataclass(frozen=True, slots=True)
-class _Settings:
-    fmt: str
-    field: str | None
-    status_field: str | None
-    final: bool
-    output: str
-    records: bool
-    #: Hand rows back packed (rendered, with their expired form) for ``final``.
-    pack: bool
-
-
 #: One encoder for every row: json.dumps(..., ensure_ascii=False) builds one per call.
 _JSON: Final = json.JSONEncoder(ensure_ascii=False)
 
@@ -430,13 +418,17 @@ def _rows_of(record: LogRecord, source: str, number: int, final: bool) -> list[R
     return [ReplayRow(source, number, record, r, result) for r in record.recipients or ("",)]
 
 
-def run_chunk(chunk: _Chunk, s: _Settings, limit: int) -> _ChunkResult:
-    """Parse and classify one chunk; the same code runs in this process and in workers."""
+def run_chunk(chunk: _Chunk, s: ReplayOptions) -> _ChunkResult:
+    """Parse and classify one chunk; the same code runs in this process and in workers.
+
+    With ``final`` the rows go back packed (rendered, with their expired form) for ``_Final``.
+    """
     parser = LineParser(s.fmt, field=s.field, status_field=s.status_field)
     parser.header, parser.header_kind = chunk.header, chunk.header_kind
     summary = ReplaySummary()
     rows: list[ReplayRow] = []
     source, first, overlong = chunk.source, chunk.first_line, chunk.overlong
+    limit = s.max_line_bytes
     parse, kinds = parser.parse, summary.kinds
     lines = _split(chunk, summary)
     summary.lines = len(lines)
@@ -453,7 +445,7 @@ def run_chunk(chunk: _Chunk, s: _Settings, limit: int) -> _ChunkResult:
             rows.extend(_rows_of(record, source, number, s.final))
         elif kind != LineKind.SKIPPED:
             summary.note(kind, f"{source}:{number}")
-    if s.pack:
+    if s.final:
         output = s.output if s.records else None
         return _ChunkResult("", [_pack(row, output) for row in rows], summary)
     for row in rows:
@@ -778,15 +770,6 @@ def replay(
     many lines were done. Bad lines, damaged gzip data and overlong lines are counted in the
     returned summary, never raised.
     """
-    settings = _Settings(
-        options.fmt,
-        options.field,
-        options.status_field,
-        options.final,
-        options.output,
-        options.records,
-        options.final,
-    )
     LineParser(options.fmt, field=options.field)  # reject a bad format before reading
     _sent()  # build the rule engine now: forked workers share it
     summary = ReplaySummary()
@@ -833,15 +816,14 @@ def replay(
             with context.Pool(options.workers) as pool:
                 pending: deque[Any] = deque()
                 for chunk in chunks:
-                    task = (chunk, settings, options.max_line_bytes)
-                    pending.append(pool.apply_async(run_chunk, task))
+                    pending.append(pool.apply_async(run_chunk, (chunk, options)))
                     if len(pending) >= 3 * options.workers:
                         consume(pending.popleft().get())
                 while pending:
                     consume(pending.popleft().get())
         else:
             for chunk in chunks:
-                consume(run_chunk(chunk, settings, options.max_line_bytes))
+                consume(run_chunk(chunk, options))
     except InputError as exc:
         raise InputError(f"{exc} ({summary.lines} lines done)") from exc
     finally:
