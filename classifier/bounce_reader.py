@@ -55,6 +55,7 @@ _FORWARDED = re.compile(r"^\s*(?:fwd?|fw|tr|wg|rv|enc|i)\s*:", re.IGNORECASE)
 _QUOTED = re.compile(r"(?m)^>[ >]?\S")
 _UNQUOTE = re.compile(r"(?m)^> ?")
 _ADDRESS = re.compile(ADDRESS_PATTERN)
+_TO_FIELD = re.compile(r"(?im)^to:\s*(.+(?:\n[ \t].+)*)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,25 +137,28 @@ def _addresses(value: str) -> list[str]:
     return out
 
 
-def _original_recipients(parts: list[TextPart], body: str) -> list[str]:
-    """Recipients named by the returned original (its To/Cc), as a last resort."""
+def _original_recipients(parts: list[TextPart], pasted: str) -> list[str]:
+    """Recipients named by the returned original (its To), as a last resort.
+
+    ``pasted`` is the text after the report: an original pasted into the plain part.
+    """
     for part in parts:
         if part.content_type in ("message/rfc822", "message/global"):
             found = _addresses(header(part.part, "To"))
             if found:
                 return found
         if part.content_type in _HEADER_TYPES:
-            match = re.search(r"(?im)^to:\s*(.+(?:\n[ \t].+)*)", part.text)
+            match = _TO_FIELD.search(part.text)
             if match:
                 return _addresses(match.group(1))
-    report = cut_original(body)
-    rest = body[len(report) :]
-    match = re.search(r"(?im)^to:\s*(.+(?:\n[ \t].+)*)", rest)
+    match = _TO_FIELD.search(pasted)
     return _addresses(match.group(1)) if match else []
 
 
-def _embedded_report(parts: list[TextPart], body: str, depth: int) -> MessageEvidence | None:
-    """A bounce forwarded as an attachment, quoted with "> ", or pasted after the text."""
+def _embedded_report(
+    parts: list[TextPart], body: str, report: str, depth: int
+) -> MessageEvidence | None:
+    """A bounce forwarded as an attachment, quoted with "> ", or pasted after the report."""
     candidates: list[bytes | str | Message] = [
         part.part
         for part in parts
@@ -163,7 +167,6 @@ def _embedded_report(parts: list[TextPart], body: str, depth: int) -> MessageEvi
     quoted = _QUOTED.search(body)
     if quoted:
         candidates.append(_UNQUOTE.sub("", body[quoted.start() :]))
-    report = cut_original(body)
     if len(report) < len(body) - 20:
         candidates.append(body[len(report) :].lstrip("\r\n"))
     for candidate in candidates:
@@ -194,9 +197,13 @@ def _read(data: bytes | str | Message, limit: int, _depth: int) -> MessageEviden
         kind="unknown", subject=subject, sender=sender, message_id=header(msg, "Message-ID")
     )
     parts = list(text_parts(msg))
-
-    if _depth < 2 and _FORWARDED.match(subject):
-        inner = _embedded_report(parts, _plain_body(parts), _depth)
+    body = _plain_body(parts)
+    report = cut_original(body)  # the MTA's own words, without the returned original
+    # Reports embedded in a forwarded message are looked for first, in any other message
+    # only when nothing else is found.
+    forwarded = _depth < 2 and bool(_FORWARDED.match(subject))
+    if forwarded:
+        inner = _embedded_report(parts, body, report, _depth)
         if inner is not None:
             return inner
 
@@ -218,8 +225,6 @@ def _read(data: bytes | str | Message, limit: int, _depth: int) -> MessageEviden
             note=note,
         )
 
-    body = _plain_body(parts)
-    report = cut_original(body)  # the MTA's own words, without the returned original
     excluded = _addresses(sender)
     sender_side = excluded + _addresses(header(msg, "To"))
 
@@ -237,9 +242,7 @@ def _read(data: bytes | str | Message, limit: int, _depth: int) -> MessageEviden
 
     # 3. Amazon SES notifications (JSON).
     if not evidence:
-        ses = (
-            decode_ses_json(body) if '"notificationType"' in body or '"eventType"' in body else None
-        )
+        ses = decode_ses_json(body)
         if ses is not None:
             kind, found = ses
             mapping = {"Bounce": "bounce", "Complaint": "feedback", "Delivery": "notification"}
@@ -258,7 +261,7 @@ def _read(data: bytes | str | Message, limit: int, _depth: int) -> MessageEviden
     #    alone ("Re: rejected") does not make a report.
     if not evidence and not sent_as_report(msg):
         why = unsubscribe_reason(msg)
-        who = _addresses(sender)
+        who = excluded
         if why:
             return replace(
                 base,
@@ -287,7 +290,7 @@ def _read(data: bytes | str | Message, limit: int, _depth: int) -> MessageEviden
         not evidence or len(body) <= 32_000 or any(not r.diagnostic for r in evidence)
     )
     text_found = (
-        decode_text_bounce(body, excluded=excluded, sender_side=sender_side, decoded_by=mta)
+        decode_text_bounce(report, excluded=excluded, sender_side=sender_side, decoded_by=mta)
         if needed
         else []
     )
@@ -311,8 +314,8 @@ def _read(data: bytes | str | Message, limit: int, _depth: int) -> MessageEviden
         decoded_by = mta
         bounce_like = True
 
-    if not evidence and _depth < 2:
-        inner = _embedded_report(parts, body, _depth)
+    if not evidence and _depth < 2 and not forwarded:
+        inner = _embedded_report(parts, body, report, _depth)
         if inner is not None:
             return inner
 
@@ -321,7 +324,9 @@ def _read(data: bytes | str | Message, limit: int, _depth: int) -> MessageEviden
         if not failed:
             # The returned original says who it was for; only a single addressee is
             # unambiguous (with several, which of them failed is not known).
-            addressees = [a for a in _original_recipients(parts, body) if a not in sender_side]
+            addressees = [
+                a for a in _original_recipients(parts, body[len(report) :]) if a not in sender_side
+            ]
             failed = addressees if len(addressees) == 1 else []
         if failed:
             evidence = [
