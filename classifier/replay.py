@@ -25,6 +25,7 @@ import zlib
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cache
 from typing import IO, Any, Final, Generic, TextIO, TypeVar
 
 import regex
@@ -151,22 +152,19 @@ class ReplayRow:
 
 # --- classification of one record ------------------------------------------------------------
 
-_sent_base: Classification | None = None
 
-
+@cache
 def _sent() -> Classification:
     """Status sent is 250 whatever the text says ("delivered to mailbox", a queue id).
 
-    One shared result: its ``text`` is empty and the row shows the MTA's logged reply instead
-    (building a result per sent line would cost more than parsing the line).
+    One shared result, built lazily (and inherited by forked workers): its ``text`` is empty
+    and the row shows the MTA's logged reply instead (building a result per sent line would
+    cost more than parsing the line).
     """
-    global _sent_base  # noqa: PLW0603 - built once, lazily, then shared (and fork-inherited)
-    if _sent_base is None:
-        base = classify("250 2.0.0 Ok").with_code(
-            "250", reason="delivered", why="the MTA logged the delivery as sent"
-        )
-        _sent_base = replace(base, text="")
-    return _sent_base
+    base = classify("250 2.0.0 Ok").with_code(
+        "250", reason="delivered", why="the MTA logged the delivery as sent"
+    )
+    return replace(base, text="")
 
 
 def classify_record(record: LogRecord) -> Classification:
