@@ -461,6 +461,7 @@ class _Source:
     def __init__(self, name: str, stream: IO[bytes] | None = None) -> None:
         self.name = name
         self.line = 0
+        self.owned = stream is None  # a stream given by the caller stays open
         self.raw: IO[bytes]
         try:
             self.raw = stream if stream is not None else open(name, "rb")  # noqa: SIM115
@@ -559,7 +560,7 @@ class _Source:
         self.done = self.position()
         if self.gzip:
             self.reader.close()
-        if self.raw is not sys.stdin.buffer:
+        if self.owned:
             self.raw.close()
 
 
