@@ -67,7 +67,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="progress on stderr (default: when stderr is a terminal)",
     )
     parser.add_argument(
-        "--max-line-bytes", type=int, default=1 << 20, help="longer lines are counted, not read"
+        "--max-line-bytes",
+        type=int,
+        default=ReplayOptions().max_line_bytes,
+        help="longer lines are counted, not read",
     )
     parser.add_argument(
         "--final-window",
