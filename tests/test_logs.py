@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -29,13 +28,15 @@ from classifier.logs import (
     powermta_header,
 )
 
-FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "postfix"
-POSTFIX_LOG = FIXTURE / "postfix-3.7.11-fakemx.log"
+from .conftest import FIXTURES
+
+POSTFIX_LOG = FIXTURES / "postfix" / "postfix-3.7.11-fakemx.log"
+POSTFIX_LINES = POSTFIX_LOG.read_text(encoding="utf-8").splitlines()
 
 
 def _line(fragment: str) -> str:
     """The line of the Postfix 3.7.11 fixture log that contains ``fragment``."""
-    for line in POSTFIX_LOG.read_text(encoding="utf-8").splitlines():
+    for line in POSTFIX_LINES:
         if fragment in line:
             return line
     raise AssertionError(f"{fragment!r} not in {POSTFIX_LOG}")
@@ -455,11 +456,10 @@ def test_generic_csv_row_with_status_field() -> None:
 def test_line_parser_kinds_over_the_fixture_reconcile() -> None:
     parser = LineParser()
     kinds: dict[str, int] = {}
-    lines = POSTFIX_LOG.read_text(encoding="utf-8").splitlines()
-    for line in lines:
+    for line in POSTFIX_LINES:
         kind, _ = parser.parse(line)
         kinds[kind] = kinds.get(kind, 0) + 1
-    assert sum(kinds.values()) == len(lines) == 203
+    assert sum(kinds.values()) == len(POSTFIX_LINES) == 203
     # 31 smtp/local delivery lines + 11 qmgr expired lines; the rest is not a delivery.
     assert kinds == {LineKind.DELIVERY: 50, LineKind.SKIPPED: 153}
 

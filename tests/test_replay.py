@@ -27,9 +27,9 @@ from classifier.replay import (
     template_of,
 )
 
-from .conftest import shared_dir
+from .conftest import FIXTURES, shared_dir
 
-FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "postfix"
+FIXTURE = FIXTURES / "postfix"
 LOG = FIXTURE / "postfix-3.7.11-fakemx.log"
 LOG_LINES = LOG.read_text(encoding="utf-8").splitlines()
 
