@@ -18,7 +18,7 @@ from pathlib import Path
 
 from classifier.message import classify_message
 
-__all__ = ["big_bounce", "main", "report_last"]
+__all__ = ["big_bounce", "main", "report_last", "text_parts_only"]
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpus" / "sisimai" / "emails"
@@ -71,6 +71,19 @@ def report_last(size: int = 15 * 1024 * 1024) -> bytes:
     )
 
 
+def text_parts_only(size: int = 15 * 1024 * 1024) -> bytes:
+    """An ordinary message of ``size`` bytes in many text parts whose every line names an
+    address and a reply code (worst case for the free-text decoder: nothing to cut)."""
+    line = b"please write to user@example.test, the 550 reply was about the subject\n"
+    part = b"--M\nContent-Type: text/plain\n\n" + line * (128 * 1024 // len(line))
+    return (
+        b"From: someone@example.test\nTo: a@sender.test\nSubject: notes\n"
+        b'MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary="M"\n\n'
+        + part * (size // len(part))
+        + b"--M--\n"
+    )
+
+
 def _time(data: bytes, repeat: int) -> float:
     best = float("inf")
     for _ in range(repeat):
@@ -107,6 +120,12 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"15 MB, report after the attachment ({len(data) / 1e6:.1f} MB): "
         f"{seconds * 1000:.0f} ms, codes {codes}"
+    )
+    data = text_parts_only()
+    seconds = _time(data, max(1, args.repeat // 2))
+    print(
+        f"15 MB of text parts ({len(data) / 1e6:.1f} MB): {seconds * 1000:.0f} ms, "
+        f"kind {classify_message(data).kind}"
     )
     return 0
 

@@ -27,6 +27,7 @@ from classifier.feedback import (
 from classifier.mailparts import (
     MAX_MESSAGE_BYTES,
     MAX_SECOND_READ_BYTES,
+    MAX_TEXT_CHARS,
     TextPart,
     header,
     parse_message,
@@ -46,6 +47,9 @@ __all__ = ["MessageEvidence", "read_message"]
 
 #: Recipients reported per message; a report naming more is cut (and still cheap to read).
 MAX_RECIPIENTS = 1000
+#: Characters of the human-readable parts that are read: an MTA writes its report in the first
+#: text part, and a message of many big text parts must not cost more than its parse.
+MAX_BODY_CHARS = 2 * MAX_TEXT_CHARS
 _DSN_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})
 _HEADER_TYPES = frozenset(
     {"text/rfc822-headers", "message/rfc822-headers", "message/global-headers"}
@@ -121,11 +125,23 @@ def _html_to_text(html: str) -> str:
 
 
 def _plain_body(parts: list[TextPart]) -> str:
-    """The human-readable report: the top-level text/plain parts, else the HTML ones."""
-    plain = [p.text for p in parts if p.content_type == "text/plain" and p.depth == 0]
-    if not plain:
-        plain = [_html_to_text(p.text) for p in parts if p.content_type == "text/html"]
-    return "\n".join(plain)
+    """The human-readable report: the top-level text/plain parts, else the HTML ones.
+
+    Cut at MAX_BODY_CHARS.
+    """
+    plain = [p for p in parts if p.content_type == "text/plain" and p.depth == 0]
+    html = not plain
+    if html:
+        plain = [p for p in parts if p.content_type == "text/html"]
+    out: list[str] = []
+    size = 0
+    for part in plain:
+        text = _html_to_text(part.text) if html else part.text
+        out.append(text)
+        size += len(text) + 1
+        if size > MAX_BODY_CHARS:
+            break
+    return "\n".join(out)[:MAX_BODY_CHARS]
 
 
 def _addresses(value: str) -> list[str]:
