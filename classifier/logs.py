@@ -124,6 +124,14 @@ def _dsn_field(line: str, start: int, status_at: int) -> str:
     return line[d + 5 : end if 0 <= end < status_at else status_at]
 
 
+def _queue_id_end(line: str, start: int, status_at: int, what: str) -> int:
+    """Where the queue id starting at ``start`` ends: at the ": " before the status field."""
+    end = line.find(": ", start)
+    if end < 0 or end > status_at or " " in line[start:end]:
+        raise MalformedLineError(f"{what} without a queue id")
+    return end
+
+
 # --- Postfix ---------------------------------------------------------------------------------
 
 _POSTFIX_STATUSES: Final = {
@@ -142,27 +150,17 @@ def parse_postfix(line: str) -> LogRecord | None:
     ``dsn=4.7.1, status=deferred``), so ``reply`` is the text in the parentheses, which holds
     the remote's words ("host X said: …") or Postfix's description of a connection problem.
     """
-    if "postfix" not in line:
+    prog = line.find("postfix")
+    if prog < 0:
         return None
     s = line.find(" status=")
     if s < 0:
-        if line.endswith(": removed"):
-            prog = line.find("postfix")
-            head = line.find("]: ", prog)
-            if head < 0:
-                return None
-            qid = line[head + 3 : -9]
-            if qid and " " not in qid:
-                return LogRecord("postfix", DONE, _syslog_time(line), qid, (), "")
-        return None
-    prog = line.find("postfix")
+        return _postfix_removed(line, prog) if line.endswith(": removed") else None
     head = line.find("]: ", prog)
-    if prog < 0 or prog > s or head < 0 or head > s:
+    if prog > s or head < 0 or head > s:
         return None
     qid_start = head + 3
-    qid_end = line.find(": ", qid_start)
-    if qid_end < 0 or qid_end > s or " " in line[qid_start:qid_end]:
-        raise MalformedLineError("Postfix status line without a queue id")
+    qid_end = _queue_id_end(line, qid_start, s, "Postfix status line")
     word_start = s + 8
     word_end = word_start
     n = len(line)
@@ -189,6 +187,17 @@ def parse_postfix(line: str) -> LogRecord | None:
         raise MalformedLineError("Postfix delivery line with an unterminated to=<…>")
     dsn = _dsn_field(line, to_end, s)
     return LogRecord("postfix", status, time, qid, (line[to + 4 : to_end],), reply, dsn)
+
+
+def _postfix_removed(line: str, prog: int) -> LogRecord | None:
+    """qmgr's "ID: removed": Postfix is done with the message."""
+    head = line.find("]: ", prog)
+    if head < 0:
+        return None
+    qid = line[head + 3 : -9]
+    if not qid or " " in qid:
+        return None
+    return LogRecord("postfix", DONE, _syslog_time(line), qid, (), "")
 
 
 # --- Exim ------------------------------------------------------------------------------------
@@ -292,9 +301,7 @@ def parse_sendmail(line: str) -> LogRecord | None:
     if prog < 0 or prog > s:
         return None
     qid_start = prog + 3
-    qid_end = line.find(": ", qid_start)
-    if qid_end < 0 or qid_end > s or " " in line[qid_start:qid_end]:
-        raise MalformedLineError("Sendmail stat= line without a queue id")
+    qid_end = _queue_id_end(line, qid_start, s, "Sendmail stat= line")
     to = line.find("to=", qid_end, s)
     if to < 0 or line[to - 1] not in " ,":
         return None  # a sender record or a DSN notice, not a recipient record
