@@ -50,6 +50,9 @@ MAX_RECIPIENTS = 1000
 #: Characters of the human-readable parts that are read: an MTA writes its report in the first
 #: text part, and a message of many big text parts must not cost more than its parse.
 MAX_BODY_CHARS = 2 * MAX_TEXT_CHARS
+#: Attached messages read in search of an embedded report: a forwarded bounce is among the
+#: first, and each one read may search its own (a message of hundreds must stay cheap).
+MAX_ATTACHED_READ = 8
 _DSN_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})
 _HEADER_TYPES = frozenset(
     {"text/rfc822-headers", "message/rfc822-headers", "message/global-headers"}
@@ -179,7 +182,7 @@ def _embedded_report(
         part.part
         for part in parts
         if part.content_type in ("message/rfc822", "message/global") and part.depth == 0
-    ]
+    ][:MAX_ATTACHED_READ]
     quoted = _QUOTED.search(body)
     if quoted:
         candidates.append(_UNQUOTE.sub("", body[quoted.start() :]))
