@@ -178,11 +178,12 @@ def _embedded_report(
     parts: list[TextPart], body: str, report: str, depth: int
 ) -> MessageEvidence | None:
     """A bounce forwarded as an attachment, quoted with "> ", or pasted after the report."""
-    candidates: list[bytes | str | Message] = [
+    attached = [
         part.part
         for part in parts
         if part.content_type in ("message/rfc822", "message/global") and part.depth == 0
-    ][:MAX_ATTACHED_READ]
+    ]
+    candidates: list[bytes | str | Message] = [*attached[:MAX_ATTACHED_READ]]
     quoted = _QUOTED.search(body)
     if quoted:
         candidates.append(_UNQUOTE.sub("", body[quoted.start() :]))
