@@ -8,6 +8,7 @@ import sys
 from collections import Counter
 from typing import TextIO
 
+from ..enums import Tier
 from ..errors import InputError
 from ..mailbox import iter_mail
 from ..message import BounceRecipient, MessageReport, classify_message
@@ -41,8 +42,23 @@ def _table_row(name: str, report: MessageReport, r: BounceRecipient | None) -> s
     if c is None:
         why = report.note or "-"
     else:
-        why = c.rule_id or (c.note if c.tier.value == "none" and c.note else c.tier.value)
+        why = c.rule_id or (c.note if c.tier is Tier.NONE and c.note else c.tier.value)
     return f"{r.code or '-':<5} {r.kind:<11} {r.recipient[:32]:<32} {why[:22]:<22} {name}"
+
+
+def _print_report(name: str, report: MessageReport, as_json: bool, out: TextIO) -> None:
+    """One line per recipient, or one line saying why the message has none."""
+    if as_json:
+        for r in report.recipients:
+            print(json.dumps({"message": name, **r.to_dict()}, ensure_ascii=False), file=out)
+        if not report.recipients:
+            row = {"message": name, "kind": report.kind, "code": "", "note": report.note}
+            print(json.dumps(row), file=out)
+        return
+    for r in report.recipients:
+        print(_table_row(name, report, r), file=out)
+    if not report.recipients:
+        print(_table_row(name, report, None), file=out)
 
 
 def _summary(counts: Counter[str], messages: int, unknown: int, out: TextIO) -> None:
@@ -69,31 +85,8 @@ def run(args: argparse.Namespace) -> int:
                 messages += 1
                 if report.kind == "unknown":
                     unknown += 1
-                if args.json:
-                    for r in report.recipients:
-                        print(
-                            json.dumps({"message": source.name, **r.to_dict()}, ensure_ascii=False),
-                            file=out,
-                        )
-                    if not report.recipients:
-                        print(
-                            json.dumps(
-                                {
-                                    "message": source.name,
-                                    "kind": report.kind,
-                                    "code": "",
-                                    "note": report.note,
-                                }
-                            ),
-                            file=out,
-                        )
-                else:
-                    for r in report.recipients:
-                        print(_table_row(source.name, report, r), file=out)
-                    if not report.recipients:
-                        print(_table_row(source.name, report, None), file=out)
-                for r in report.recipients:
-                    counts[r.code or "none"] += 1
+                _print_report(source.name, report, args.json, out)
+                counts.update(r.code or "none" for r in report.recipients)
         except InputError as exc:
             print(f"smtp-classifier classify-mail: {exc}", file=sys.stderr)
             failed_input = True
