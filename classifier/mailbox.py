@@ -92,7 +92,7 @@ def _looks_like_mail(path: Path) -> bool:
 
 def _from_directory(path: Path) -> Iterator[MailSource]:
     """A Maildir (its cur/ and new/), or any directory tree of message files."""
-    if any((path / sub).is_dir() for sub in _MAILDIR_SUBDIRS) and (path / "cur").is_dir():
+    if (path / "cur").is_dir():
         roots = [path / sub for sub in _MAILDIR_SUBDIRS if (path / sub).is_dir()]
     else:
         roots = [path]
