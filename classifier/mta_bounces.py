@@ -348,6 +348,7 @@ def decode_text_bounce(
         return []
     first = found[0][0]
     intro = _clean_segment(lines[:first])
+    intro_has_code = has_reply_code(intro)
     action = "delayed" if looks_like_delay(report) else "failed"
     by_recipient: dict[str, RecipientEvidence] = {}
     order: list[str] = []
@@ -363,7 +364,7 @@ def decode_text_bounce(
         context = "\n".join(lines[max(0, index - 2) : end])
         if has_reply_code(segment):
             diagnostic = segment
-        elif has_reply_code(intro):
+        elif intro_has_code:
             diagnostic = _clean_segment([intro, segment])
         else:
             diagnostic = segment if len(segment) >= 8 else _clean_segment([segment, intro])
