@@ -17,6 +17,7 @@ import sys
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from classifier.message import BounceRecipient, classify_message
 
@@ -56,7 +57,7 @@ def _code(found: BounceRecipient | None) -> str:
 def evaluate(corpus: Path) -> list[Outcome]:
     """Classify every labelled e-mail and pair each expected recipient with a prediction."""
     rows = [json.loads(line) for line in (corpus / "expected.jsonl").read_text().splitlines()]
-    by_file: dict[str, list[dict[str, object]]] = defaultdict(list)
+    by_file: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         by_file[str(row["file"])].append(row)
     out: list[Outcome] = []
@@ -76,7 +77,7 @@ def evaluate(corpus: Path) -> list[Outcome]:
                     file=name,
                     recipient=address,
                     expected=str(row["expected"]),
-                    accept=tuple(str(a) for a in row.get("accept") or ()),  # type: ignore[attr-defined]
+                    accept=tuple(str(a) for a in row.get("accept") or ()),
                     predicted=_code(match),
                     rule_id=(classification.rule_id or classification.tier.value)
                     if classification is not None
