@@ -14,23 +14,22 @@ bounce-level policy of the catalogue is applied (docs/bounce-mail.md):
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from email.message import Message
 from typing import Any
 
 from classifier.bounce_reader import MessageEvidence, read_message
 from classifier.dsn import RecipientEvidence
-from classifier.engine import classify
+from classifier.engine import classify, default_classifier
 from classifier.enums import Tier, Verdict
 from classifier.feedback import NOT_COMPLAINTS
 from classifier.policy import gave_up
+from classifier.reply import parse_reply
 from classifier.result import Classification
 
 __all__ = ["BounceRecipient", "MessageReport", "classify_message"]
 
 _DELIVERED = frozenset({"delivered", "relayed", "expanded"})
-_LEADING_BASIC = re.compile(r"^\s*([245]\d\d)(?:[ -]+)(?![245]\.\d)")
 _MAX_DIAGNOSTIC = 4000
 
 
@@ -112,14 +111,6 @@ class MessageReport:
         }
 
 
-def _with_status(diagnostic: str, status: str) -> str:
-    """The diagnostic with the DSN Status inserted where an enhanced code would stand."""
-    match = _LEADING_BASIC.match(diagnostic)
-    if match:
-        return f"{diagnostic[: match.end(1)]} {status} {diagnostic[match.end() :]}"
-    return f"{status} {diagnostic}".strip()
-
-
 def _text_classification(ev: RecipientEvidence) -> Classification:
     """Classify the diagnostic; the Status field only fills in what the text lacks."""
     text = ev.diagnostic[:_MAX_DIAGNOSTIC]
@@ -130,7 +121,8 @@ def _text_classification(ev: RecipientEvidence) -> Classification:
         return result
     if result.basic is not None and str(result.basic)[0] != ev.status[0]:
         return result  # the text's own class wins over a contradicting Status
-    helped = classify(_with_status(text, ev.status), stage=ev.stage)
+    parsed = replace(parse_reply(text, ev.stage), enhanced=ev.status, consistent=True)
+    helped = default_classifier().classify_parsed(parsed)
     return helped if helped.recognised else result
 
 
