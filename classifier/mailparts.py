@@ -235,5 +235,5 @@ def _inner_message(part: Message) -> Message | None:
         except Exception:
             raw = None
         data = raw if isinstance(raw, bytes) else payload.encode("utf-8", "surrogateescape")
-        return parse_message(data[:MAX_MESSAGE_BYTES])
+        return parse_message(data)  # cut at MAX_MESSAGE_BYTES there
     return None
