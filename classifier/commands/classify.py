@@ -67,7 +67,7 @@ def _row(result: Classification) -> str:
     who = result.rule_id or result.tier.value
     code = result.code or "-"
     reason = result.reason or "-"
-    return f"{code:<5} {result.estado or '-':<19} {reason:<22} {who:<36} {result.text[:70]}"
+    return f"{code:<5} {result.estado or '-':<19} {reason:<26} {who:<40} {result.text[:70]}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     clf = Classifier.from_dirs(args.rules) if args.rules else default_classifier()
     out = sys.stdout
     if not args.json:
-        print(f"{'code':<5} {'estado':<19} {'reason':<22} {'rule / tier':<36} text", file=out)
+        print(f"{'code':<5} {'estado':<19} {'reason':<26} {'rule / tier':<40} text", file=out)
     unrecognised = 0
     for reply, stage in _inputs(args, sys.stdin):
         result = clf.classify(reply, stage=Stage(stage) if stage else None)
