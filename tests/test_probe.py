@@ -149,6 +149,19 @@ async def test_probe_resolves_mx_with_a_real_dns_server() -> None:
         await probe_async(None, ["a@one.test", "b@two.test"], resolver=resolver)
 
 
+@pytest.mark.asyncio
+async def test_dns_slower_than_the_probe_timeout_is_113_not_an_exception() -> None:
+    records = {"slowmx.test": {"MX": ["10 mx.slowmx.test."]}}
+    failures = {"silent.test": "drop", "mx.slowmx.test": "drop"}
+    with FakeDnsServer(records, failures=failures) as dns_server:
+        resolver = dns_server.async_resolver(timeout=5)  # each query outlives the probe's bound
+        for domain in ("silent.test", "slowmx.test"):
+            started = time.monotonic()
+            result = await probe_async(None, [f"u@{domain}"], resolver=resolver, timeout=0.2)
+            assert time.monotonic() - started < 3
+            assert result.codes == {f"u@{domain}": "113"}, domain
+
+
 @pytest.mark.parametrize(
     "recipients",
     [[], ["not-an-address"], ["a@b.test\r\nRCPT TO:<x@y>"], "<>"],

@@ -9,6 +9,7 @@ rules that read Postfix logs explain these results.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -155,15 +156,26 @@ async def _decide(domain: str, query: _Query) -> DnsOutcome:
 
 
 async def check_domain_async(
-    domain: str, *, resolver: dns.asyncresolver.Resolver | None = None
+    domain: str,
+    *,
+    resolver: dns.asyncresolver.Resolver | None = None,
+    timeout: float | None = None,
 ) -> DnsOutcome:
-    """Resolve ``domain``'s mail hosts with an async resolver (bounded by its lifetime)."""
+    """Resolve ``domain``'s mail hosts with an async resolver.
+
+    Each query is bounded by the resolver's lifetime; ``timeout`` bounds all of them together
+    (up to three: MX, A, AAAA) and running out of it is a DNS timeout (113), not an exception.
+    """
     res = resolver if resolver is not None else dns.asyncresolver.Resolver()
 
     async def query(name: str, rdtype: str) -> dns.resolver.Answer:
         return await res.resolve(name, rdtype, search=False)
 
-    return await _decide(domain, query)
+    try:
+        return await asyncio.wait_for(_decide(domain, query), timeout)
+    except TimeoutError:
+        timed_out = dns.exception.Timeout()  # type: ignore[no-untyped-call]
+        return _failure(domain.strip().rstrip(".").lower(), "MX", timed_out)
 
 
 def check_domain(domain: str, *, resolver: dns.resolver.Resolver | None = None) -> DnsOutcome:
@@ -177,15 +189,23 @@ def check_domain(domain: str, *, resolver: dns.resolver.Resolver | None = None) 
 
 
 async def host_addresses(
-    host: str, *, resolver: dns.asyncresolver.Resolver | None = None
+    host: str,
+    *,
+    resolver: dns.asyncresolver.Resolver | None = None,
+    timeout: float | None = None,
 ) -> list[str]:
-    """IPv4 then IPv6 addresses of a mail host; empty when it has none or DNS fails."""
+    """IPv4 then IPv6 addresses of a mail host; empty when it has none or DNS fails.
+
+    ``timeout`` bounds both queries together; what was found by then is returned.
+    """
     res = resolver if resolver is not None else dns.asyncresolver.Resolver()
     addresses: list[str] = []
-    for rdtype in ("A", "AAAA"):
-        try:
-            answer = await res.resolve(host, rdtype, search=False)
-        except dns.exception.DNSException:
-            continue
-        addresses.extend(r.to_text() for r in answer)
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(timeout):
+            for rdtype in ("A", "AAAA"):
+                try:
+                    answer = await res.resolve(host, rdtype, search=False)
+                except dns.exception.DNSException:
+                    continue
+                addresses.extend(r.to_text() for r in answer)
     return addresses

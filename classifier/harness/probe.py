@@ -411,9 +411,7 @@ async def probe_async(
         domains = {a.rpartition("@")[2].lower() for a in addresses}
         if len(domains) != 1:
             raise ProbeError("resolving MX needs recipients of a single domain")
-        outcome = await asyncio.wait_for(
-            check_domain_async(domains.pop(), resolver=resolver), timeout * 3
-        )
+        outcome = await check_domain_async(domains.pop(), resolver=resolver, timeout=timeout * 3)
         if outcome.classification is not None:
             results = tuple(RecipientResult(a, "dns", outcome.classification) for a in addresses)
             return ProbeResult(outcome.domain, port, (), results, outcome)
@@ -454,7 +452,7 @@ async def _pick_host(
             return name, name
         except OSError:
             pass
-        addresses = await asyncio.wait_for(host_addresses(name, resolver=resolver), timeout * 2)
+        addresses = await host_addresses(name, resolver=resolver, timeout=timeout * 2)
         if addresses:
             return addresses[0], name
     return None, outcome.hosts[0] if outcome.hosts else outcome.domain
