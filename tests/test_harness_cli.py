@@ -103,6 +103,7 @@ def test_fake_server_usage_and_input_errors(
 ) -> None:
     assert main(["fake-server", "--fixtures", str(FIXTURES), "--host", "0.0.0.0"]) == 2
     assert main(["fake-server", "--fixtures", str(FIXTURES), "--only", "no-such-id"]) == 2
+    assert main(["fake-server", "--fixtures", str(FIXTURES), "--base-port", "70000"]) == 2
     assert main(["fake-server", "--fixtures", str(tmp_path / "missing.json")]) == 3
     broken = tmp_path / "broken.json"
     broken.write_text('{"scenarios": [{"id": "x"}]}', encoding="utf-8")

@@ -78,9 +78,10 @@ def run(args: argparse.Namespace) -> int:
     if not loopback and not args.allow_remote:
         print("fake-server: refusing a non-loopback --host without --allow-remote", file=sys.stderr)
         return EXIT_USAGE
-    if not 0 <= args.port < 65536 and args.port != -1:
-        print("fake-server: --port must be 0..65535 or -1", file=sys.stderr)
-        return EXIT_USAGE
+    for option, value in (("--port", args.port), ("--base-port", args.base_port)):
+        if not 0 <= value < 65536 and value != -1:
+            print(f"fake-server: {option} must be 0..65535 or -1", file=sys.stderr)
+            return EXIT_USAGE
     try:
         scenarios = load_scenarios(*args.fixtures)
     except ScenarioError as exc:
@@ -106,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
 async def _serve(server: FakeServer, args: argparse.Namespace) -> int:
     try:
         await server.start()
-    except OSError as exc:
+    except (OSError, OverflowError) as exc:  # OverflowError: --base-port N runs past 65535
         print(f"fake-server: cannot listen: {exc}", file=sys.stderr)
         return EXIT_FAILED
     stop = asyncio.Event()
