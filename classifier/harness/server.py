@@ -84,6 +84,11 @@ class Transcript:
         }
 
 
+def _accepted(code: int | None) -> bool:
+    """A 2xx reply: the server takes the sender or recipient into the envelope."""
+    return code is not None and 200 <= code < 300
+
+
 def _peer(transport: asyncio.BaseTransport) -> str:
     peer = transport.get_extra_info("peername")
     return f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
@@ -206,6 +211,18 @@ class _ReplayHandler:
             asyncio.get_running_loop().call_soon(transport.close)
         return step.reply
 
+    async def answer(
+        self, server: SMTP, stage: str, command: str, step: Step | None, default: bytes
+    ) -> tuple[bytes, int | None]:
+        """The reply to one command and its basic code: the scripted step's, else ``default``.
+
+        Every default is a 250 reply; the transcript records either.
+        """
+        if step is None:
+            self._record(stage, command, default, False)
+            return default, 250
+        return await self.perform(server, step, stage, command), step.code
+
     async def handle_EHLO(  # noqa: N802 - aiosmtpd's hook name
         self,
         server: SMTP,
@@ -215,28 +232,19 @@ class _ReplayHandler:
         responses: list[str],
     ) -> list[str | bytes]:
         step = self.step("ehlo")
-        command = f"EHLO {hostname}"
-        if step is None:
+        default = "\r\n".join(responses).encode()
+        reply, code = await self.answer(server, "ehlo", f"EHLO {hostname}", step, default)
+        if code == 250:
             session.host_name = hostname
-            self._record("ehlo", command, "\r\n".join(responses).encode(), False)
-            return list(responses)
-        reply = await self.perform(server, step, "ehlo", command)
-        if step.code == 250:
-            session.host_name = hostname
-        return [reply]
+        return list(responses) if step is None else [reply]
 
     async def handle_HELO(  # noqa: N802
         self, server: SMTP, session: Session, envelope: Envelope, hostname: str
     ) -> bytes:
+        default = f"250 {server.hostname}".encode()
         step = self.step("helo")
-        command = f"HELO {hostname}"
-        if step is None:
-            session.host_name = hostname
-            reply = f"250 {server.hostname}".encode()
-            self._record("helo", command, reply, False)
-            return reply
-        reply = await self.perform(server, step, "helo", command)
-        if step.code == 250:
+        reply, code = await self.answer(server, "helo", f"HELO {hostname}", step, default)
+        if code == 250:
             session.host_name = hostname
         return reply
 
@@ -249,13 +257,8 @@ class _ReplayHandler:
         mail_options: list[str],
     ) -> bytes:
         step = self.step("mail")
-        command = f"MAIL FROM:<{address}>"
-        if step is None:
-            reply = _DEFAULT_OK
-            self._record("mail", command, reply, False)
-        else:
-            reply = await self.perform(server, step, "mail", command)
-        if step is None or (step.code is not None and 200 <= step.code < 300):
+        reply, code = await self.answer(server, "mail", f"MAIL FROM:<{address}>", step, _DEFAULT_OK)
+        if _accepted(code):
             envelope.mail_from = address
             envelope.mail_options.extend(mail_options)
         return reply
@@ -269,25 +272,20 @@ class _ReplayHandler:
         rcpt_options: list[str],
     ) -> bytes:
         command = f"RCPT TO:<{address}>"
-        scenario = self._scenario
-        if not self._fixed:
-            routed = self._owner.route(address)
-            if routed is None:
+        if self._fixed:
+            scenario = self._scenario
+        else:  # the shared port: each recipient goes to its domain's scenario
+            scenario = self._owner.route(address)
+            if scenario is None:
                 self._record("rcpt", command, _NO_ROUTE, False)
                 return _NO_ROUTE
-            if scenario is None:
-                self._scenario = scenario = routed
+            if self._scenario is None:  # the first routed recipient names the session
+                self._scenario = scenario
                 if self.transcript is not None:
-                    self.transcript.scenario = routed.id
-            elif routed is not scenario:
-                scenario = routed
+                    self.transcript.scenario = scenario.id
         step = None if scenario is None else scenario.rcpt_step(address)
-        if step is None:
-            reply = _DEFAULT_OK
-            self._record("rcpt", command, reply, False)
-        else:
-            reply = await self.perform(server, step, "rcpt", command)
-        if step is None or (step.code is not None and 200 <= step.code < 300):
+        reply, code = await self.answer(server, "rcpt", command, step, _DEFAULT_OK)
+        if _accepted(code):
             envelope.rcpt_tos.append(address)
             envelope.rcpt_options.extend(rcpt_options)
         return reply
@@ -313,10 +311,8 @@ class _ReplayHandler:
             self.transcript.messages.append(bytes(content))
         command = f"<message of {len(content)} bytes>"
         step = self.step("end_of_data")
-        if step is None:
-            self._record("end_of_data", command, DEFAULT_END_OF_DATA, False)
-            return DEFAULT_END_OF_DATA
-        return await self.perform(server, step, "end_of_data", command)
+        reply, _ = await self.answer(server, "end_of_data", command, step, DEFAULT_END_OF_DATA)
+        return reply
 
 
 def _closed_port(host: str) -> int:
