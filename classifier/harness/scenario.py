@@ -69,11 +69,6 @@ class Step:
             return None
         return int(self.reply[:3])
 
-    @property
-    def closes(self) -> bool:
-        """True when the connection ends after this step (with or without a reply)."""
-        return self.reply is None or self.close_after
-
     def text(self) -> str:
         """The reply as text (undecodable bytes replaced), for classification and logs."""
         return "" if self.reply is None else self.reply.decode("utf-8", "replace")
@@ -125,11 +120,6 @@ class Scenario:
     def needs_own_port(self) -> bool:
         """True when the server must know the scenario before the client names a recipient."""
         return self.refuse or any(s in self.steps for s in ("greeting", "ehlo", "helo", "mail"))
-
-    @property
-    def codes(self) -> frozenset[str]:
-        """Every expected code of the scenario."""
-        return frozenset(self.expect.values())
 
 
 def decode_bytes_escape(text: str) -> bytes:
@@ -239,9 +229,9 @@ def _address(key: str, domain: str) -> str:
     return key.lower() if "@" in key else f"{key.lower()}@{domain}"
 
 
-def _str_field(obj: Mapping[str, Any], key: str, where: str, *, required: bool = True) -> str:
+def _str_field(obj: Mapping[str, Any], key: str, where: str) -> str:
     value = obj.get(key, "")
-    if not isinstance(value, str) or (required and not value.strip()):
+    if not isinstance(value, str) or not value.strip():
         raise ScenarioError(f"{where}: '{key}' must be a non-empty string")
     return value
 

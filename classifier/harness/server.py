@@ -453,18 +453,6 @@ class FakeServer:
                 lines.append(f"{s.domain} smtp:[{nexthop}]:{port}\n")
         return "".join(lines)
 
-    def listing(self) -> str:
-        """Human-readable map of where each scenario is served."""
-        lines = []
-        if self.shared is not None:
-            lines.append(f"routing by recipient domain on {self.shared[0]}:{self.shared[1]}")
-        for s in self.scenarios:
-            own = self.endpoints.get(s.id)
-            where = f"{own[0]}:{own[1]}" if own else "-"
-            note = " (own port only)" if s.needs_own_port else ""
-            lines.append(f"{s.id:<32} {s.domain:<40} {where}{note}")
-        return "\n".join(lines)
-
 
 class BackgroundServer:
     """A :class:`FakeServer` on its own loop thread, for blocking clients and external MTAs."""
