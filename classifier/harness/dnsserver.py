@@ -24,16 +24,12 @@ import dns.rrset
 
 from classifier.errors import ClassifierError
 from classifier.harness.loopthread import LoopThread
-from classifier.harness.mx import async_resolver_for, resolver_for
+from classifier.harness.mx import async_resolver_for, normal_name, resolver_for
 
 __all__ = ["FakeDnsError", "FakeDnsServer"]
 
 Records = Mapping[str, Mapping[str, Sequence[str]]]
 _FAILURES = frozenset({"servfail", "refused", "drop"})
-
-
-def _norm(name: str) -> str:
-    return name.strip().rstrip(".").lower()
 
 
 class FakeDnsError(ClassifierError, ValueError):
@@ -74,9 +70,9 @@ class FakeDnsServer:
         ttl: int = 60,
     ) -> None:
         self.records = {
-            _norm(k): {t.upper(): list(v) for t, v in r.items()} for k, r in records.items()
+            normal_name(k): {t.upper(): list(v) for t, v in r.items()} for k, r in records.items()
         }
-        self.failures = {_norm(k): v for k, v in (failures or {}).items()}
+        self.failures = {normal_name(k): v for k, v in (failures or {}).items()}
         bad = set(self.failures.values()) - _FAILURES
         if bad:
             raise FakeDnsError(f"unknown failure kinds {sorted(bad)}; use {sorted(_FAILURES)}")
@@ -95,7 +91,7 @@ class FakeDnsServer:
             response.set_rcode(dns.rcode.FORMERR)
             return response
         question = query.question[0]
-        name = _norm(question.name.to_text())
+        name = normal_name(question.name.to_text())
         rdtype = dns.rdatatype.to_text(question.rdtype)
         self.queries.append((name, rdtype))
         failure = self.failures.get(name)

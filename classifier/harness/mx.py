@@ -29,6 +29,7 @@ __all__ = [
     "check_domain",
     "check_domain_async",
     "host_addresses",
+    "normal_name",
     "resolver_for",
 ]
 
@@ -59,6 +60,11 @@ class DnsOutcome:
             "text": self.text,
             "code": self.code,
         }
+
+
+def normal_name(name: str) -> str:
+    """A domain name as compared and reported: no surrounding blanks, no final dot, lower case."""
+    return name.strip().rstrip(".").lower()
 
 
 _R = TypeVar("_R", dns.resolver.Resolver, dns.asyncresolver.Resolver)
@@ -132,7 +138,7 @@ _Query = Callable[[str, str], Awaitable[dns.resolver.Answer]]
 
 
 async def _decide(domain: str, query: _Query) -> DnsOutcome:
-    domain = domain.strip().rstrip(".").lower()
+    domain = normal_name(domain)
     try:
         dns.name.from_text(domain)
     except dns.exception.DNSException:
@@ -175,7 +181,7 @@ async def check_domain_async(
         return await asyncio.wait_for(_decide(domain, query), timeout)
     except TimeoutError:
         timed_out = dns.exception.Timeout()  # type: ignore[no-untyped-call]
-        return _failure(domain.strip().rstrip(".").lower(), "MX", timed_out)
+        return _failure(normal_name(domain), "MX", timed_out)
 
 
 def check_domain(domain: str, *, resolver: dns.resolver.Resolver | None = None) -> DnsOutcome:
