@@ -139,21 +139,47 @@ def _postfix(conf: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def _status_lines(log: str) -> dict[str, list[str]]:
+    """The smtp and error clients' status lines, by recipient."""
     out: dict[str, list[str]] = {}
     for line in log.splitlines():
-        match = re.search(r" to=<([^>]+)>,.* status=", line)
-        if match and re.search(r"postfix/(?:smtp|error)\[", line):
-            out.setdefault(match.group(1).lower(), []).append(line)
+        if not re.search(r"postfix/(?:smtp|error)\[", line):
+            continue
+        record = parse_postfix(line)
+        for address in record.recipients if record is not None else ():
+            out.setdefault(address.lower(), []).append(line)
+    return out
+
+
+def _dsn_fields(raw: bytes) -> dict[str, dict[str, str]]:
+    """Per Final-Recipient: Action, Status and the unfolded Diagnostic-Code (stdlib email)."""
+    out: dict[str, dict[str, str]] = {}
+    msg = message_from_bytes(raw, policy=policy.compat32)
+    for part in msg.walk():
+        if part.get_content_type() != "message/delivery-status":
+            continue
+        groups = part.get_payload()
+        assert isinstance(groups, list)
+        for group in groups:
+            if not isinstance(group, Message):
+                continue
+            final = group.get("Final-Recipient", "")
+            if not final:
+                continue
+            address = final.partition(";")[2].strip().lower()
+            out[address] = {
+                key: " ".join(str(group.get(key, "")).split())
+                for key in ("Action", "Status", "Diagnostic-Code")
+            }
     return out
 
 
 def _dsns(server: FakeServer) -> dict[str, list[bytes]]:
+    """The DSNs the sink received, by Final-Recipient."""
     out: dict[str, list[bytes]] = {}
     for transcript in server.sessions(SINK.id):
         for raw in transcript.messages:
-            text = raw.decode("utf-8", "replace")
-            for match in re.finditer(r"(?im)^Final-Recipient:\s*rfc822;\s*(\S+)", text):
-                out.setdefault(match.group(1).lower(), []).append(raw)
+            for address in _dsn_fields(raw):
+                out.setdefault(address, []).append(raw)
     return out
 
 
@@ -250,29 +276,6 @@ def test_postfix_log_line_classifies_as_the_table_says(
     assert record is not None, lines[0]
     result = classify_record(record)
     assert result.code == scenario.postfix[address].log, (lines[0], result.explain())
-
-
-def _dsn_fields(raw: bytes) -> dict[str, dict[str, str]]:
-    """Per Final-Recipient: Action, Status and the unfolded Diagnostic-Code (stdlib email)."""
-    out: dict[str, dict[str, str]] = {}
-    msg = message_from_bytes(raw, policy=policy.compat32)
-    for part in msg.walk():
-        if part.get_content_type() != "message/delivery-status":
-            continue
-        groups = part.get_payload()
-        assert isinstance(groups, list)
-        for group in groups:
-            if not isinstance(group, Message):
-                continue
-            final = group.get("Final-Recipient", "")
-            if not final:
-                continue
-            address = final.partition(";")[2].strip().lower()
-            out[address] = {
-                key: " ".join(str(group.get(key, "")).split())
-                for key in ("Action", "Status", "Diagnostic-Code")
-            }
-    return out
 
 
 @pytest.mark.parametrize(("scenario", "address"), CASES, ids=IDS)
