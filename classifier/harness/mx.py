@@ -91,7 +91,10 @@ def async_resolver_for(
 
 
 def _outcome(domain: str, status: str, text: str, code: str, reason: str) -> DnsOutcome:
-    result = classify(text, stage="connect")
+    # No stage: the text is Postfix's log wording, not a reply at connect (where the policy
+    # reads a domain problem as the sender's). The rules give the code but for a domain with
+    # neither MX nor address, which Postfix words like a missing domain.
+    result = classify(text)
     if result.code != code:
         result = result.with_code(code, reason=reason, why=f"DNS for {domain}: {status}")
     return DnsOutcome(domain, status, (), text, result)
