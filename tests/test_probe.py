@@ -226,3 +226,5 @@ def test_cli_probe_resolves_mx_through_a_named_dns_server(
     assert "implicit_mx" in capsys.readouterr().out
     assert main(["probe", "--to", "u@gone.test", "--dns-server", dns_at]) == 1
     assert "u@gone.test\t111\tdns" in capsys.readouterr().out
+    assert main(["probe", "--to", "u@gone.test", "--dns-server", dns_at, "--json"]) == 1
+    assert json.loads(capsys.readouterr().out)["recipients"][0]["stage"] == "dns"

@@ -121,7 +121,8 @@ class ProbeResult:
                 for r in self.replies
             ],
             "recipients": [
-                {"address": r.address, "stage": r.stage, **r.classification.to_dict()}
+                # The deciding stage, not the classification's ("dns" has no SMTP stage).
+                {"address": r.address, **r.classification.to_dict(), "stage": r.stage}
                 for r in self.recipients
             ],
         }
