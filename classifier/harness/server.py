@@ -428,9 +428,10 @@ class FakeServer:
             else:
                 transport.close()
         self._live.clear()
-        for server in servers:
+        if servers:  # one bound for all listeners, not one each (a hundred scenarios)
+            closing = asyncio.gather(*(server.wait_closed() for server in servers))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(server.wait_closed(), _CLOSE_TIMEOUT)
+                await asyncio.wait_for(closing, _CLOSE_TIMEOUT)
 
     async def __aenter__(self) -> FakeServer:
         await self.start()
