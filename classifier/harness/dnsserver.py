@@ -113,7 +113,6 @@ class FakeDnsServer:
 
     def start(self, timeout: float = 5.0) -> tuple[str, int]:
         """Start serving in a background thread; returns (host, port)."""
-        self._thread = LoopThread("smtp-classifier-fake-dns")
 
         async def _open() -> int:
             loop = asyncio.get_running_loop()
@@ -124,12 +123,7 @@ class FakeDnsServer:
             port: int = transport.get_extra_info("sockname")[1]
             return port
 
-        try:
-            self.port = self._thread.run(_open(), timeout)
-        except BaseException:
-            self._thread.close()
-            self._thread = None
-            raise
+        self._thread, self.port = LoopThread.start(_open, timeout, "smtp-classifier-fake-dns")
         return self.host, self.port
 
     def stop(self, timeout: float = 5.0) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 __all__ = ["LoopThread"]
@@ -24,6 +24,18 @@ class LoopThread:
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
+
+    @classmethod
+    def start(
+        cls, opener: Callable[[], Coroutine[Any, Any, T]], timeout: float, name: str
+    ) -> tuple[LoopThread, T]:
+        """A new loop thread and the result of ``opener()`` run on it; closed again on failure."""
+        thread = cls(name)
+        try:
+            return thread, thread.run(opener(), timeout)
+        except BaseException:
+            thread.close()
+            raise
 
     def _run(self) -> None:
         asyncio.set_event_loop(self.loop)

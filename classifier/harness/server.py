@@ -472,20 +472,15 @@ class BackgroundServer:
 
     def start(self, timeout: float = 10.0) -> FakeServer:
         """Start listening; returns the running server (its ports are known on return)."""
-        self._thread = LoopThread("smtp-classifier-fake-server")
 
         async def _start() -> FakeServer:
             server = FakeServer(self._scenarios, **self._kwargs)
             await server.start()
             return server
 
-        try:
-            self._server = self._thread.run(_start(), timeout)
-        except BaseException:
-            self._thread.close()
-            self._thread = None
-            raise
-        return self._server
+        self._thread, server = LoopThread.start(_start, timeout, "smtp-classifier-fake-server")
+        self._server = server
+        return server
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the server and its thread; bounded by ``timeout``."""
