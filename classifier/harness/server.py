@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import socket
 import time
 from collections.abc import Iterable, Sequence
@@ -97,11 +96,10 @@ def _peer(transport: asyncio.BaseTransport) -> str:
 class _GreetingProtocol(asyncio.Protocol):
     """Serves a scripted greeting (refusal, drop, delay) and closes; ignores client bytes."""
 
-    def __init__(self, owner: FakeServer, step: Step, scenario: Scenario, port: int) -> None:
+    def __init__(self, owner: FakeServer, step: Step, scenario: Scenario) -> None:
         self._owner = owner
         self._step = step
         self._scenario = scenario
-        self._port = port
         self._transport: asyncio.Transport | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._transcript: Transcript | None = None
@@ -109,8 +107,7 @@ class _GreetingProtocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self._transport = transport
-        self._owner._live.add(transport)
-        self._transcript = self._owner._new_transcript(self._port, transport, self._scenario.id)
+        self._transcript = self._owner._opened(transport, self._scenario.id)
         loop = asyncio.get_running_loop()
         if self._step.delay:
             self._timer = loop.call_later(self._step.delay, self._act)
@@ -132,10 +129,8 @@ class _GreetingProtocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if self._timer is not None:
             self._timer.cancel()
-        if self._transport is not None:
-            self._owner._live.discard(self._transport)
-        if self._transcript is not None:
-            self._transcript.ended = True
+        if self._transport is not None and self._transcript is not None:
+            self._owner._closed(self._transport, self._transcript)
         self._transport = None
 
 
@@ -166,26 +161,22 @@ class _ReplaySMTP(SMTP):
 class _ReplayHandler:
     """aiosmtpd hooks answering from a scenario; a hook that replies also updates state."""
 
-    def __init__(self, owner: FakeServer, scenario: Scenario | None, port: int) -> None:
+    def __init__(self, owner: FakeServer, scenario: Scenario | None) -> None:
         self._owner = owner
         self._scenario = scenario  # None on the shared port until a RCPT routes the session
         self._fixed = scenario is not None
-        self._port = port
         self.transcript: Transcript | None = None
         self._transport: asyncio.BaseTransport | None = None
 
     def attach(self, transport: asyncio.BaseTransport) -> None:
         self._transport = transport
-        self._owner._live.add(transport)
         sid = self._scenario.id if self._scenario else None
-        self.transcript = self._owner._new_transcript(self._port, transport, sid)
+        self.transcript = self._owner._opened(transport, sid)
         self.transcript.add("greeting", "", self._owner.greeting)
 
     def detach(self) -> None:
-        if self._transport is not None:
-            self._owner._live.discard(self._transport)
-        if self.transcript is not None:
-            self.transcript.ended = True
+        if self._transport is not None and self.transcript is not None:
+            self._owner._closed(self._transport, self.transcript)
 
     def step(self, stage: str) -> Step | None:
         return None if self._scenario is None else self._scenario.step(stage)
@@ -368,20 +359,26 @@ class FakeServer:
         """(host, port) of the listener dedicated to one scenario."""
         return self.endpoints[scenario_id]
 
-    def _new_transcript(
-        self, port: int, transport: asyncio.BaseTransport, sid: str | None
-    ) -> Transcript:
+    def _opened(self, transport: asyncio.BaseTransport, sid: str | None) -> Transcript:
+        """Track a new session (stop() aborts it) and start its transcript."""
+        self._live.add(transport)
+        sockname = transport.get_extra_info("sockname")
+        port = sockname[1] if isinstance(sockname, tuple) else 0
         transcript = Transcript(port=port, peer=_peer(transport), scenario=sid)
         self.transcripts.append(transcript)
         if len(self.transcripts) > self.max_transcripts:  # a long-running server keeps the newest
             del self.transcripts[: len(self.transcripts) - self.max_transcripts]
         return transcript
 
-    def _factory(self, scenario: Scenario | None, port_box: list[int]) -> asyncio.BaseProtocol:
+    def _closed(self, transport: asyncio.BaseTransport, transcript: Transcript) -> None:
+        self._live.discard(transport)
+        transcript.ended = True
+
+    def _factory(self, scenario: Scenario | None) -> asyncio.BaseProtocol:
         greeting = scenario.step("greeting") if scenario is not None else None
         if greeting is not None and scenario is not None:
-            return _GreetingProtocol(self, greeting, scenario, port_box[0])
-        handler = _ReplayHandler(self, scenario, port_box[0])
+            return _GreetingProtocol(self, greeting, scenario)
+        handler = _ReplayHandler(self, scenario)
         return _ReplaySMTP(
             handler,
             hostname=self.hostname,
@@ -395,13 +392,12 @@ class FakeServer:
         loop = asyncio.get_running_loop()
         if scenario is not None and scenario.refuse:
             return self.host, port or _closed_port(self.host)
-        box = [0]
         server = await loop.create_server(
-            lambda: self._factory(scenario, box), self.host, port, reuse_address=True
+            lambda: self._factory(scenario), self.host, port, reuse_address=True
         )
         self._servers.append(server)
-        box[0] = server.sockets[0].getsockname()[1]
-        return self.host, box[0]
+        bound: int = server.sockets[0].getsockname()[1]
+        return self.host, bound
 
     async def start(self) -> None:
         """Open the listeners; on failure close what was opened."""
@@ -409,9 +405,8 @@ class FakeServer:
             if self._port is not None:
                 self.shared = await self._listen(None, self._port)
             if self._base_port is not None:
-                numbers = itertools.count(self._base_port) if self._base_port else None
-                for scenario in self.scenarios:
-                    port = next(numbers) if numbers is not None else 0
+                for index, scenario in enumerate(self.scenarios):
+                    port = self._base_port + index if self._base_port else 0
                     self.endpoints[scenario.id] = await self._listen(scenario, port)
         except BaseException:
             await self.stop()
