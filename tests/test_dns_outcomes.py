@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable
 
 import dns.message
@@ -79,8 +80,6 @@ async def test_async_resolution_agrees(dns_server: FakeDnsServer) -> None:
 
 
 def test_dns_server_ignores_garbage_and_keeps_answering(dns_server: FakeDnsServer) -> None:
-    import socket
-
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.settimeout(2)
         sock.sendto(b"\x00garbage", (dns_server.host, dns_server.port))
