@@ -29,6 +29,7 @@ __all__ = [
     "check_domain",
     "check_domain_async",
     "host_addresses",
+    "name_service_error",
     "normal_name",
     "resolver_for",
 ]
@@ -100,28 +101,29 @@ def _outcome(domain: str, status: str, text: str, code: str, reason: str) -> Dns
     return DnsOutcome(domain, status, (), text, result)
 
 
+def name_service_error(name: str, rdtype: str, detail: str) -> str:
+    """Postfix's words for a failed lookup, e.g. ``detail`` "Host not found, try again"."""
+    return (
+        f"Host or domain name not found. Name service error for name={name} type={rdtype}: {detail}"
+    )
+
+
 def _failure(domain: str, rdtype: str, exc: BaseException) -> DnsOutcome:
     if isinstance(exc, dns.resolver.NXDOMAIN):
-        text = (
-            f"Host or domain name not found. Name service error for name={domain} "
-            f"type={rdtype}: Host not found"
-        )
+        text = name_service_error(domain, rdtype, "Host not found")
         return _outcome(domain, "nxdomain", text, "111", "dns_nxdomain")
-    status = "timeout" if isinstance(exc, dns.exception.Timeout) else "servfail"
-    if not isinstance(exc, dns.exception.Timeout | dns.resolver.NoNameservers):
+    if isinstance(exc, dns.exception.Timeout):
+        status = "timeout"
+    elif isinstance(exc, dns.resolver.NoNameservers):  # SERVFAIL or REFUSED from each
+        status = "servfail"
+    else:
         status = "error"
-    text = (
-        f"Host or domain name not found. Name service error for name={domain} "
-        f"type={rdtype}: Host not found, try again"
-    )
+    text = name_service_error(domain, rdtype, "Host not found, try again")
     return _outcome(domain, status, text, "113", "dns_failure")
 
 
 def _no_mail_host(domain: str) -> DnsOutcome:
-    text = (
-        f"Host or domain name not found. Name service error for name={domain} "
-        "type=A: Host found but no data record of requested type"
-    )
+    text = name_service_error(domain, "A", "Host found but no data record of requested type")
     return _outcome(domain, "no_mail_host", text, "112", "dns_no_mx")
 
 

@@ -24,7 +24,12 @@ import dns.asyncresolver
 
 from classifier.engine import classify
 from classifier.errors import ClassifierError
-from classifier.harness.mx import DnsOutcome, check_domain_async, host_addresses
+from classifier.harness.mx import (
+    DnsOutcome,
+    check_domain_async,
+    host_addresses,
+    name_service_error,
+)
 from classifier.result import Classification
 
 __all__ = [
@@ -419,10 +424,7 @@ async def probe_async(
         host, label = await _pick_host(outcome, resolver, timeout)
         if host is None:
             session = _Session(outcome.domain, port, outcome.domain, timeout)
-            text = (
-                "Host or domain name not found. Name service error for"
-                f" name={label} type=A: Host not found, try again"
-            )
+            text = name_service_error(label, "A", "Host not found, try again")
             failed = session.failure("dns", "", "error", text)
             results = tuple(RecipientResult(a, "dns", failed) for a in addresses)
             return ProbeResult(outcome.domain, port, tuple(session.replies), results, outcome)
