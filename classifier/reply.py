@@ -262,7 +262,7 @@ def _finish(
 _FAST = re.compile(
     r"(?:(?:smtp|x-[a-z0-9-]+) *; *)?"
     r"(?:host ([^\s\[]+)(?:\[[^\]]*\](?::\d+)?)? said: *)?"
-    r"([3-5][0-9][0-9])[ -] *(?:([245])\.([0-9]{1,3})\.([0-9]{1,3}) +)?",
+    r"([3-5][0-9][0-9])[ -] *(?:([245])\.([0-9]{1,3})\.([0-9]{1,3})(?![0-9.]) *)?",
     re.I,
 )
 # Words that mean another wrapper is inside: leave those to the general path.
@@ -281,21 +281,20 @@ def parse_reply(data: str | bytes, stage: Stage | str | None = None) -> ParsedRe
         if m is not None and text.isprintable():
             said = m.group(1)
             rest = text[m.end() :]
-            basic = int(m.group(2))
-            if f" {basic}-" not in rest and (said is not None or _SLOW.search(rest) is None):
-                return _fast(m, basic, rest, said, text, stage)
+            if said is not None or _SLOW.search(rest) is None:
+                return _fast(m, rest, said, text, stage)
     return _parse_general(data, stage)
 
 
 def _fast(
     m: re.Match[str],
-    basic: int,
     rest: str,
     said: str | None,
     text: str,
     stage: Stage | str | None,
 ) -> ParsedReply:
     """Build the ParsedReply of a _FAST match exactly as the general path would."""
+    basic = int(m.group(2))
     given = stage if type(stage) is Stage else Stage(stage) if stage is not None else Stage.UNKNOWN
     at = rest.rfind("(in reply to ")
     if at >= 0:
@@ -304,20 +303,20 @@ def _fast(
             if given is Stage.UNKNOWN:
                 given = _stage_from_words(r.group(1))
             rest = rest[: r.start()]
-    enhanced: str | None
-    if m.group(3) is not None:
-        enhanced = f"{m.group(3)}.{int(m.group(4))}.{int(m.group(5))}"
-    else:
-        e = _ENHANCED_ANYWHERE.search(rest)
+    head = f"{m.group(3)}.{int(m.group(4))}.{int(m.group(5))}" if m.group(3) else None
+    body = rest.strip()
+    if body and (f" {basic}-" in body or (head and f" {basic} {head} " in body)):
+        # Postfix flattens multi-line replies and keeps every "550-5.1.1 " prefix inside.
+        pat = rf"\s{basic}[ -](?:{re.escape(head)}\s)?" if head else rf"\s{basic}-"
+        body = re.sub(pat, " ", body)
+    enhanced = head
+    if enhanced is None:
+        e = _ENHANCED_ANYWHERE.search(body)
         enhanced = f"{e.group(1)}.{int(e.group(2))}.{int(e.group(3))}" if e else None
-    flat = " ".join(rest.split())
-    if m.group(3) is not None and f" {basic} {enhanced} " in f" {flat} ":
-        flat = " ".join(
-            re.sub(rf"\s{basic}[ -]{re.escape(str(enhanced))}\s", " ", f" {flat} ").split()
-        )
     consistent = enhanced is None or enhanced[0] == m.group(2)[0]
     wrapper = "postfix-said" if said is not None else _fast_wrapper(text)
-    return ParsedReply(basic, enhanced, consistent, flat[:MAX_TEXT], given, wrapper, said, False)
+    flat = " ".join(body.split())[:MAX_TEXT]
+    return ParsedReply(basic, enhanced, consistent, flat, given, wrapper, said, False)
 
 
 def _fast_wrapper(data: str) -> str:

@@ -193,7 +193,16 @@ def test_fast_path_parses_exactly_like_the_general_path() -> None:
             for r in replies
         ),
         *(f"{r}." for r in replies),
+        *(" ".join(r.splitlines()) for r in replies if "\n" in r),
+        *(
+            f"host mx.example.com[192.0.2.1] said: {' '.join(r.splitlines())} (in reply to RCPT TO command)"
+            for r in replies
+            if "\n" in r
+        ),
         "550 5.1.1 user (in reply to) unknown",
+        "550 5.1.1<x@example.com> no such user",
+        "550 5.1.1. x",
+        "550 a 550-b",
         "550-5.1.1 a 550 5.1.1 b",
         "250 2.0.0 ok 550 5.1.1 no",
         "421 4.7.0 x SMTP error from remote y",
