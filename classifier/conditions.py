@@ -1,0 +1,170 @@
+"""What phrase rules and meaning frames share: reply-code and stage conditions, real examples.
+
+A rule or a frame may hold only for some replies (``basic = ["55x"]``, ``enhanced =
+["x.1.1"]``, ``stage = ["rcpt"]``) and must carry real examples with where they were seen.
+Both are read and checked here, once, so that a condition or an example means the same in a
+rule file and in a frame file.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any
+
+from .codes import CATALOGUE
+from .enums import Stage
+from .errors import RuleError
+
+__all__ = [
+    "Conditions",
+    "Example",
+    "check_code",
+    "code_matches",
+    "enhanced_matches",
+    "parse_conditions",
+    "parse_examples",
+    "read_toml",
+    "str_list",
+]
+
+_BASIC = re.compile(r"^[245][0-9x][0-9x]$")
+_ENHANCED = re.compile(r"^[245x]\.(?:[0-9]{1,3}|x)\.(?:[0-9]{1,3}|x)$")
+_EXAMPLE_KEYS = frozenset({"reply", "code", "stage", "source", "note"})
+
+
+@dataclass(frozen=True, slots=True)
+class Example:
+    """A real reply that the rule must decide, with where it was seen."""
+
+    reply: str
+    code: str
+    source: str
+    stage: str | None = None
+
+
+def code_matches(patterns: tuple[str, ...], value: str | None) -> bool:
+    """Whether a basic code ("550") fits one of the patterns ("550", "55x", "5xx")."""
+    if value is None:
+        return False
+    for pat in patterns:
+        if len(pat) == len(value) and all(p in ("x", v) for p, v in zip(pat, value, strict=True)):
+            return True
+    return False
+
+
+def enhanced_matches(patterns: tuple[tuple[str, str, str], ...], value: str | None) -> bool:
+    """Whether an enhanced status ("5.1.1") fits one of the patterns ("x.1.x" split in three)."""
+    if value is None:
+        return False
+    parts = value.split(".")
+    return any(all(p in ("x", v) for p, v in zip(pat, parts, strict=True)) for pat in patterns)
+
+
+@dataclass(frozen=True, slots=True)
+class Conditions:
+    """Reply codes and stages a rule or frame is restricted to (empty: any)."""
+
+    basic: tuple[str, ...] = ()
+    enhanced: tuple[tuple[str, str, str], ...] = ()
+    stages: frozenset[Stage] = frozenset()
+
+    def __bool__(self) -> bool:
+        return bool(self.basic or self.enhanced or self.stages)
+
+    def admits(self, basic: int | None, enhanced: str | None, stage: Stage) -> bool:
+        """Whether the reply's codes and stage satisfy the conditions."""
+        if self.basic and not code_matches(self.basic, None if basic is None else str(basic)):
+            return False
+        if self.enhanced and not enhanced_matches(self.enhanced, enhanced):
+            return False
+        return not (self.stages and stage not in self.stages)
+
+
+def read_toml(path: Traversable | Path) -> dict[str, Any]:
+    """A rule-directory file as parsed TOML; RuleError naming the file when it cannot be."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise RuleError(f"invalid TOML: {exc}", file=str(path)) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RuleError(f"cannot read: {exc}", file=str(path)) from exc
+
+
+def check_code(code: Any, file: str, rule_id: str | None, what: str) -> str:
+    """``code`` as a catalogue code, or RuleError."""
+    if not isinstance(code, str | int) or str(code) not in CATALOGUE:
+        raise RuleError(f"{what}: {code!r} is not a MasterBase code", file=file, rule_id=rule_id)
+    return str(code)
+
+
+def str_list(value: Any, file: str, rule_id: str, key: str) -> tuple[str, ...]:
+    """A string or a list of non-empty strings, as a tuple; RuleError otherwise."""
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise RuleError(
+            f"{key!r} must be a string or a list of strings", file=file, rule_id=rule_id
+        )
+    return tuple(value)
+
+
+def parse_conditions(raw: dict[str, Any], file: str, rule_id: str) -> Conditions:
+    """The ``basic``, ``enhanced`` and ``stage`` keys of a rule or frame table."""
+    basic = str_list(raw.get("basic", []), file, rule_id, "basic")
+    for b in basic:
+        if not _BASIC.match(b):
+            raise RuleError(
+                f"basic {b!r} is not like '550', '55x' or '5xx'", file=file, rule_id=rule_id
+            )
+    enhanced_raw = str_list(raw.get("enhanced", []), file, rule_id, "enhanced")
+    for e in enhanced_raw:
+        if not _ENHANCED.match(e):
+            raise RuleError(
+                f"enhanced {e!r} is not like '5.1.1' or 'x.7.x'", file=file, rule_id=rule_id
+            )
+    enhanced = tuple((p[0], p[1], p[2]) for p in (e.split(".") for e in enhanced_raw))
+    stages: set[Stage] = set()
+    for s in str_list(raw.get("stage", []), file, rule_id, "stage"):
+        st = Stage(s)
+        if st not in Stage.__members__.values():
+            raise RuleError(f"unknown stage {s!r}", file=file, rule_id=rule_id)
+        stages.add(st)
+    return Conditions(basic=basic, enhanced=enhanced, stages=frozenset(stages))
+
+
+def parse_examples(
+    raw: dict[str, Any], file: str, rule_id: str, *, what: str = "[[rule.example]]"
+) -> tuple[Example, ...]:
+    """The real examples of a rule or frame: at least one, each with reply, code and source."""
+    examples_raw = raw.get("example", [])
+    if not isinstance(examples_raw, list) or not examples_raw:
+        raise RuleError(f"needs at least one {what}", file=file, rule_id=rule_id)
+    examples = []
+    for ex in examples_raw:
+        if not isinstance(ex, dict):
+            raise RuleError("an example must be a table", file=file, rule_id=rule_id)
+        bad = set(ex) - _EXAMPLE_KEYS
+        if bad:
+            raise RuleError(f"example: unknown keys {sorted(bad)}", file=file, rule_id=rule_id)
+        reply, source = ex.get("reply"), ex.get("source")
+        if not isinstance(reply, str) or not reply.strip():
+            raise RuleError("example without reply", file=file, rule_id=rule_id)
+        if not isinstance(source, str) or not source.strip():
+            raise RuleError(
+                "example without source (where it was seen)", file=file, rule_id=rule_id
+            )
+        ex_stage = ex.get("stage")
+        if ex_stage is not None and not isinstance(ex_stage, str):
+            raise RuleError("example stage must be a string", file=file, rule_id=rule_id)
+        code = check_code(ex.get("code"), file, rule_id, "example code")
+        examples.append(Example(reply=reply, code=code, source=source, stage=ex_stage))
+    return tuple(examples)
+
+
+#: A reader of one key family of a rule or frame table (for callers that pass readers on).
+Reader = Callable[[dict[str, Any], str, str], Any]

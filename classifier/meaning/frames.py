@@ -1,0 +1,206 @@
+"""Frames: which concepts, said together in one clause, mean which portable reason.
+
+A frame names concepts that must all be said, not negated, within one clause and a few
+tokens of each other ("account" … "closed"), concepts that must not be said there ("sender":
+then the reply is about the sender, not the recipient), and optional reply-code and stage
+conditions like a phrase rule's. Frames are checked in file order; the first that holds
+gives the reason, and the policy turns it into a code exactly as for a phrase rule.
+
+They run only where no phrase rule recognised the reply, so they are the layer that
+understands wordings nobody wrote a rule for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..conditions import Conditions, Example, parse_conditions, parse_examples
+from ..enums import Stage
+from ..errors import RuleError
+from .lexicon import ConceptKind, Hit, Lexicon
+from .normalise import clauses
+
+__all__ = ["DEFAULT_WITHIN", "Frame", "FrameMatch", "MeaningReader", "parse_frames"]
+
+#: Tokens from the first to the last word of a frame's concepts, at most, by default.
+DEFAULT_WITHIN = 12
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """Concepts said together (and conditions) that mean a portable reason."""
+
+    id: str
+    reason: str
+    #: Slots that must all be filled in one clause; each slot is one concept or alternatives.
+    all: tuple[tuple[str, ...], ...]
+    none: tuple[str, ...] = ()
+    within: int = DEFAULT_WITHIN
+    conditions: Conditions = field(default_factory=Conditions)
+    #: True: only replies with a basic code; False: only text without one (MTA wording).
+    coded: bool | None = None
+    examples: tuple[Example, ...] = ()
+    note: str | None = None
+    file: str = ""
+    position: int = 0
+
+    def admits(self, basic: int | None, enhanced: str | None, stage: Stage) -> bool:
+        """Whether the reply's codes and stage satisfy the frame's conditions."""
+        if self.coded is not None and self.coded != (basic is not None):
+            return False
+        return self.conditions.admits(basic, enhanced, stage)
+
+    @property
+    def label(self) -> str:
+        """The frame as people read it: ``mailbox×disabled``."""
+        return "×".join("|".join(slot) for slot in self.all)
+
+
+@dataclass(frozen=True, slots=True)
+class FrameMatch:
+    """A frame that holds for a reply, with the words that said each concept."""
+
+    frame: Frame
+    words: tuple[str, ...]
+
+    @property
+    def matched(self) -> str:
+        """The evidence, as shown by ``explain()``: ``account … closed``."""
+        return " … ".join(self.words)
+
+
+def _clause_hits(lexicon: Lexicon, clause: list[str]) -> dict[str, Hit]:
+    """The first non-negated hit of each concept said in the clause."""
+    found: dict[str, Hit] = {}
+    for hit in lexicon.find(clause):
+        if not hit.negated and hit.concept not in found:
+            found[hit.concept] = hit
+    return found
+
+
+def _fill(slots: tuple[tuple[str, ...], ...], hits: dict[str, Hit]) -> list[Hit] | None:
+    """One hit per slot (the first-said alternative), in clause order; None if a slot is empty."""
+    chosen: list[Hit] = []
+    for slot in slots:
+        found = [hits[c] for c in slot if c in hits]
+        if not found:
+            return None
+        chosen.append(min(found, key=lambda h: h.start))
+    return sorted(chosen, key=lambda h: h.start)
+
+
+class MeaningReader:
+    """A lexicon and its frames: reads the reason a reply states, if any frame holds."""
+
+    __slots__ = ("frames", "lexicon")
+
+    def __init__(self, lexicon: Lexicon, frames: Sequence[Frame]) -> None:
+        self.lexicon = lexicon
+        self.frames = tuple(frames)
+
+    def read(
+        self, text: str, basic: int | None, enhanced: str | None, stage: Stage
+    ) -> FrameMatch | None:
+        """The first frame (in order) that holds in one clause of ``text``, or None."""
+        if not text or not self.frames:
+            return None
+        per_clause = [h for h in (_clause_hits(self.lexicon, c) for c in clauses(text)) if h]
+        if not per_clause:
+            return None
+        for frame in self.frames:
+            if not frame.admits(basic, enhanced, stage):
+                continue
+            for hits in per_clause:
+                if any(c in hits for c in frame.none):
+                    continue
+                chosen = _fill(frame.all, hits)
+                if chosen is None or chosen[-1].end - chosen[0].start > frame.within:
+                    continue
+                return FrameMatch(frame, tuple(" ".join(h.words) for h in chosen))
+        return None
+
+
+_FRAME_KEYS = frozenset(
+    {
+        "id",
+        "reason",
+        "all",
+        "none",
+        "within",
+        "coded",
+        "basic",
+        "enhanced",
+        "stage",
+        "note",
+        "example",
+    }
+)
+
+
+def _names(value: Any, what: str, frame_id: str, file: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise RuleError(f"{what!r} must be a list of concept names", file=file, rule_id=frame_id)
+    return tuple(value)
+
+
+def _slots(value: Any, frame_id: str, file: str) -> tuple[tuple[str, ...], ...]:
+    """``all``: a list whose items are a concept name or a list of alternative names."""
+    if not isinstance(value, list) or not value:
+        raise RuleError("'all' must be a non-empty list", file=file, rule_id=frame_id)
+    return tuple(_names(item, "all", frame_id, file) for item in value)
+
+
+def parse_frames(
+    raw_frames: Iterable[Any], file: str, lexicon: Lexicon, reasons: Mapping[str, object]
+) -> list[Frame]:
+    """Frames from a parsed frames file, checked against the lexicon and the reasons.
+
+    Conditions and examples are read by the same readers as a phrase rule's, so they mean
+    exactly what a rule's do.
+    """
+    frames: list[Frame] = []
+    for position, raw in enumerate(raw_frames):
+        if not isinstance(raw, dict):
+            raise RuleError("each [[frame]] must be a table", file=file)
+        frame_id = raw.get("id")
+        if not isinstance(frame_id, str) or not frame_id:
+            raise RuleError(f"frame #{position + 1}: missing id", file=file)
+        unknown = set(raw) - _FRAME_KEYS
+        if unknown:
+            raise RuleError(f"unknown keys {sorted(unknown)}", file=file, rule_id=frame_id)
+        reason = raw.get("reason")
+        if reason not in reasons:
+            raise RuleError(f"unknown reason {reason!r}", file=file, rule_id=frame_id)
+        required = _slots(raw.get("all"), frame_id, file)
+        excluded = _names(raw.get("none", []), "none", frame_id, file)
+        for name in (*(c for slot in required for c in slot), *excluded):
+            kind = lexicon.kind(name)
+            if kind is None or kind is ConceptKind.NEGATION:
+                raise RuleError(f"unknown concept {name!r}", file=file, rule_id=frame_id)
+        within = raw.get("within", DEFAULT_WITHIN)
+        if not isinstance(within, int) or isinstance(within, bool) or within < 1:
+            raise RuleError("within must be a positive integer", file=file, rule_id=frame_id)
+        coded = raw.get("coded")
+        if coded is not None and not isinstance(coded, bool):
+            raise RuleError("coded must be true or false", file=file, rule_id=frame_id)
+        note = raw.get("note")
+        frames.append(
+            Frame(
+                id=frame_id,
+                reason=str(reason),
+                all=required,
+                none=excluded,
+                within=within,
+                conditions=parse_conditions(raw, file, frame_id),
+                coded=coded,
+                examples=parse_examples(raw, file, frame_id, what="[[frame.example]]"),
+                note=str(note) if note is not None else None,
+                file=file,
+                position=position,
+            )
+        )
+    return frames

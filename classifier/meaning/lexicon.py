@@ -1,0 +1,216 @@
+"""The lexicon: which words name which concept, in six languages, as data.
+
+A concept is a *subject* (recipient, mailbox, domain, connection …), a *state* (unknown,
+disabled, full, refused …), a *topic* (spam, blocklist, authentication …) or a *negation*.
+Its terms are listed per language in ``rules/meaning/lexicon.toml``; each term is one or more
+words, folded like replies (case, accents), where ``*`` at the end of a word matches any
+ending (``desconocid*``) and at its start any beginning (``*postfach``, for German compounds).
+
+Finding the concepts of a clause is one pass over its tokens with dictionary look-ups: no
+regular expression runs on the reply here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from ..enums import _TolerantStrEnum
+from ..errors import RuleError
+from .normalise import fold, tokens
+
+__all__ = ["LANGUAGES", "Concept", "ConceptKind", "Hit", "Lexicon", "Term", "parse_lexicon"]
+
+#: Languages a concept may list terms for (ISO 639-1); other keys are refused.
+LANGUAGES = ("en", "es", "pt", "fr", "de", "it")
+#: Shortest stem a ``*`` may extend: shorter ones would match unrelated words.
+MIN_STEM = 4
+#: Tokens a negation may stand before the state it negates ("not currently full").
+NEGATION_REACH = 3
+
+
+class ConceptKind(_TolerantStrEnum):
+    """What a concept is in a frame."""
+
+    #: What the reply is about: recipient, mailbox, domain, connection, message …
+    SUBJECT = "subject"
+    #: What is said of it: unknown, disabled, full, refused …
+    STATE = "state"
+    #: A theme that needs no subject: spam, blocklist, greylisting …
+    TOPIC = "topic"
+    #: Words that turn a state around: not, no, nicht, pas …
+    NEGATION = "negation"
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One way of saying a concept: its words, each exact or with a ``*`` wildcard."""
+
+    concept: str
+    words: tuple[str, ...]
+    lang: str
+
+    def matches(self, clause: list[str], at: int) -> bool:
+        """Whether the term's words stand in ``clause`` from position ``at``."""
+        if at + len(self.words) > len(clause):
+            return False
+        return all(_word_matches(w, clause[at + i]) for i, w in enumerate(self.words))
+
+
+def _word_matches(pattern: str, token: str) -> bool:
+    if pattern.endswith("*"):
+        return token.startswith(pattern[:-1])
+    if pattern.startswith("*"):
+        return token.endswith(pattern[1:])
+    return pattern == token
+
+
+@dataclass(frozen=True, slots=True)
+class Concept:
+    """A concept, its kind and its terms."""
+
+    name: str
+    kind: ConceptKind
+    terms: tuple[Term, ...]
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A concept found in a clause: where, and the words that said it."""
+
+    concept: str
+    start: int
+    end: int
+    words: tuple[str, ...]
+    negated: bool = False
+
+
+class Lexicon:
+    """Concepts and an index of their terms by first word, exact, stem or ending."""
+
+    __slots__ = ("_exact", "_kinds", "_prefix", "_suffix", "concepts")
+
+    def __init__(self, concepts: Iterable[Concept]) -> None:
+        self.concepts: Mapping[str, Concept] = MappingProxyType({c.name: c for c in concepts})
+        self._kinds = {c.name: c.kind for c in self.concepts.values()}
+        exact: dict[str, list[Term]] = {}
+        prefix: dict[str, list[Term]] = {}
+        suffix: dict[str, list[Term]] = {}
+        for concept in self.concepts.values():
+            for term in concept.terms:
+                first = term.words[0]
+                if first.endswith("*"):
+                    prefix.setdefault(first[:MIN_STEM], []).append(term)
+                elif first.startswith("*"):
+                    suffix.setdefault(first[-MIN_STEM:], []).append(term)
+                else:
+                    exact.setdefault(first, []).append(term)
+        # Longest terms first, so "does not exist" is found before "not".
+        self._exact = {k: tuple(sorted(v, key=lambda t: -len(t.words))) for k, v in exact.items()}
+        self._prefix = {k: tuple(v) for k, v in prefix.items()}
+        self._suffix = {k: tuple(v) for k, v in suffix.items()}
+
+    def kind(self, concept: str) -> ConceptKind | None:
+        """The kind of a concept, None when the lexicon does not know it."""
+        return self._kinds.get(concept)
+
+    def find(self, clause: list[str]) -> list[Hit]:
+        """Every concept said in the clause, negated states marked.
+
+        A negation counts when it stands at most NEGATION_REACH tokens before a state and is
+        not itself part of a state's words ("does not exist" is a state, not a negation).
+        """
+        hits: list[Hit] = []
+        for at, token in enumerate(clause):
+            seen: set[str] = set()
+            for table, key in (
+                (self._exact, token),
+                (self._prefix, token[:MIN_STEM]),
+                (self._suffix, token[-MIN_STEM:]),
+            ):
+                for term in table.get(key, ()):
+                    if term.concept in seen or not term.matches(clause, at):
+                        continue
+                    seen.add(term.concept)
+                    end = at + len(term.words)
+                    hits.append(Hit(term.concept, at, end, tuple(clause[at:end])))
+        if not hits:
+            return hits
+        kinds = self._kinds
+        states = [h for h in hits if kinds[h.concept] is ConceptKind.STATE]
+        negations = [
+            h
+            for h in hits
+            if kinds[h.concept] is ConceptKind.NEGATION
+            and not any(s.start <= h.start < s.end for s in states)
+        ]
+        if not negations:
+            return [h for h in hits if kinds[h.concept] is not ConceptKind.NEGATION]
+        out: list[Hit] = []
+        for hit in hits:
+            kind = kinds[hit.concept]
+            if kind is ConceptKind.NEGATION:
+                continue
+            negated = kind is ConceptKind.STATE and any(
+                n.end <= hit.start and hit.start - n.end < NEGATION_REACH for n in negations
+            )
+            out.append(
+                Hit(hit.concept, hit.start, hit.end, hit.words, negated=True) if negated else hit
+            )
+        return out
+
+
+def _term(concept: str, lang: str, raw: Any, file: str) -> Term:
+    if not isinstance(raw, str) or not raw.strip():
+        raise RuleError(f"concept {concept!r}: {lang} terms must be non-empty strings", file=file)
+    marked = fold(raw.strip()).replace("*", _WILD)
+    words = tuple(w.replace(_WILD, "*") for w in tokens(marked))
+    if not words:
+        raise RuleError(f"concept {concept!r}: term {raw!r} has no words", file=file)
+    for word in words:
+        stem = word.strip("*")
+        if "*" in stem or (word != stem and len(stem) < MIN_STEM):
+            raise RuleError(
+                f"concept {concept!r}: term {raw!r}: '*' goes at the start or end of a word "
+                f"of {MIN_STEM}+ letters",
+                file=file,
+            )
+    return Term(concept=concept, words=words, lang=lang)
+
+
+_WILD = "zqxwildzqx"  # stands for "*" while a term is tokenised like a reply
+_CONCEPT_KEYS = frozenset({"kind", "description", "source", *LANGUAGES})
+
+
+def parse_lexicon(data: Mapping[str, Any], file: str) -> list[Concept]:
+    """Concepts from a parsed lexicon file; RuleError names the file and concept."""
+    concepts: list[Concept] = []
+    for name, spec in data.items():
+        if not isinstance(spec, dict):
+            raise RuleError(f"concept {name!r} must be a table", file=file)
+        unknown = set(spec) - _CONCEPT_KEYS
+        if unknown:
+            raise RuleError(f"concept {name!r}: unknown keys {sorted(unknown)}", file=file)
+        kind = ConceptKind(str(spec.get("kind", "")))
+        if kind not in ConceptKind.__members__.values():
+            raise RuleError(f"concept {name!r}: unknown kind {spec.get('kind')!r}", file=file)
+        terms: list[Term] = []
+        for lang in LANGUAGES:
+            raw = spec.get(lang, [])
+            if not isinstance(raw, list):
+                raise RuleError(f"concept {name!r}: {lang} must be a list", file=file)
+            terms.extend(_term(name, lang, item, file) for item in raw)
+        if not terms:
+            raise RuleError(f"concept {name!r} has no terms", file=file)
+        concepts.append(
+            Concept(
+                name=name,
+                kind=kind,
+                terms=tuple(terms),
+                description=str(spec.get("description", "")),
+            )
+        )
+    return concepts

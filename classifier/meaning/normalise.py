@@ -1,0 +1,129 @@
+"""Normalisation for meaning: a reply's words as clauses of plain tokens.
+
+Mail servers paraphrase: ``Mail-box``, ``mail box`` and ``mailbox`` are one noun, ``Buzón``
+and ``buzon`` one word, ``<a@b.example>`` and ``x@y`` one kind of thing. Concepts are matched
+on tokens normalised here (case and accents folded, variants unified, addresses, host names,
+IPs, URLs, ids and numbers replaced by upper-case placeholders such as ``ADDR`` that no folded
+term can equal, quotes and brackets dropped), clause by
+clause, so that "subject … state" pairs never straddle a sentence. The classified ``text``
+stays the remote's own words; this form is only for matching.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+__all__ = ["MAX_MEANING_CHARS", "clauses", "fold", "tokens"]
+
+#: Characters of a reply read for meaning: the reason is stated early, and the work stays
+#: bounded on any input.
+MAX_MEANING_CHARS = 2048
+
+# Every pattern below is linear: no nested repeats, bounded where it spans characters.
+_URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"']{1,400}", re.IGNORECASE)
+_ADDRESS = re.compile(r"[^\s<>()\[\]\"',;:@]{1,64}@[^\s<>()\[\]\"',;:@]{1,255}")
+# Strong clause boundaries: sentence ends, colons, semicolons, line ends, spaced dashes.
+# A dot inside a token (host name, status code, version) is not a boundary.
+_BOUNDARY = re.compile(r"[.!?;:](?=\s|$)|[\n\r|]|\s[-\u2013\u2014]+\s|\s\*+\s")
+_TOKEN = re.compile(r"[^\W_]+(?:['\u2019.\-/][^\W_]+)*")
+_CONTRACTIONS = (
+    ("won't", "will not"),
+    ("won\u2019t", "will not"),
+    ("can't", "can not"),
+    ("can\u2019t", "can not"),
+    ("cannot", "can not"),
+    ("n't", " not"),
+    ("n\u2019t", " not"),
+)
+_IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+_STATUS = re.compile(r"[245]\.\d{1,3}\.\d{1,3}")
+#: Token pairs that are one word written apart ("mail box", "e mail").
+_JOINED = {
+    ("mail", "box"): "mailbox",
+    ("mail", "boxes"): "mailboxes",
+    ("e", "mail"): "email",
+    ("e", "mails"): "emails",
+    ("in", "box"): "inbox",
+    ("user", "name"): "username",
+    ("over", "quota"): "overquota",
+    ("non", "existent"): "nonexistent",
+    ("non", "existing"): "nonexisting",
+    ("no", "existe"): "noexiste",
+}
+
+
+def fold(text: str) -> str:
+    """Case and accents folded: ``Buzón`` → ``buzon``, ``Überschritten`` → ``uberschritten``."""
+    text = text.casefold()
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _placeholder(token: str) -> str:
+    """A token as matched: hosts, IPs, statuses, ids and numbers become placeholders."""
+    if "'" in token or "\u2019" in token:
+        token = token.replace("\u2019", "'")
+        if token.endswith("'s"):
+            token = token[:-2]
+        token = token.replace("'", "")
+    if token.isalpha():
+        return token
+    if token.isdigit():
+        return "NUM"
+    if "." in token:
+        if _IPV4.fullmatch(token):
+            return "IP"
+        if _STATUS.fullmatch(token):
+            return "STATUS"
+        if any(c.isalpha() for c in token):
+            return "HOST"
+        return "NUM"
+    if "-" in token or "/" in token:
+        parts = re.split(r"[-/]", token)
+        if all(p.isalpha() for p in parts):
+            # "mail-box", "e-mail", "non-existent", "out-of-office": one word, joined.
+            return "".join(parts) if "-" in token and len(parts) <= 3 else token
+    if any(c.isdigit() for c in token) and any(c.isalpha() for c in token):
+        return "ID"
+    return token
+
+
+def tokens(clause: str) -> list[str]:
+    """The normalised tokens of one clause (already folded, placeholders applied)."""
+    out: list[str] = []
+    for match in _TOKEN.finditer(clause):
+        token = _placeholder(match.group(0))
+        if token == "NUM":
+            continue  # "for 5 days" and "for days" say the same
+        if out:
+            joined = _JOINED.get((out[-1], token))
+            if joined is not None:
+                out[-1] = joined
+                continue
+        out.append(token)
+    return out
+
+
+def clauses(text: str) -> list[list[str]]:
+    """The reply's words for matching: a list of clauses, each a list of normalised tokens."""
+    text = fold(text[:MAX_MEANING_CHARS])
+    text = _URL.sub(" URL ", text)
+    if "@" in text:
+        text = _ADDRESS.sub(" ADDR ", text)
+    if "'" in text or "\u2019" in text or "cannot" in text:
+        for old, new in _CONTRACTIONS:
+            text = text.replace(old, new)
+    out: list[list[str]] = []
+    start = 0
+    for boundary in _BOUNDARY.finditer(text):
+        words = tokens(text[start : boundary.start()])
+        if words:
+            out.append(words)
+        start = boundary.end()
+    words = tokens(text[start:])
+    if words:
+        out.append(words)
+    return out
