@@ -1,0 +1,184 @@
+"""The meaning layer's parts on their own: normalisation, lexicon look-up, negation, frames."""
+
+from __future__ import annotations
+
+import tomllib
+from typing import Any
+
+import pytest
+
+from classifier.enums import Stage
+from classifier.errors import RuleError
+from classifier.meaning import Lexicon, MeaningReader, clauses, fold, parse_frames, parse_lexicon
+from classifier.rules import builtin_rules_dir
+
+_REASONS = {"user_unknown": 1, "mailbox_full": 1, "mailbox_disabled": 1}
+_EXAMPLE = [{"reply": "x", "code": "131", "source": "test"}]
+
+
+def _lexicon(data: dict[str, Any]) -> Lexicon:
+    return Lexicon(parse_lexicon(data, "test.toml"))
+
+
+_SMALL = {
+    "mailbox": {"kind": "subject", "en": ["mailbox", "inbox"], "de": ["*postfach"]},
+    "user": {"kind": "subject", "es": ["usuario*"]},
+    "sender": {"kind": "subject", "en": ["sender"]},
+    "unknown": {"kind": "state", "en": ["unknown", "does not exist"], "es": ["desconocid*"]},
+    "full": {"kind": "state", "en": ["full"], "de": ["voll"]},
+    "negation": {"kind": "negation", "en": ["not", "no"]},
+}
+
+
+def _reader(frames: list[dict[str, Any]]) -> MeaningReader:
+    lexicon = _lexicon(_SMALL)
+    return MeaningReader(lexicon, parse_frames(frames, "frames.toml", lexicon, _REASONS))
+
+
+def test_fold_removes_case_and_accents_but_keeps_other_scripts() -> None:
+    assert fold("Buzón LLENO") == "buzon lleno"
+    assert fold("Empfänger") == "empfanger"
+    assert fold("Ящик") == "ящик"
+
+
+def test_clauses_unify_variants_and_replace_addresses_hosts_ids() -> None:
+    text = "550 5.1.1 <John@Example.COM>: Mail-box of e-mail user FULL; see https://x.test/a?b=1"
+    assert clauses(text) == [
+        ["STATUS", "ADDR"],
+        ["mailbox", "of", "email", "user", "full"],
+        ["see", "URL"],
+    ]
+    assert clauses("host mx1.example.net[192.0.2.1] id ABC123XYZ")[0] == [
+        "host",
+        "HOST",
+        "IP",
+        "id",
+        "ID",
+    ]
+    assert clauses("the user doesn't exist") == [["the", "user", "does", "not", "exist"]]
+    assert clauses("mail box") == [["mailbox"]]
+
+
+def test_clauses_split_at_sentence_ends_not_inside_host_names() -> None:
+    assert clauses("mx.example.com said: user unknown. Mailbox full - try later") == [
+        ["HOST", "said"],
+        ["user", "unknown"],
+        ["mailbox", "full"],
+        ["try", "later"],
+    ]
+
+
+def test_clauses_read_a_bounded_prefix() -> None:
+    assert sum(len(c) for c in clauses("word " * 100_000)) <= 2048 // 5 + 1
+
+
+def test_lexicon_finds_exact_stem_and_compound_terms() -> None:
+    lexicon = _lexicon(_SMALL)
+    hits = lexicon.find(["usuario", "desconocido"])
+    assert [(h.concept, h.words) for h in hits] == [
+        ("user", ("usuario",)),
+        ("unknown", ("desconocido",)),
+    ]
+    hits = lexicon.find(["empfangerpostfach", "voll"])
+    assert [h.concept for h in hits] == ["mailbox", "full"]
+
+
+def test_negation_turns_off_a_following_state_but_not_its_own_words() -> None:
+    lexicon = _lexicon(_SMALL)
+    negated = {h.concept: h.negated for h in lexicon.find(["mailbox", "is", "not", "full"])}
+    assert negated == {"mailbox": False, "full": True}
+    said = {h.concept: h.negated for h in lexicon.find(["mailbox", "does", "not", "exist"])}
+    assert said == {"mailbox": False, "unknown": False}
+
+
+def test_frame_needs_its_concepts_in_one_clause() -> None:
+    reader = _reader(
+        [
+            {
+                "id": "f.full",
+                "reason": "mailbox_full",
+                "all": ["mailbox", "full"],
+                "example": _EXAMPLE,
+            }
+        ]
+    )
+    match = reader.read("Your inbox is full", None, None, Stage.RCPT)
+    assert match is not None
+    assert (match.frame.id, match.matched) == ("f.full", "inbox … full")
+    assert reader.read("Inbox: ok. Disk full", None, None, Stage.RCPT) is None
+    assert reader.read("Inbox is not full", None, None, Stage.RCPT) is None
+
+
+def test_frame_alternatives_exclusions_and_conditions() -> None:
+    frames = [
+        {
+            "id": "f.unknown",
+            "reason": "user_unknown",
+            "all": [["mailbox", "user"], "unknown"],
+            "none": ["sender"],
+            "enhanced": ["x.1.x"],
+            "example": _EXAMPLE,
+        }
+    ]
+    reader = _reader(frames)
+    assert reader.read("usuario desconocido", 550, "5.1.1", Stage.RCPT) is not None
+    assert reader.read("usuario desconocido", 550, "5.7.1", Stage.RCPT) is None
+    assert reader.read("sender mailbox unknown", 550, "5.1.1", Stage.RCPT) is None
+
+
+def test_frames_are_checked_in_order_first_wins() -> None:
+    frames = [
+        {"id": "f.first", "reason": "mailbox_disabled", "all": ["mailbox"], "example": _EXAMPLE},
+        {
+            "id": "f.second",
+            "reason": "mailbox_full",
+            "all": ["mailbox", "full"],
+            "example": _EXAMPLE,
+        },
+    ]
+    match = _reader(frames).read("mailbox full", 552, None, Stage.RCPT)
+    assert match is not None and match.frame.id == "f.first"
+
+
+@pytest.mark.parametrize(
+    ("frame", "message"),
+    [
+        ({"id": "f", "reason": "nope", "all": ["mailbox"], "example": _EXAMPLE}, "unknown reason"),
+        ({"id": "f", "reason": "user_unknown", "all": ["nothing"], "example": _EXAMPLE}, "concept"),
+        (
+            {"id": "f", "reason": "user_unknown", "all": ["negation"], "example": _EXAMPLE},
+            "concept",
+        ),
+        ({"id": "f", "reason": "user_unknown", "all": ["mailbox"]}, "example"),
+        ({"id": "f", "reason": "user_unknown", "all": [], "example": _EXAMPLE}, "non-empty"),
+        ({"id": "f", "reason": "user_unknown", "all": ["mailbox"], "x": 1}, "unknown keys"),
+    ],
+)
+def test_invalid_frames_are_refused_with_their_id(frame: dict[str, Any], message: str) -> None:
+    lexicon = _lexicon(_SMALL)
+    with pytest.raises(RuleError, match=message):
+        parse_frames([frame], "frames.toml", lexicon, _REASONS)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"kind": "subject", "en": ["ab*"]},
+        {"kind": "subject", "en": ["a*b"]},
+        {"kind": "subject", "xx": ["word"]},
+        {"kind": "colour", "en": ["word"]},
+        {"kind": "subject"},
+        {"kind": "subject", "en": "word"},
+    ],
+)
+def test_invalid_concepts_are_refused(spec: dict[str, Any]) -> None:
+    with pytest.raises(RuleError):
+        parse_lexicon({"c": spec}, "lexicon.toml")
+
+
+def test_bundled_lexicon_covers_six_languages_per_core_concept() -> None:
+    path = builtin_rules_dir() / "meaning" / "lexicon.toml"
+    concepts = {c.name: c for c in parse_lexicon(tomllib.loads(path.read_text("utf-8")), "x")}
+    core = ["recipient", "user", "mailbox", "account", "domain", "unknown", "disabled", "full"]
+    for name in core:
+        assert {t.lang for t in concepts[name].terms} == {"en", "es", "pt", "fr", "de", "it"}
