@@ -6,14 +6,22 @@ directory get exactly the guarantees the bundled rules have.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import regex
 
 from .engine import REGEX_TIMEOUT, Classifier
-from .rules import iter_examples
+from .rules import Rule, iter_examples
 
-__all__ = ["PATHOLOGICAL_INPUTS", "ExampleFailure", "check_examples", "check_pathological"]
+__all__ = [
+    "PATHOLOGICAL_INPUTS",
+    "ExampleFailure",
+    "FileGeneralisation",
+    "check_examples",
+    "check_generalisation",
+    "check_pathological",
+]
 
 #: Inputs that make careless patterns backtrack: long runs, repeated words, no match at the end.
 PATHOLOGICAL_INPUTS: tuple[str, ...] = (
@@ -78,3 +86,42 @@ def check_pathological(classifier: Classifier, timeout: float = REGEX_TIMEOUT) -
                 slow.append(rule.id)
                 break
     return slow
+
+
+#: Rule files named 1xx (mailbox providers), 2xx (filtering services) and 3xx (MTAs) hold
+#: wordings of one product; 4xx (languages), 5xx (generic) and 8xx (connection, DNS) do not.
+_SPECIFIC = regex.compile(r"^[123][0-9][0-9]-")
+
+
+@dataclass(frozen=True, slots=True)
+class FileGeneralisation:
+    """How many of a specific file's examples the rest still decides right without it."""
+
+    file: str
+    examples: int
+    right: int
+
+    @property
+    def share(self) -> float:
+        """The fraction still right (1.0 for a file without examples)."""
+        return self.right / self.examples if self.examples else 1.0
+
+
+def check_generalisation(classifier: Classifier) -> list[FileGeneralisation]:
+    """Switch off each provider- or MTA-specific rule file in turn and re-classify its examples.
+
+    What the rest (generic rules, language rules, meaning frames, code fallbacks) still gets
+    right shows how much the product knows beyond its phrase list.
+    """
+    by_file: dict[str, list[Rule]] = {}
+    for rule in classifier.rules:
+        if _SPECIFIC.match(Path(rule.file).name):
+            by_file.setdefault(rule.file, []).append(rule)
+    out: list[FileGeneralisation] = []
+    for file, own in sorted(by_file.items(), key=lambda item: Path(item[0]).name):
+        rest = replace(classifier.rules, rules=tuple(r for r in classifier.rules if r.file != file))
+        without = Classifier(rest, cache_size=0)
+        examples = [e for r in own for e in r.examples]
+        right = sum(without.classify(e.reply, stage=e.stage).code == e.code for e in examples)
+        out.append(FileGeneralisation(file=file, examples=len(examples), right=right))
+    return out

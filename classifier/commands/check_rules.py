@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..checks import check_examples, check_pathological
+from ..checks import check_examples, check_generalisation, check_pathological
 from ..engine import Classifier
 from ..rules import builtin_rules_dir
 
@@ -25,6 +25,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("dirs", nargs="*", type=Path, metavar="DIR", help="rule directories")
     p.add_argument("--no-builtin", action="store_true", help="do not load the bundled rules")
+    p.add_argument(
+        "--generalisation",
+        action="store_true",
+        help="also switch off each provider- or MTA-specific rule file (1xx-3xx) in turn and "
+        "report how many of its examples the other rules, frames and fallbacks still get right",
+    )
     p.set_defaults(func=run)
 
 
@@ -47,7 +53,24 @@ def run(args: argparse.Namespace) -> int:
         f"{n_rules} rules, {n_examples} examples: {len(failures)} example failures, "
         f"{len(slow)} slow patterns"
     )
+    if args.generalisation:
+        _print_generalisation(clf)
     return 1 if failures or slow else 0
+
+
+def _print_generalisation(clf: Classifier) -> None:
+    """Per file and overall: examples still right with the file switched off."""
+    results = check_generalisation(clf)
+    width = max((len(Path(r.file).name) for r in results), default=4)
+    print("\ngeneralisation: each specific file switched off, its examples re-classified")
+    for r in results:
+        print(
+            f"  {Path(r.file).name:<{width}}  {r.right:>4}/{r.examples:<4} {100 * r.share:5.1f} %"
+        )
+    total = sum(r.examples for r in results)
+    right = sum(r.right for r in results)
+    share = 100 * right / total if total else 100.0
+    print(f"  {'overall':<{width}}  {right:>4}/{total:<4} {share:5.1f} %")
 
 
 def _bundled() -> Path:
