@@ -93,12 +93,12 @@ def render(corpus: Path, rows: list[Extraction], *, listing: bool) -> str:
     for fmt in sorted(by_format):
         group = by_format[fmt]
         lines.append(
-            f"{fmt[:24]:<24} {len(group):>5} {sum(len(r.expected) for r in group):>6} "
+            f"{fmt[:24]:<24} {len(group):>5} {sum(len(r.expected) + r.unnamed for r in group):>6} "
             f"{sum(r.found for r in group):>6} {sum(r.missed for r in group):>6} "
             f"{sum(r.extra for r in group):>6}"
         )
     lines.append(
-        f"{'all':<24} {len(rows):>5} {sum(len(r.expected) for r in rows):>6} "
+        f"{'all':<24} {len(rows):>5} {sum(len(r.expected) + r.unnamed for r in rows):>6} "
         f"{sum(r.found for r in rows):>6} {sum(r.missed for r in rows):>6} "
         f"{sum(r.extra for r in rows):>6}"
     )
