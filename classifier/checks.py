@@ -11,6 +11,7 @@ from pathlib import Path
 
 import regex
 
+from .conditions import Example
 from .engine import REGEX_TIMEOUT, Classifier
 from .rules import Rule, iter_examples
 
@@ -57,16 +58,27 @@ class ExampleFailure:
 def check_examples(
     classifier: Classifier, *, only_files: set[str] | None = None
 ) -> list[ExampleFailure]:
-    """Classify every example of every rule; return those not decided as the rule says."""
+    """Classify every example of every rule and frame; return those not decided as it says."""
+    owners: list[tuple[str, str, int, Example]] = [
+        (rule.id, rule.file, index, example)
+        for rule, index, example in iter_examples(classifier.rules)
+    ]
+    meaning = classifier.rules.meaning
+    if meaning is not None:
+        owners.extend(
+            (frame.id, frame.file, index, example)
+            for frame in meaning.frames
+            for index, example in enumerate(frame.examples)
+        )
     failures: list[ExampleFailure] = []
-    for rule, index, example in iter_examples(classifier.rules):
-        if only_files is not None and rule.file not in only_files:
+    for owner, file, index, example in owners:
+        if only_files is not None and file not in only_files:
             continue
         got = classifier.classify_plain(example.reply, stage=example.stage)
-        if got.rule_id != rule.id or got.code != example.code:
+        if got.rule_id != owner or got.code != example.code:
             failures.append(
                 ExampleFailure(
-                    rule.id, index, example.reply, example.code, got.code, got.rule_id, rule.file
+                    owner, index, example.reply, example.code, got.code, got.rule_id, file
                 )
             )
     return failures

@@ -17,7 +17,7 @@ from pathlib import Path
 import regex
 
 from .enums import Stage, Tier, Verdict
-from .policy import Decision, decide_fallback, decide_rule, verdict_of
+from .policy import Decision, decide_fallback, decide_reason, decide_rule, verdict_of
 from .prefilter import Prefilter, is_linear, required_literals, split_alternatives
 from .reply import ParsedReply, parse_reply
 from .result import Classification
@@ -190,6 +190,27 @@ class Classifier:
             decision = decide_rule(self.rules, rule, parsed)
             if decision is not None:
                 rule_id, matched = rule.id, m.group(0)
+        meaning = self.rules.meaning
+        if decision is None and meaning is not None and verdict is not Verdict.SUCCESS:
+            # What the words state, where no phrase rule recognised them: before the codes.
+            specific = parsed.enhanced is not None and not parsed.enhanced.endswith(".0.0")
+            frame = meaning.read(
+                parsed.text,
+                parsed.basic,
+                parsed.enhanced,
+                parsed.stage,
+                specific_status=specific and parsed.consistent,
+            )
+            if frame is not None:
+                decision = decide_reason(
+                    self.rules,
+                    frame.frame.reason,
+                    parsed,
+                    tier=Tier.MEANING,
+                    staged=bool(frame.frame.conditions.stages),
+                )
+                if decision is not None:
+                    rule_id, matched = frame.frame.id, frame.matched
         if decision is None:
             decision = decide_fallback(self.rules, parsed)
         if decision is None:

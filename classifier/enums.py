@@ -101,6 +101,8 @@ class Tier(_TolerantStrEnum):
 
     #: A rule recognised the words of the reply.
     RULE = "rule"
+    #: No phrase rule matched; a meaning frame recognised what the words state.
+    MEANING = "meaning"
     #: No rule matched; the enhanced status code (RFC 3463) decided.
     ENHANCED = "enhanced"
     #: No rule and no usable enhanced status; the basic reply code decided.

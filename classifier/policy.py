@@ -14,7 +14,15 @@ from .reply import ParsedReply
 from .result import Classification
 from .rules import Rule, RuleSet
 
-__all__ = ["ADDRESS_FACTS", "Decision", "decide_fallback", "decide_rule", "gave_up", "verdict_of"]
+__all__ = [
+    "ADDRESS_FACTS",
+    "Decision",
+    "decide_fallback",
+    "decide_reason",
+    "decide_rule",
+    "gave_up",
+    "verdict_of",
+]
 
 #: Reasons about the recipient's mailbox or domain: before RCPT (banner, HELO, MAIL) they cannot
 #: be about the recipient ("553 5.1.8 Domain of sender address does not exist"), so they are a
@@ -66,18 +74,28 @@ def _klass(reply: ParsedReply) -> str | None:
     return None
 
 
+def decide_reason(
+    rules: RuleSet, reason: str, reply: ParsedReply, *, tier: Tier, staged: bool = False
+) -> Decision | None:
+    """The code for a recognised reason: its policy for the reply's class and basic code.
+
+    ``staged``: the rule or frame names the stages it holds at, so it knows whose words these
+    are; otherwise a recipient reason before RCPT is about the sender.
+    """
+    if reason in _RECIPIENT_REASONS and not staged and reply.stage in _BEFORE_RCPT:
+        # "User unknown" in reply to MAIL FROM is about the sender, not the recipient.
+        return Decision("554", tier, "sender_rejected")
+    code = rules.reasons[reason].code_for(reply.basic, _klass(reply))
+    if code is None:
+        return None
+    return Decision(code, tier, reason)
+
+
 def decide_rule(rules: RuleSet, rule: Rule, reply: ParsedReply) -> Decision | None:
     """The code for a rule that matched: its own code, else its reason's policy."""
     if rule.code is not None:
         return Decision(rule.code, Tier.RULE, rule.reason)
-    if rule.reason in _RECIPIENT_REASONS and not rule.stages and reply.stage in _BEFORE_RCPT:
-        # "User unknown" in reply to MAIL FROM is about the sender, not the recipient.
-        return Decision("554", Tier.RULE, "sender_rejected")
-    policy = rules.reasons[rule.reason]
-    code = policy.code_for(reply.basic, _klass(reply))
-    if code is None:
-        return None
-    return Decision(code, Tier.RULE, rule.reason)
+    return decide_reason(rules, rule.reason, reply, tier=Tier.RULE, staged=bool(rule.stages))
 
 
 def _enhanced_reason(rules: RuleSet, enhanced: str) -> str | None:

@@ -103,6 +103,11 @@ class Classification:
             remote.append(f"at the {self.stage.value.upper().replace('_', ' ')} stage")
         if self.tier is Tier.RULE:
             why = f"rule {self.rule_id} recognised {self.matched!r} as {self.reason}"
+        elif self.tier is Tier.MEANING:
+            why = (
+                f"no phrase rule matched; frame {self.rule_id} read {self.matched!r} "
+                f"as {self.reason}"
+            )
         elif self.tier is Tier.ENHANCED:
             why = f"no rule matched; enhanced status {self.enhanced} means {self.reason}"
         elif self.tier is Tier.BASIC:

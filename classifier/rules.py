@@ -19,8 +19,11 @@ from typing import Any
 import regex
 
 from .codes import CATALOGUE
+from .conditions import Example
 from .enums import Stage
 from .errors import RuleError
+from .meaning import MeaningReader
+from .meaning.load import load_meaning
 from .prefilter import MIN_LITERAL, required_literals
 
 __all__ = [
@@ -57,16 +60,6 @@ _META_KEYS = frozenset({"description", "priority", "disable", "source"})
 _REASON_KEYS = frozenset({"description", "code", "permanent", "transient", "on_421", "no_code"})
 _FLAGS = regex.IGNORECASE | regex.VERSION0
 DEFAULT_PRIORITY = 500
-
-
-@dataclass(frozen=True, slots=True)
-class Example:
-    """A real reply that the rule must decide, with where it was seen."""
-
-    reply: str
-    code: str
-    source: str
-    stage: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +153,8 @@ class RuleSet:
     enhanced_fallback: dict[str, str]
     basic_fallback: dict[str, str]
     sources: tuple[str, ...] = ()
+    #: The meaning layer (lexicon and frames), consulted where no phrase rule matched.
+    meaning: MeaningReader | None = None
 
     def __iter__(self) -> Iterator[Rule]:
         return iter(self.rules)
@@ -440,6 +435,7 @@ def load_rules(
         enhanced_fallback=enhanced_fb,
         basic_fallback=basic_fb,
         sources=tuple(str(d) for d in dirs),
+        meaning=load_meaning(dirs, reasons),
     )
 
 

@@ -44,9 +44,11 @@ def test_fold_removes_case_and_accents_but_keeps_other_scripts() -> None:
 def test_clauses_unify_variants_and_replace_addresses_hosts_ids() -> None:
     text = "550 5.1.1 <John@Example.COM>: Mail-box of e-mail user FULL; see https://x.test/a?b=1"
     assert clauses(text) == [
-        ["STATUS", "ADDR"],
-        ["mailbox", "of", "email", "user", "full"],
+        ["STATUS", "ADDR", "mailbox", "of", "email", "user", "full"],
         ["see", "URL"],
+    ]
+    assert clauses("L'adresse d'expéditeur n'existe pas") == [
+        ["adresse", "expediteur", "ne", "existe", "pas"]
     ]
     assert clauses("host mx1.example.net[192.0.2.1] id ABC123XYZ")[0] == [
         "host",
@@ -60,11 +62,21 @@ def test_clauses_unify_variants_and_replace_addresses_hosts_ids() -> None:
 
 
 def test_clauses_split_at_sentence_ends_not_inside_host_names() -> None:
-    assert clauses("mx.example.com said: user unknown. Mailbox full - try later") == [
-        ["HOST", "said"],
-        ["user", "unknown"],
+    assert clauses("Delivery to mx.example.com failed. Mailbox full - try later") == [
+        ["delivery", "to", "HOST", "failed"],
         ["mailbox", "full"],
         ["try", "later"],
+    ]
+
+
+def test_a_short_label_before_a_colon_is_read_with_what_follows() -> None:
+    assert clauses("Name server: example.com: non-recoverable error. Next") == [
+        ["name", "server", "HOST", "nonrecoverable", "error"],
+        ["next"],
+    ]
+    assert clauses("The remote server gave this reply in full: user unknown") == [
+        ["the", "remote", "server", "gave", "this", "reply", "in", "full"],
+        ["user", "unknown"],
     ]
 
 

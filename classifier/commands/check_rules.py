@@ -43,14 +43,17 @@ def run(args: argparse.Namespace) -> int:
         only = {r.file for r in clf.rules if any(Path(r.file).parent == d for d in dirs)}
     failures = check_examples(clf, only_files=only)
     slow = check_pathological(clf)
+    frames = clf.rules.meaning.frames if clf.rules.meaning is not None else ()
     n_rules = len(clf.rules)
     n_examples = sum(len(r.examples) for r in clf.rules)
+    n_frame_examples = sum(len(f.examples) for f in frames)
     for failure in failures:
         print(f"FAIL {failure}", file=sys.stderr)
     for rule_id in slow:
         print(f"SLOW {rule_id}: pattern timed out on a pathological input", file=sys.stderr)
     print(
-        f"{n_rules} rules, {n_examples} examples: {len(failures)} example failures, "
+        f"{n_rules} rules, {n_examples} examples, {len(frames)} meaning frames, "
+        f"{n_frame_examples} frame examples: {len(failures)} example failures, "
         f"{len(slow)} slow patterns"
     )
     if args.generalisation:

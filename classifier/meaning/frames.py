@@ -41,6 +41,9 @@ class Frame:
     conditions: Conditions = field(default_factory=Conditions)
     #: True: only replies with a basic code; False: only text without one (MTA wording).
     coded: bool | None = None
+    #: A general meaning ("try again later", "policy"): it does not override an enhanced
+    #: status that says something specific (5.1.1 says more than "please try again").
+    general: bool = False
     examples: tuple[Example, ...] = ()
     note: str | None = None
     file: str = ""
@@ -72,11 +75,12 @@ class FrameMatch:
 
 
 def _clause_hits(lexicon: Lexicon, clause: list[str]) -> dict[str, Hit]:
-    """The first non-negated hit of each concept said in the clause."""
+    """The first hit of each concept said in the clause; a negated state under ``!name``."""
     found: dict[str, Hit] = {}
     for hit in lexicon.find(clause):
-        if not hit.negated and hit.concept not in found:
-            found[hit.concept] = hit
+        key = f"!{hit.concept}" if hit.negated else hit.concept
+        if key not in found:
+            found[key] = hit
     return found
 
 
@@ -101,16 +105,26 @@ class MeaningReader:
         self.frames = tuple(frames)
 
     def read(
-        self, text: str, basic: int | None, enhanced: str | None, stage: Stage
+        self,
+        text: str,
+        basic: int | None,
+        enhanced: str | None,
+        stage: Stage,
+        *,
+        specific_status: bool = False,
     ) -> FrameMatch | None:
-        """The first frame (in order) that holds in one clause of ``text``, or None."""
+        """The first frame (in order) that holds in one clause of ``text``, or None.
+
+        ``specific_status``: the reply's enhanced status has a meaning of its own (not X.0.0),
+        so general frames give way to it.
+        """
         if not text or not self.frames:
             return None
         per_clause = [h for h in (_clause_hits(self.lexicon, c) for c in clauses(text)) if h]
         if not per_clause:
             return None
         for frame in self.frames:
-            if not frame.admits(basic, enhanced, stage):
+            if (frame.general and specific_status) or not frame.admits(basic, enhanced, stage):
                 continue
             for hits in per_clause:
                 if any(c in hits for c in frame.none):
@@ -130,6 +144,7 @@ _FRAME_KEYS = frozenset(
         "none",
         "within",
         "coded",
+        "general",
         "basic",
         "enhanced",
         "stage",
@@ -178,15 +193,22 @@ def parse_frames(
         required = _slots(raw.get("all"), frame_id, file)
         excluded = _names(raw.get("none", []), "none", frame_id, file)
         for name in (*(c for slot in required for c in slot), *excluded):
-            kind = lexicon.kind(name)
+            kind = lexicon.kind(name.removeprefix("!"))
             if kind is None or kind is ConceptKind.NEGATION:
                 raise RuleError(f"unknown concept {name!r}", file=file, rule_id=frame_id)
+            if name.startswith("!") and kind is not ConceptKind.STATE:
+                raise RuleError(
+                    f"only a state can be negated: {name!r}", file=file, rule_id=frame_id
+                )
         within = raw.get("within", DEFAULT_WITHIN)
         if not isinstance(within, int) or isinstance(within, bool) or within < 1:
             raise RuleError("within must be a positive integer", file=file, rule_id=frame_id)
         coded = raw.get("coded")
         if coded is not None and not isinstance(coded, bool):
             raise RuleError("coded must be true or false", file=file, rule_id=frame_id)
+        general = raw.get("general", False)
+        if not isinstance(general, bool):
+            raise RuleError("general must be true or false", file=file, rule_id=frame_id)
         note = raw.get("note")
         frames.append(
             Frame(
@@ -197,6 +219,7 @@ def parse_frames(
                 within=within,
                 conditions=parse_conditions(raw, file, frame_id),
                 coded=coded,
+                general=general,
                 examples=parse_examples(raw, file, frame_id, what="[[frame.example]]"),
                 note=str(note) if note is not None else None,
                 file=file,

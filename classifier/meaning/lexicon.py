@@ -28,7 +28,7 @@ LANGUAGES = ("en", "es", "pt", "fr", "de", "it")
 #: Shortest stem a ``*`` may extend: shorter ones would match unrelated words.
 MIN_STEM = 4
 #: Tokens a negation may stand before the state it negates ("not currently full").
-NEGATION_REACH = 3
+NEGATION_REACH = 4
 
 
 class ConceptKind(_TolerantStrEnum):
@@ -171,6 +171,12 @@ def _term(concept: str, lang: str, raw: Any, file: str) -> Term:
     if not words:
         raise RuleError(f"concept {concept!r}: term {raw!r} has no words", file=file)
     for word in words:
+        if not word.islower():
+            raise RuleError(
+                f"concept {concept!r}: term {raw!r} holds a number, address or host: "
+                "those are replaced before matching and can never be matched",
+                file=file,
+            )
         stem = word.strip("*")
         if "*" in stem or (word != stem and len(stem) < MIN_STEM):
             raise RuleError(

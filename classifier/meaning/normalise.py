@@ -14,11 +14,14 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["MAX_MEANING_CHARS", "clauses", "fold", "tokens"]
+__all__ = ["MAX_LABEL", "MAX_MEANING_CHARS", "clauses", "fold", "tokens"]
 
 #: Characters of a reply read for meaning: the reason is stated early, and the work stays
 #: bounded on any input.
 MAX_MEANING_CHARS = 2048
+#: A clause of at most this many tokens before a colon is a label ("Name server: x: error",
+#: "Error SMTP: data not accepted"): it is read together with what follows.
+MAX_LABEL = 4
 
 # Every pattern below is linear: no nested repeats, bounded where it spans characters.
 _URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"']{1,400}", re.IGNORECASE)
@@ -62,13 +65,47 @@ def fold(text: str) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+#: French and Italian elided articles and prepositions ("l'adresse", "dell'indirizzo"): the
+#: word after the apostrophe is what is said.
+_ELIDED = frozenset(
+    {
+        "l",
+        "d",
+        "j",
+        "s",
+        "c",
+        "m",
+        "t",
+        "qu",
+        "lorsqu",
+        "jusqu",
+        "puisqu",
+        "un",
+        "all",
+        "dell",
+        "dall",
+        "nell",
+        "sull",
+        "coll",
+        "quest",
+        "quell",
+        "nessun",
+    }
+)
+
+
 def _placeholder(token: str) -> str:
     """A token as matched: hosts, IPs, statuses, ids and numbers become placeholders."""
+    if token.isalpha():
+        return token
     if "'" in token or "\u2019" in token:
-        token = token.replace("\u2019", "'")
-        if token.endswith("'s"):
-            token = token[:-2]
-        token = token.replace("'", "")
+        head, _, tail = token.replace("\u2019", "'").partition("'")
+        if tail in {"s", ""}:
+            token = head  # "recipient's"
+        elif head in _ELIDED:
+            token = tail.replace("'", "")
+        else:
+            token = (head + tail).replace("'", "")
     if token.isalpha():
         return token
     if token.isdigit():
@@ -95,7 +132,11 @@ def tokens(clause: str) -> list[str]:
     """The normalised tokens of one clause (already folded, placeholders applied)."""
     out: list[str] = []
     for match in _TOKEN.finditer(clause):
-        token = _placeholder(match.group(0))
+        raw = match.group(0)
+        if raw.startswith(("n'", "n\u2019")) and len(raw) > 2:
+            out.append("ne")  # French "n'existe pas": the negation stays a word of its own
+            raw = raw[2:]
+        token = _placeholder(raw)
         if token == "NUM":
             continue  # "for 5 days" and "for days" say the same
         if out:
@@ -118,12 +159,20 @@ def clauses(text: str) -> list[list[str]]:
             text = text.replace(old, new)
     out: list[list[str]] = []
     start = 0
+    label = False  # the previous clause is a short label before a colon ("Name server:")
     for boundary in _BOUNDARY.finditer(text):
         words = tokens(text[start : boundary.start()])
         if words:
-            out.append(words)
+            if label and out:
+                out[-1].extend(words)
+            else:
+                out.append(words)
+        label = bool(words) and boundary.group(0) == ":" and len(out[-1]) <= MAX_LABEL
         start = boundary.end()
     words = tokens(text[start:])
     if words:
-        out.append(words)
+        if label and out:
+            out[-1].extend(words)
+        else:
+            out.append(words)
     return out
