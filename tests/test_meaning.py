@@ -1,0 +1,128 @@
+"""The meaning layer in the engine: what it decides, what it gives way to, how it explains."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from classifier import Classifier, Tier, classify
+from classifier.engine import default_classifier
+from classifier.errors import RuleError
+
+
+def test_a_frame_understands_a_wording_no_rule_has() -> None:
+    result = classify("550 Esta cuenta de correo ha sido dada de baja")
+    assert (result.code, result.tier, result.rule_id) == (
+        "132",
+        Tier.MEANING,
+        "meaning.mailbox-disabled",
+    )
+    assert result.matched == "cuenta de correo … dada de baja"
+    assert result.text == "Esta cuenta de correo ha sido dada de baja"  # the remote's words
+
+
+def test_explain_names_the_frame_and_its_words() -> None:
+    text = classify("550 Le destinataire est inconnu").explain()
+    assert "frame meaning.user-unknown read 'destinataire … inconnu' as user_unknown" in text
+
+
+@pytest.mark.parametrize(
+    ("reply", "code", "rule_id"),
+    [
+        # Phrase rule beats frame: both would read "user unknown"; the rule decides.
+        ("550 5.1.1 <a@example.com>: Recipient address rejected: User unknown", "131", None),
+        # Frame beats the enhanced-status fallback (5.7.1 alone would be a policy refusal).
+        ("550 5.7.1 Esta cuenta de correo ha sido dada de baja", "132", "meaning.mailbox-disabled"),
+        # Frame beats the basic-code fallback (550 alone would stay 550).
+        ("550 Die Adresse des Empfängers existiert nicht", "131", "meaning.user-unknown"),
+    ],
+)
+def test_precedence_rule_then_frame_then_codes(reply: str, code: str, rule_id: str | None) -> None:
+    result = classify(reply)
+    assert result.code == code
+    if rule_id is None:
+        assert result.tier is Tier.RULE
+    else:
+        assert (result.tier, result.rule_id) == (Tier.MEANING, rule_id)
+
+
+def test_a_general_frame_gives_way_to_a_specific_status() -> None:
+    # "delivery failed" is general; 5.1.1 says more: the status decides.
+    result = classify("550 5.1.1 Delivery failed for this message")
+    assert (result.code, result.tier) == ("131", Tier.ENHANCED)
+    # Without a specific status the general frame decides: the MTA gave up, no reason.
+    vague = classify("550 Delivery failed for this message")
+    assert (vague.code, vague.tier, vague.rule_id) == (
+        "133",
+        Tier.MEANING,
+        "meaning.delivery-failed",
+    )
+
+
+def test_negation_keeps_a_frame_from_firing() -> None:
+    assert classify("452 Mailbox is not full").tier is not Tier.MEANING
+
+
+def test_the_sender_side_is_never_read_as_the_recipient() -> None:
+    result = classify("550 Die folgende Absenderadresse ist nicht korrekt")
+    assert (result.code, result.reason) == ("554", "sender_rejected")
+
+
+def test_frames_never_read_a_success_reply() -> None:
+    result = classify("250 2.0.0 Ok: queued, mailbox full warning suppressed")
+    assert result.code == "250"
+    assert result.tier is not Tier.MEANING
+
+
+def test_mta_wording_without_a_code() -> None:
+    assert classify("No route found to domain EXAMPLE from server MAIL1").code == "113"
+    assert classify("Error: connect ECONNREFUSED 192.0.2.1:25").code == "113"
+    assert classify("Warning: message still undelivered after 4 hours").code == "202"
+
+
+def test_every_frame_has_a_real_example_decided_by_itself() -> None:
+    meaning = default_classifier().rules.meaning
+    assert meaning is not None and meaning.frames
+    for frame in meaning.frames:
+        assert frame.examples, frame.id
+        for example in frame.examples:
+            assert example.source.strip()
+            got = default_classifier().classify_plain(example.reply, stage=example.stage)
+            assert (got.rule_id, got.code) == (frame.id, example.code), example.reply
+
+
+def test_user_directories_extend_the_lexicon_and_add_frames(tmp_path: Path) -> None:
+    meaning = tmp_path / "meaning"
+    meaning.mkdir()
+    (meaning / "lexicon.toml").write_text(
+        '[disabled]\nkind = "state"\nen = ["hibernating"]\n', encoding="utf-8"
+    )
+    (meaning / "frames.toml").write_text(
+        '[[frame]]\nid = "acme.parked"\nreason = "mailbox_disabled"\n'
+        'all = ["mailbox", "parked"]\n'
+        '[[frame.example]]\nreply = "550 mailbox parked by acme"\ncode = "132"\n'
+        'source = "test"\n',
+        encoding="utf-8",
+    )
+    (meaning / "lexicon.toml").write_text(
+        '[disabled]\nkind = "state"\nen = ["hibernating"]\n'
+        '[parked]\nkind = "state"\nen = ["parked"]\n',
+        encoding="utf-8",
+    )
+    clf = Classifier.from_dirs([tmp_path], cache_size=0)
+    assert clf.classify("550 mailbox parked by acme").rule_id == "acme.parked"
+    hibernating = clf.classify("550 the account is hibernating")
+    assert (hibernating.code, hibernating.rule_id) == ("132", "meaning.mailbox-disabled")
+
+
+def test_a_user_frame_naming_an_unknown_concept_is_refused(tmp_path: Path) -> None:
+    meaning = tmp_path / "meaning"
+    meaning.mkdir()
+    (meaning / "frames.toml").write_text(
+        '[[frame]]\nid = "x"\nreason = "user_unknown"\nall = ["no-such-concept"]\n'
+        '[[frame.example]]\nreply = "550 x"\ncode = "131"\nsource = "test"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(RuleError, match="unknown concept"):
+        Classifier.from_dirs([tmp_path])
