@@ -38,12 +38,14 @@ def run(args: argparse.Namespace) -> int:
     """Load, check, report."""
     dirs = [d for d in args.dirs if d.resolve() != _bundled()]
     clf = Classifier.from_dirs(dirs, builtin=not args.no_builtin, cache_size=0)
+    frames = clf.rules.meaning.frames if clf.rules.meaning is not None else ()
     only = None
     if dirs:
-        only = {r.file for r in clf.rules if any(Path(r.file).parent == d for d in dirs)}
+        files = [r.file for r in clf.rules] + [f.file for f in frames]
+        # A directory's own rule files, and the frames file of its meaning/ sub-directory.
+        only = {f for f in files if any(d in Path(f).parents for d in dirs)}
     failures = check_examples(clf, only_files=only)
     slow = check_pathological(clf)
-    frames = clf.rules.meaning.frames if clf.rules.meaning is not None else ()
     n_rules = len(clf.rules)
     n_examples = sum(len(r.examples) for r in clf.rules)
     n_frame_examples = sum(len(f.examples) for f in frames)
