@@ -27,8 +27,44 @@ __all__ = ["LANGUAGES", "Concept", "ConceptKind", "Hit", "Lexicon", "Term", "par
 LANGUAGES = ("en", "es", "pt", "fr", "de", "it")
 #: Shortest stem a ``*`` may extend: shorter ones would match unrelated words.
 MIN_STEM = 4
-#: Tokens a negation may stand before the state it negates ("not currently full").
-NEGATION_REACH = 4
+#: Words a negation may stand before the state it negates ("not currently full").
+NEGATION_REACH = 3
+#: Words that do not count in that distance: auxiliaries, articles, "yet", "currently".
+_TRANSPARENT = frozenset(
+    {
+        "a",
+        "an",
+        "the",
+        "be",
+        "been",
+        "being",
+        "is",
+        "are",
+        "was",
+        "were",
+        "has",
+        "have",
+        "had",
+        "yet",
+        "currently",
+        "any",
+        "ser",
+        "sido",
+        "esta",
+        "estar",
+        "foi",
+        "ete",
+        "etre",
+        "est",
+        "wurde",
+        "werden",
+        "ist",
+        "sein",
+        "essere",
+        "stato",
+        "stata",
+    }
+)
 
 
 class ConceptKind(_TolerantStrEnum):
@@ -149,18 +185,25 @@ class Lexicon:
         ]
         if not negations:
             return [h for h in hits if kinds[h.concept] is not ConceptKind.NEGATION]
-        out: list[Hit] = []
-        for hit in hits:
-            kind = kinds[hit.concept]
-            if kind is ConceptKind.NEGATION:
+        # A negation turns off the nearest state after it, when no more than NEGATION_REACH
+        # words stand between them (auxiliaries and articles do not count: "no server was
+        # available", "could not be delivered").
+        negated: set[int] = set()
+        for n in negations:
+            following = [s for s in states if s.start >= n.end]
+            if not following:
                 continue
-            negated = kind is ConceptKind.STATE and any(
-                n.end <= hit.start and hit.start - n.end < NEGATION_REACH for n in negations
-            )
-            out.append(
-                Hit(hit.concept, hit.start, hit.end, hit.words, negated=True) if negated else hit
-            )
-        return out
+            nearest = min(following, key=lambda s: s.start)
+            gap = sum(1 for t in clause[n.end : nearest.start] if t not in _TRANSPARENT)
+            if gap < NEGATION_REACH:
+                negated.add(nearest.start)
+        return [
+            Hit(h.concept, h.start, h.end, h.words, negated=True)
+            if kinds[h.concept] is ConceptKind.STATE and h.start in negated
+            else h
+            for h in hits
+            if kinds[h.concept] is not ConceptKind.NEGATION
+        ]
 
 
 def _term(concept: str, lang: str, raw: Any, file: str) -> Term:
