@@ -27,7 +27,7 @@ from bench_classify import make_mix
 from gen_postfix_log import generate
 
 from classifier import classify, classify_message, load_rules
-from classifier.replay import ReplayOptions, replay
+from classifier.logreplay import ReplayOptions, replay
 from classifier.rules import iter_examples
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from classifier.message import BounceRecipient, classify_message
+from classifier.mail.message import BounceRecipient, classify_message
 
 __all__ = ["Outcome", "evaluate", "main"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from classifier.dsn import (
+from classifier.mail.dsn import (
     clean_address,
     looks_like_dsn_fields,
     normalise_action,

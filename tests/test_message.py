@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from classifier.message import BounceRecipient, MessageReport, classify_message
+from classifier.mail.message import BounceRecipient, MessageReport, classify_message
 
 MAIL = Path(__file__).resolve().parent.parent / "fixtures" / "mail"
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from classifier import classify, classify_message
+from classifier.logreplay import classify_record
 from classifier.logs import parse_postfix
 from classifier.policy import gave_up
-from classifier.replay import classify_record
 
 
 def test_gave_up_is_133_for_temporary_meanings() -> None:

@@ -30,9 +30,9 @@ import pytest
 
 from classifier.harness.scenario import Scenario, load_scenarios, parse_scenario
 from classifier.harness.server import BackgroundServer, FakeServer
+from classifier.logreplay import classify_record
 from classifier.logs import parse_postfix
-from classifier.message import classify_message
-from classifier.replay import classify_record
+from classifier.mail.message import classify_message
 from tests.conftest import shared_dir
 
 pytestmark = pytest.mark.postfix

@@ -11,20 +11,20 @@ import re
 from dataclasses import dataclass, replace
 from email.message import Message
 
-from classifier.dsn import (
+from .dsn import (
     ADDRESS_PATTERN,
     RecipientEvidence,
     clean_address,
     looks_like_dsn_fields,
     parse_delivery_status,
 )
-from classifier.feedback import (
+from .feedback import (
     NOT_COMPLAINTS,
     auto_reply_reason,
     parse_feedback_report,
     unsubscribe_reason,
 )
-from classifier.mailparts import (
+from .parts import (
     MAX_MESSAGE_BYTES,
     MAX_SECOND_READ_BYTES,
     MAX_TEXT_CHARS,
@@ -33,7 +33,7 @@ from classifier.mailparts import (
     parse_message,
     text_parts,
 )
-from classifier.mta_bounces import (
+from .text_bounces import (
     cut_original,
     decode_ses_json,
     decode_text_bounce,

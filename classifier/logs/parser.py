@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from .errors import ClassifierError
+from ..errors import ClassifierError
 
 __all__ = [
     "BOUNCED",

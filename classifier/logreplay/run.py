@@ -30,12 +30,12 @@ from typing import IO, Any, Final, Generic, TextIO, TypeVar
 
 import regex
 
-from .engine import classify
-from .enums import Verdict
-from .errors import InputError
-from .logs import BOUNCED, DONE, EXPIRED, SENT, LineKind, LineParser, LogRecord
-from .policy import gave_up
-from .result import Classification
+from ..engine import classify
+from ..enums import Verdict
+from ..errors import InputError
+from ..logs.parser import BOUNCED, DONE, EXPIRED, SENT, LineKind, LineParser, LogRecord
+from ..policy import gave_up
+from ..result import Classification
 
 __all__ = [
     "FIELDS",

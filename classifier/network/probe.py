@@ -22,15 +22,15 @@ from typing import Any
 import aiosmtplib
 import dns.asyncresolver
 
-from classifier.engine import classify
-from classifier.errors import ClassifierError
-from classifier.harness.mx import (
+from ..engine import classify
+from ..errors import ClassifierError
+from ..result import Classification
+from .mx import (
     DnsOutcome,
     check_domain_async,
     host_addresses,
     name_service_error,
 )
-from classifier.result import Classification
 
 __all__ = [
     "ProbeError",

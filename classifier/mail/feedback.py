@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from email.message import Message
 
-from classifier.dsn import clean_address, report_fields
-from classifier.mailparts import header
+from .dsn import clean_address, report_fields
+from .parts import header
 
 __all__ = [
     "FeedbackReport",

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from classifier.errors import InputError
+from ..errors import InputError
 
 __all__ = ["MailSource", "iter_mail"]
 

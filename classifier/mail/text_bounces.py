@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from classifier.dsn import ADDRESS_PATTERN, RecipientEvidence, clean_address, normalise_action
+from .dsn import ADDRESS_PATTERN, RecipientEvidence, clean_address, normalise_action
 
 __all__ = [
     "cut_original",

@@ -1,6 +1,6 @@
 """classify_message(): bounce mail, feedback reports and auto-replies, one result per recipient.
 
-The message is read into per-recipient evidence by :mod:`classifier.bounce_reader`; each
+The message is read into per-recipient evidence by :mod:`classifier.mail.reader`; each
 recipient's diagnostic text is classified with :func:`classifier.classify`, and then the
 bounce-level policy of the catalogue is applied (docs/bounce-mail.md):
 
@@ -18,14 +18,14 @@ from dataclasses import dataclass, replace
 from email.message import Message
 from typing import Any
 
-from classifier.bounce_reader import MessageEvidence, read_message
-from classifier.dsn import RecipientEvidence
-from classifier.engine import classify, default_classifier
-from classifier.enums import Tier, Verdict
-from classifier.feedback import NOT_COMPLAINTS
-from classifier.policy import gave_up
-from classifier.reply import parse_reply
-from classifier.result import Classification
+from ..engine import classify, default_classifier
+from ..enums import Tier, Verdict
+from ..policy import gave_up
+from ..reply import parse_reply
+from ..result import Classification
+from .dsn import RecipientEvidence
+from .feedback import NOT_COMPLAINTS
+from .reader import MessageEvidence, read_message
 
 __all__ = ["BounceRecipient", "MessageReport", "classify_message"]
 

@@ -20,8 +20,8 @@ import dns.name
 import dns.rdatatype
 import dns.resolver
 
-from classifier.engine import classify
-from classifier.result import Classification
+from ..engine import classify
+from ..result import Classification
 
 __all__ = [
     "DnsOutcome",
