@@ -364,7 +364,7 @@ def test_a_bounce_on_a_temporary_reply_is_the_mta_giving_up() -> None:
 
 def test_reader_never_holds_more_than_a_block_and_a_line(tmp_path: Path) -> None:
     """Memory bound of the reader: blocks stay below size + limit whatever the lines are."""
-    from classifier.logreplay.run import _Source
+    from classifier.logreplay.sources import Source as _Source
 
     log = tmp_path / "huge-line.log"
     log.write_bytes(b"a\n" + b"x" * (3 * 1024 * 1024) + b"\nb\n" + b"y" * 6000 + b"\nc")

@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-from .run import (
-    FIELDS,
-    FINAL_WINDOW,
-    ReplayOptions,
-    ReplayRow,
-    ReplaySummary,
-    classify_record,
-    replay,
-    replay_lines,
-    template_of,
-)
+from .final import FINAL_WINDOW
+from .rows import FIELDS, ReplayRow, classify_record
+from .run import ReplayOptions, replay, replay_lines
+from .summary import ReplaySummary, template_of
 
 __all__ = [
     "FIELDS",

@@ -33,9 +33,9 @@ from .parts import (
     parse_message,
     text_parts,
 )
+from .ses import decode_ses_json
 from .text_bounces import (
     cut_original,
-    decode_ses_json,
     decode_text_bounce,
     guess_mta,
     has_reply_code,
