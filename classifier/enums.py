@@ -78,9 +78,17 @@ class Stage(_TolerantStrEnum):
             "dot": "end_of_data",
             "eod": "end_of_data",
             "bdat": "end_of_data",
+            ".": "end_of_data",
             "message": "end_of_data",
             "": "unknown",
         }
+
+    @classmethod
+    def named(cls, name: str) -> Stage | None:
+        """The stage a name, synonym or SMTP command word stands for ("RCPT TO", "greeting",
+        "."); None for a name never seen (where ``Stage(name)`` would make a pseudo-member)."""
+        stage = cls(name)
+        return stage if cls.__members__.get(stage.name) is stage else None
 
 
 class Verdict(_TolerantStrEnum):

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from .enums import Stage
+from .smtp import enhanced_status, find_enhanced, stage_from_words
 
 __all__ = ["MAX_INPUT", "MAX_TEXT", "ParsedReply", "decode", "parse_reply"]
 
@@ -73,8 +74,6 @@ def _squash(text: str) -> str:
 _LINE = re.compile(
     r"^[ \t]*([2-5][0-9][0-9])(?:([ -])|$)[ \t]*(?:([245])\.([0-9]{1,3})\.([0-9]{1,3})(?![0-9.]))?"
 )
-# Enhanced status standing alone ("#5.1.1", "(5.1.1)", "dsn=5.1.1", "Status: 5.1.1").
-_ENHANCED_ANYWHERE = re.compile(r"(?<![0-9.])([245])\.([0-9]{1,3})\.([0-9]{1,3})(?![0-9]|\.[0-9])")
 # A code standing alone inside a wrapper, after a colon: "...: 550 5.1.1 text".
 _EMBEDDED_REPLY = re.compile(r"(?:^|[:;>]\s*|\s-\s|'|\")([2-5][0-9][0-9])([ -])(?=\S)")
 
@@ -118,52 +117,6 @@ _QUOTED_REMOTE = re.compile(
     re.I | re.S,
 )
 
-_STAGE_WORDS: dict[str, Stage] = {
-    "rcpt": Stage.RCPT,
-    "rcpt to": Stage.RCPT,
-    "pipelined rcpt to": Stage.RCPT,
-    "mail": Stage.MAIL,
-    "mail from": Stage.MAIL,
-    "pipelined mail from": Stage.MAIL,
-    "data": Stage.DATA,
-    "pipelined data": Stage.DATA,
-    "end of data": Stage.END_OF_DATA,
-    "ehlo": Stage.HELO,
-    "helo": Stage.HELO,
-    "lhlo": Stage.HELO,
-    "starttls": Stage.STARTTLS,
-    "auth": Stage.AUTH,
-    "quit": Stage.QUIT,
-    "initial connection": Stage.CONNECT,
-    "bdat": Stage.END_OF_DATA,
-}
-
-
-def _stage_from_words(words: str) -> Stage:
-    """Map a wrapper's words ("RCPT TO", "sending end of data") onto a Stage."""
-    w = " ".join(words.lower().split())
-    direct = _STAGE_WORDS.get(w)
-    if direct is not None:
-        return direct
-    if "greeting" in w or "banner" in w or "initial connection" in w or "connect" in w:
-        return Stage.CONNECT
-    if "rcpt" in w:
-        return Stage.RCPT
-    if "end of data" in w or "message body" in w or "message content" in w or "bdat" in w:
-        return Stage.END_OF_DATA
-    if "mail from" in w:
-        return Stage.MAIL
-    if "data" in w:
-        return Stage.DATA
-    if "ehlo" in w or "helo" in w or "lhlo" in w:
-        return Stage.HELO
-    if "tls" in w:
-        return Stage.STARTTLS
-    if "auth" in w:
-        return Stage.AUTH
-    return Stage.UNKNOWN
-
-
 # A bare single-line reply ("550 5.1.1 ...") that carries no wrapper or field to unwrap.
 _BARE = re.compile(r"[2-5][0-9][0-9][ -](?![^\n]*(?:SMTP error from remote|status=|\n))")
 _LATE_FAILURE = re.compile(r"(?:^|\s)([45][0-9][0-9])[ -](?:[45]\.[0-9]{1,3}\.[0-9]{1,3}\s)?")
@@ -185,7 +138,7 @@ def _split_reply(text: str) -> tuple[int | None, str | None, str]:
             return None, None, text.strip()
         basic = int(m.group(1))
         if m.group(3):
-            enhanced = ".".join(m.group(3, 4, 5))
+            enhanced = enhanced_status(m.group(3), m.group(4), m.group(5))
         flat = text[m.end() :].strip()
     else:
         parts: list[str] = []
@@ -197,7 +150,7 @@ def _split_reply(text: str) -> tuple[int | None, str | None, str]:
                 if basic is None:
                     basic = code
                     if m.group(3):
-                        enhanced = f"{m.group(3)}.{int(m.group(4))}.{int(m.group(5))}"
+                        enhanced = enhanced_status(m.group(3), m.group(4), m.group(5))
                 if code == basic:
                     line = line[m.end() :]
             elif enhanced is not None and line.lstrip().startswith(enhanced + " "):
@@ -228,7 +181,7 @@ def _finish(
     m = _IN_REPLY_TO.match(body, at - 1 if at > 0 else 0) if at >= 0 else None
     if m is not None:
         if stage is Stage.UNKNOWN:
-            stage = _stage_from_words(m.group(1))
+            stage = stage_from_words(m.group(1))
         body = body[: m.start()]
     basic, enhanced, flat = _split_reply(body)
     if basic is not None and basic < 300:
@@ -245,11 +198,7 @@ def _finish(
             if b2 is not None:
                 basic, enhanced, flat = b2, e2, flat2
     if enhanced is None:
-        e = _ENHANCED_ANYWHERE.search(flat)
-        if e is not None:
-            enhanced = f"{e.group(1)}.{int(e.group(2))}.{int(e.group(3))}"
-        elif hint_enhanced is not None:
-            enhanced = hint_enhanced
+        enhanced = find_enhanced(flat) or hint_enhanced
     consistent = basic is None or enhanced is None or str(basic)[0] == enhanced[0]
     flat = _squash(flat)[:MAX_TEXT]
     return ParsedReply(basic, enhanced, consistent, flat, stage, wrapper, host, truncated)
@@ -301,9 +250,9 @@ def _fast(
         r = _IN_REPLY_TO.match(rest, at - 1 if at > 0 else 0)
         if r is not None:
             if given is Stage.UNKNOWN:
-                given = _stage_from_words(r.group(1))
+                given = stage_from_words(r.group(1))
             rest = rest[: r.start()]
-    head = f"{m.group(3)}.{int(m.group(4))}.{int(m.group(5))}" if m.group(3) else None
+    head = enhanced_status(m.group(3), m.group(4), m.group(5)) if m.group(3) else None
     body = rest.strip()
     if body and (f" {basic}-" in body or (head and f" {basic} {head} " in body)):
         # Postfix flattens multi-line replies and keeps every "550-5.1.1 " prefix inside.
@@ -311,8 +260,7 @@ def _fast(
         body = re.sub(pat, " ", body)
     enhanced = head
     if enhanced is None:
-        e = _ENHANCED_ANYWHERE.search(body)
-        enhanced = f"{e.group(1)}.{int(e.group(2))}.{int(e.group(3))}" if e else None
+        enhanced = find_enhanced(body)
     consistent = enhanced is None or enhanced[0] == m.group(2)[0]
     wrapper = "postfix-said" if said is not None else _fast_wrapper(text)
     flat = " ".join(body.split())[:MAX_TEXT]
@@ -394,19 +342,19 @@ def _parse_general(data: str | bytes, stage: Stage | str | None = None) -> Parse
     if low.startswith(("lost connection with", "conversation with")):
         m = _LOST.match(text)
         if m is not None:
-            st = _or(given, _stage_from_words(m.group(2)))
+            st = _or(given, stage_from_words(m.group(2)))
             flat = _squash(text)[:MAX_TEXT]
             return ParsedReply(None, hint, True, flat, st, "postfix-lost", m.group(1), truncated)
     if "smtp error from remote" in low:
         m = _EXIM.search(text)
         if m is not None:
-            st = _or(given, _stage_from_words(m.group(1)))
+            st = _or(given, stage_from_words(m.group(1)))
             return _finish(text[m.end() :], st, "exim", m.group(2), truncated, hint)
     if "<<<" in text and ">>>" in text:
         replies = _TRANSCRIPT_REPLY.findall(text)
         cmds = _TRANSCRIPT_CMD.findall(text)
         if replies:
-            st = _or(given, _stage_from_words(cmds[-1]) if cmds else Stage.UNKNOWN)
+            st = _or(given, stage_from_words(cmds[-1]) if cmds else Stage.UNKNOWN)
             last = [r for r in replies if r.strip()]
             return _finish("\n".join(last[-8:]), st, "transcript", None, truncated, hint)
     if "stat=" in low:

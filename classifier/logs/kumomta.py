@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
+from ..enums import Stage
 from .fields import load_object, recipients_of
 from .record import BOUNCED, DEFERRED, EXPIRED, SENT, LogRecord, MalformedLineError
 
@@ -17,19 +18,6 @@ _KUMO_TYPES: Final = {
     "Expiration": EXPIRED,
     "AdminBounce": BOUNCED,
     "OOB": BOUNCED,
-}
-_KUMO_STAGES: Final = {
-    "EHLO": "helo",
-    "HELO": "helo",
-    "LHLO": "helo",
-    "STARTTLS": "starttls",
-    "AUTH": "auth",
-    "MAIL FROM": "mail",
-    "RCPT TO": "rcpt",
-    "DATA": "data",
-    ".": "end_of_data",
-    "BDAT": "end_of_data",
-    "QUIT": "quit",
 }
 
 
@@ -62,7 +50,7 @@ def parse_kumomta(line: str, obj: Mapping[str, Any] | None = None) -> LogRecord 
     parts = [str(code) if isinstance(code, int) else "", dsn, content]
     reply = " ".join(p for p in parts if p)
     command = response.get("command")
-    stage = _KUMO_STAGES.get(command.strip().upper()) if isinstance(command, str) else None
+    stage = Stage.named(command) if isinstance(command, str) else None
     recipients = recipients_of(obj.get("recipient"))
     if not recipients:
         raise MalformedLineError(f"KumoMTA {kind} record without a recipient")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from ..enums import Stage
 from ..errors import ClassifierError
 
 __all__ = [
@@ -55,7 +56,7 @@ class LogRecord:
     #: reading, kept as evidence, not the remote's words.
     dsn: str = ""
     #: SMTP stage when the format states it separately (KumoMTA ``response.command``).
-    stage: str | None = None
+    stage: Stage | None = None
     #: The MTA's own category, when it logs one (PowerMTA ``bounceCat``, KumoMTA
     #: ``bounce_classification``).
     category: str = ""

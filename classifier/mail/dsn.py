@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 
+from ..enums import Stage
+
 __all__ = [
     "ADDRESS_PATTERN",
     "RecipientEvidence",
@@ -74,7 +76,7 @@ class RecipientEvidence:
     diagnostic_type: str = ""
     remote_mta: str = ""
     reporting_mta: str = ""
-    stage: str | None = None
+    stage: Stage | None = None
     decoded_by: str = ""
 
     def merged(self, other: RecipientEvidence) -> RecipientEvidence:

@@ -22,12 +22,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
+from ..smtp import find_stage
 from .dsn import ADDRESS_PATTERN, RecipientEvidence, clean_address
 
 __all__ = [
     "cut_original",
     "decode_text_bounce",
-    "find_stage",
     "guess_mta",
     "has_reply_code",
     "looks_like_bounce_text",
@@ -152,54 +152,6 @@ _NOT_RECIPIENT = re.compile(
 _REPLY_CODE = re.compile(r"(?<![\d.])([245]\d\d)(?:[ -]|$)(?:\s*([245]\.\d{1,3}\.\d{1,3}))?")
 _ENHANCED = re.compile(r"(?<![\d.])[245]\.\d{1,3}\.\d{1,3}(?![\d.])")
 
-#: Wrapper words that name the SMTP stage (Exim, Postfix, qmail, Sendmail, DragonFly ...).
-_STAGES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (
-        re.compile(
-            r"\b(?:after|in reply to|while sending|in response to)\s+(?:the\s+)?"
-            r"(?:RCPT\s+TO|RCPT)\b|does not like recipient|\[RCPT_TO\]|>>>\s*RCPT",
-            re.IGNORECASE,
-        ),
-        "rcpt",
-    ),
-    (
-        re.compile(
-            r"\b(?:after|in reply to|while sending|in response to)\s+(?:the\s+)?"
-            r"(?:MAIL\s+FROM|MAIL)\b|sender was rejected|\[MAIL_FROM\]|>>>\s*MAIL",
-            re.IGNORECASE,
-        ),
-        "mail",
-    ),
-    (
-        re.compile(
-            r"\b(?:after|in reply to|while sending)\s+(?:the\s+)?(?:end of data|"
-            r"end of message|final DATA|message body|DATA\s+(?:command\s+)?(?:terminator|"
-            r"body))|(?:did not|didn't) like our final DATA|after end of data|"
-            r"\[DATA\]|<<<\s*\.|>>>\s*\.\s*$",
-            re.IGNORECASE | re.MULTILINE,
-        ),
-        "end_of_data",
-    ),
-    (
-        re.compile(
-            r"\b(?:after|in reply to|while sending)\s+(?:the\s+)?DATA\b|>>>\s*DATA", re.IGNORECASE
-        ),
-        "data",
-    ),
-    (
-        re.compile(r"\b(?:after|in reply to)\s+(?:the\s+)?(?:EHLO|HELO|LHLO)\b", re.IGNORECASE),
-        "helo",
-    ),
-    (
-        re.compile(
-            r"\b(?:after|in reply to)\s+(?:the\s+)?(?:initial connection|greeting|"
-            r"banner)|refused to talk to me|\bSMTP greeting\b",
-            re.IGNORECASE,
-        ),
-        "connect",
-    ),
-)
-
 #: Boilerplate lines that say nothing about the failure and must not be classified.
 _BOILERPLATE = re.compile(
     r"^\s*(?:giving up on \S+\.?|"
@@ -242,15 +194,6 @@ def looks_like_bounce_text(text: str) -> bool:
 def has_reply_code(text: str) -> bool:
     """Does the text carry an SMTP reply code or an enhanced status code?"""
     return bool(_ENHANCED.search(text) or _REPLY_CODE.search(text))
-
-
-def find_stage(text: str) -> str | None:
-    """The SMTP stage named by an MTA's wrapper words, or None."""
-    flat = " ".join(text.split())  # wrappers are often folded ("in reply\n    to RCPT TO")
-    for pattern, stage in _STAGES:
-        if pattern.search(text) or pattern.search(flat):
-            return stage
-    return None
 
 
 def _clean_segment(lines: Iterable[str]) -> str:
