@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, replace
 
 from ..enums import Stage
+from ..smtp import split_typed
 
 __all__ = [
     "ADDRESS_PATTERN",
@@ -116,14 +117,6 @@ def normalise_action(value: str) -> str:
     return _ACTIONS.get(word, "")
 
 
-def _strip_type(value: str) -> tuple[str, str]:
-    """Split "smtp; 550 ..." into ("smtp", "550 ...")."""
-    head, sep, rest = value.partition(";")
-    if sep and re.fullmatch(r"\s*[A-Za-z][A-Za-z0-9-]{0,20}\s*", head):
-        return head.strip().lower(), rest.strip()
-    return "", value.strip()
-
-
 def report_fields(text: str) -> list[tuple[str, str] | None]:
     """Unfolded (lower-case name, value) pairs of a report part, in order.
 
@@ -174,7 +167,7 @@ def parse_delivery_status(text: str, *, decoded_by: str = "rfc3464") -> list[Rec
             continue
         name, value = item
         if name == "reporting-mta" and not reporting_mta:
-            reporting_mta = _strip_type(value)[1]
+            reporting_mta = split_typed(value)[1]
             continue
         if name not in _PER_RECIPIENT:
             continue
@@ -200,7 +193,7 @@ def parse_delivery_status(text: str, *, decoded_by: str = "rfc3464") -> list[Rec
         )
         if not recipient:
             continue
-        dtype, diagnostic = _strip_type(group.get("diagnostic-code", ""))
+        dtype, diagnostic = split_typed(group.get("diagnostic-code", ""))
         status_field = group.get("status", "")
         status_match = _STATUS.search(status_field)
         if not diagnostic:
@@ -218,7 +211,7 @@ def parse_delivery_status(text: str, *, decoded_by: str = "rfc3464") -> list[Rec
             status=status_match.group(0) if status_match else "",
             diagnostic=diagnostic,
             diagnostic_type=dtype,
-            remote_mta=_strip_type(group.get("remote-mta", ""))[1],
+            remote_mta=split_typed(group.get("remote-mta", ""))[1],
             reporting_mta=reporting_mta,
             decoded_by=decoded_by,
         )

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from email.message import Message
 
+from ..smtp import split_typed
 from .dsn import clean_address, report_fields
 from .parts import header
 
@@ -53,7 +54,7 @@ def parse_feedback_report(text: str) -> FeedbackReport:
             if address and address not in recipients:
                 recipients.append(address)
         elif name == "reporting-mta" and not reporting:
-            reporting = value.split(";")[-1].strip()
+            reporting = split_typed(value)[1]
         elif name == "source-ip" and not source_ip:
             source_ip = value
     return FeedbackReport(feedback_type, tuple(recipients), reporting, source_ip)

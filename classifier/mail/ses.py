@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from ..smtp import split_typed
 from .dsn import RecipientEvidence, clean_address, normalise_action
 
 __all__ = ["decode_ses_json"]
@@ -29,7 +30,7 @@ def _ses_payload(text: str) -> dict[str, Any] | None:
 
 
 def _ses_bounces(bounce: dict[str, Any]) -> list[RecipientEvidence]:
-    reporting = str(bounce.get("reportingMTA", "")).rsplit(";", maxsplit=1)[-1].strip()
+    reporting = split_typed(str(bounce.get("reportingMTA", "") or ""))[1]
     out: list[RecipientEvidence] = []
     for item in bounce.get("bouncedRecipients") or []:
         if not isinstance(item, dict):
@@ -68,7 +69,7 @@ def _ses_complaints(complaint: dict[str, Any]) -> list[RecipientEvidence]:
 def _ses_deliveries(delivery: dict[str, Any]) -> list[RecipientEvidence]:
     response = str(delivery.get("smtpResponse", "") or "")
     remote = str(delivery.get("remoteMtaIp", "") or "")
-    reporting = str(delivery.get("reportingMTA", "") or "")
+    reporting = split_typed(str(delivery.get("reportingMTA", "") or ""))[1]
     addresses = (clean_address(str(raw)) for raw in delivery.get("recipients") or [])
     return [
         RecipientEvidence(
