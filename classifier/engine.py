@@ -10,7 +10,8 @@ everything else under a ``regex`` timeout, so no input can make a rule run away.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
@@ -138,24 +139,38 @@ class Classifier:
 
     # -- public ----------------------------------------------------------------------------
 
-    def classify(self, reply: str | bytes, *, stage: Stage | str | None = None) -> Classification:
-        """Classify one reply (any shape, see parse_reply). Never raises on any str/bytes."""
+    def classify(
+        self,
+        reply: str | bytes,
+        *,
+        stage: Stage | str | None = None,
+        status: str | None = None,
+    ) -> Classification:
+        """Classify one reply (any shape, see parse_reply). Never raises on any str/bytes.
+
+        ``status``: a status that came beside the reply (a DSN ``Status:`` field; a
+        ``Status:`` line inside a DSN block counts the same). It fills in what the words lack
+        and only then: when the reply has no enhanced status of its own, no rule recognised
+        the words, the status says more than its class (not X.0.0) and its class agrees with
+        the basic code, the reply is decided again with that status.
+        """
         cache = self._cache
         cacheable = self._cache_size > 0 and isinstance(reply, str) and len(reply) <= _CACHE_KEY_MAX
         if cacheable:
             # Stage members hash and compare as their value: "rcpt" and Stage.RCPT are one key.
-            key = (reply, stage)
+            key: tuple[object, ...] = (reply, stage) if status is None else (reply, stage, status)
             hit = cache.get(key)
             if hit is not None:
                 return hit
-        parsed = parse_reply(reply, stage)
+        parsed = parse_reply(reply, stage, status=status)
         # The result depends only on the remote's words, codes and stage: the same reply behind
         # another wrapper (host name, DSN field) is decided once.
-        words = (parsed.text, parsed.basic, parsed.enhanced, parsed.stage)
+        words: tuple[object, ...] = (parsed.text, parsed.basic, parsed.enhanced, parsed.stage)
+        if parsed.status is not None:
+            words = (*words, parsed.status)
         result = cache.get(words) if self._cache_size > 0 else None
         if result is None:
-            verdict = verdict_of(parsed)
-            result = self._decide(parsed, verdict, self._first_match(parsed, verdict))
+            result = self.classify_parsed(parsed)
             if self._cache_size > 0:
                 if len(cache) >= self._cache_size:
                     cache.clear()
@@ -165,16 +180,47 @@ class Classifier:
         return result
 
     def classify_plain(
-        self, reply: str | bytes, *, stage: Stage | str | None = None
+        self,
+        reply: str | bytes,
+        *,
+        stage: Stage | str | None = None,
+        status: str | None = None,
     ) -> Classification:
         """Reference path: no prefilter, no cache; every rule checked in order."""
-        parsed = parse_reply(reply, stage)
-        return self._decide(parsed, verdict_of(parsed), self._first_match_plain(parsed))
+        parsed = parse_reply(reply, stage, status=status)
+        result = self._decide(parsed, verdict_of(parsed), self._first_match_plain(parsed))
+        if parsed.status is not None:
+            result = self._with_status(parsed, result, self._first_match_plain)
+        return result
 
     def classify_parsed(self, parsed: ParsedReply) -> Classification:
         """Classify a reply already split by parse_reply (for callers that parse themselves)."""
         verdict = verdict_of(parsed)
-        return self._decide(parsed, verdict, self._first_match(parsed, verdict))
+        result = self._decide(parsed, verdict, self._first_match(parsed, verdict))
+        if parsed.status is not None:
+            result = self._with_status(parsed, result, self._first_match_any)
+        return result
+
+    def _first_match_any(self, reply: ParsedReply) -> tuple[Rule, regex.Match[str]] | None:
+        return self._first_match(reply, verdict_of(reply))
+
+    def _with_status(
+        self,
+        parsed: ParsedReply,
+        result: Classification,
+        first_match: Callable[[ParsedReply], tuple[Rule, regex.Match[str]] | None],
+    ) -> Classification:
+        """The result with the status beside the reply filling in what the words lack."""
+        status = parsed.status
+        if status is None or result.enhanced is not None or status.endswith(".0.0"):
+            return result  # X.0.0 says nothing beyond the class
+        if result.tier not in (Tier.BASIC, Tier.DEFAULT, Tier.NONE):
+            return result
+        if result.basic is not None and str(result.basic)[0] != status[0]:
+            return result  # the reply's own class wins over a contradicting status
+        helped = replace(parsed, enhanced=status, consistent=True, status=None)
+        decided = self._decide(helped, verdict_of(helped), first_match(helped))
+        return decided if decided.recognised else result
 
     def _decide(
         self,
@@ -251,10 +297,14 @@ def default_classifier() -> Classifier:
     return _default
 
 
-def classify(reply: str | bytes, *, stage: Stage | str | None = None) -> Classification:
+def classify(
+    reply: str | bytes, *, stage: Stage | str | None = None, status: str | None = None
+) -> Classification:
     """Classify an SMTP reply, DSN diagnostic or MTA log text into a MasterBase code.
+
+    ``status``: a DSN ``Status:`` field that came with the reply (see ``Classifier.classify``).
 
     >>> classify("550 5.1.1 <x@example.com>: Recipient address rejected: User unknown").code
     '131'
     """
-    return default_classifier().classify(reply, stage=stage)
+    return default_classifier().classify(reply, stage=stage, status=status)

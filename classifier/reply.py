@@ -9,7 +9,7 @@ remote's own words, the codes they carry and the SMTP stage, so that rules see o
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .enums import Stage
 from .smtp import enhanced_status, find_enhanced, stage_from_words
@@ -43,6 +43,10 @@ class ParsedReply:
     remote_host: str | None = None
     #: True when the input was cut at MAX_INPUT.
     truncated: bool = False
+    #: A status that came beside the reply, not in the remote's words (a DSN ``Status:``
+    #: field, Sendmail's ``dsn=``), in normal form: the engine lets it fill in what the words
+    #: lack (see ``Classifier.classify``).
+    status: str | None = None
 
 
 def decode(data: str | bytes | bytearray | memoryview) -> tuple[str, bool]:
@@ -78,7 +82,7 @@ _LINE = re.compile(
 _EMBEDDED_REPLY = re.compile(r"(?:^|[:;>]\s*|\s-\s|'|\")([2-5][0-9][0-9])([ -])(?=\S)")
 
 _DSN_FIELD = re.compile(r"(?im)^[ \t]*diagnostic-code[ \t]*:[ \t]*((?:.*)(?:\r?\n[ \t]+.*)*)")
-_DSN_STATUS = re.compile(r"(?im)^[ \t]*status[ \t]*:[ \t]*([245]\.[0-9]{1,3}\.[0-9]{1,3})")
+_DSN_STATUS = re.compile(r"(?im)^[ \t]*status[ \t]*:[ \t]*([245])\.([0-9]{1,3})\.([0-9]{1,3})")
 _DIAG_TYPE = re.compile(r"^[ \t]*(smtp|x-[a-z0-9-]+|mta|esmtp|lmtp|x400|unix)[ \t]*;[ \t]*", re.I)
 _POSTFIX_STATUS = re.compile(
     r"\bstatus=(sent|deferred|bounced|expired|undeliverable|deliverable|softbounce)\s*\((.*)\)\s*$",
@@ -106,7 +110,7 @@ _EXIM = re.compile(
     re.I,
 )
 _SENDMAIL_STAT = re.compile(r"\bstat=(.*)$", re.I | re.S)
-_SENDMAIL_DSN = re.compile(r"\bdsn=([245]\.[0-9]{1,3}\.[0-9]{1,3})", re.I)
+_SENDMAIL_DSN = re.compile(r"\bdsn=([245])\.([0-9]{1,3})\.([0-9]{1,3})", re.I)
 _SENDMAIL_REPLY = re.compile(r"\breply=([2-5][0-9][0-9][ -].*?)(?:,\s*\w+=|$)", re.I)
 _TRANSCRIPT_CMD = re.compile(r"(?m)^>>> ?([A-Za-z]+(?: [A-Za-z]+)?)")
 _TRANSCRIPT_REPLY = re.compile(r"(?m)^<<< ?(.*)$")
@@ -174,7 +178,7 @@ def _finish(
     wrapper: str,
     host: str | None,
     truncated: bool,
-    hint_enhanced: str | None = None,
+    status: str | None = None,
 ) -> ParsedReply:
     """Split codes from the remote's words and build the ParsedReply."""
     at = body.rfind("(in reply to ")
@@ -198,10 +202,20 @@ def _finish(
             if b2 is not None:
                 basic, enhanced, flat = b2, e2, flat2
     if enhanced is None:
-        enhanced = find_enhanced(flat) or hint_enhanced
+        enhanced = find_enhanced(flat)
     consistent = basic is None or enhanced is None or str(basic)[0] == enhanced[0]
     flat = _squash(flat)[:MAX_TEXT]
-    return ParsedReply(basic, enhanced, consistent, flat, stage, wrapper, host, truncated)
+    return ParsedReply(
+        basic=basic,
+        enhanced=enhanced,
+        consistent=consistent,
+        text=flat,
+        stage=stage,
+        wrapper=wrapper,
+        remote_host=host,
+        truncated=truncated,
+        status=status,
+    )
 
 
 # The commonest shapes, read with one anchored match: an optional DSN type, an optional
@@ -218,12 +232,24 @@ _FAST = re.compile(
 _SLOW = re.compile(r"status=|SMTP error from|Diagnostic-Code|<<<|stat=|said:")
 
 
-def parse_reply(data: str | bytes, stage: Stage | str | None = None) -> ParsedReply:
+def parse_reply(
+    data: str | bytes, stage: Stage | str | None = None, *, status: str | None = None
+) -> ParsedReply:
     """Find the remote's reply in ``data`` and split it into codes, words and stage.
 
+    ``status`` is a status that came beside the reply (a DSN ``Status:`` field); it is kept
+    apart from the remote's words, and wins over a ``Status:`` line inside ``data``.
     Never raises: an input with no reply at all yields a ParsedReply with no codes and the
     input's own words (an MTA's text such as "Connection refused" is then what rules read).
     """
+    if status is not None:
+        parsed = _parse(data, stage)
+        given = find_enhanced(status)
+        return parsed if given is None or given == parsed.status else replace(parsed, status=given)
+    return _parse(data, stage)
+
+
+def _parse(data: str | bytes, stage: Stage | str | None) -> ParsedReply:
     if type(data) is str and len(data) <= MAX_TEXT:
         text = data.strip()
         m = _FAST.match(text)
@@ -264,7 +290,15 @@ def _fast(
     consistent = enhanced is None or enhanced[0] == m.group(2)[0]
     wrapper = "postfix-said" if said is not None else _fast_wrapper(text)
     flat = " ".join(body.split())[:MAX_TEXT]
-    return ParsedReply(basic, enhanced, consistent, flat, given, wrapper, said, False)
+    return ParsedReply(
+        basic=basic,
+        enhanced=enhanced,
+        consistent=consistent,
+        text=flat,
+        stage=given,
+        wrapper=wrapper,
+        remote_host=said,
+    )
 
 
 def _fast_wrapper(data: str) -> str:
@@ -294,7 +328,7 @@ def _parse_general(data: str | bytes, stage: Stage | str | None = None) -> Parse
         m = _DSN_FIELD.search(text)
         if m is not None:
             s = _DSN_STATUS.search(text)
-            hint = s.group(1) if s else None
+            hint = enhanced_status(s.group(1), s.group(2), s.group(3)) if s else None
             text = _unfold(m.group(1)).strip()
             low = text.lower()
             wrapper = "dsn"
@@ -338,13 +372,33 @@ def _parse_general(data: str | bytes, stage: Stage | str | None = None) -> Parse
                 return _finish(rest[r.end() :], st, "postfix-greeting", m.group(1), truncated, hint)
             st = _or(given, Stage.CONNECT)
             flat = _squash(text)[:MAX_TEXT]
-            return ParsedReply(None, hint, True, flat, st, "postfix-connect", m.group(1), truncated)
+            return ParsedReply(
+                basic=None,
+                enhanced=None,
+                consistent=True,
+                text=flat,
+                stage=st,
+                wrapper="postfix-connect",
+                remote_host=m.group(1),
+                truncated=truncated,
+                status=hint,
+            )
     if low.startswith(("lost connection with", "conversation with")):
         m = _LOST.match(text)
         if m is not None:
             st = _or(given, stage_from_words(m.group(2)))
             flat = _squash(text)[:MAX_TEXT]
-            return ParsedReply(None, hint, True, flat, st, "postfix-lost", m.group(1), truncated)
+            return ParsedReply(
+                basic=None,
+                enhanced=None,
+                consistent=True,
+                text=flat,
+                stage=st,
+                wrapper="postfix-lost",
+                remote_host=m.group(1),
+                truncated=truncated,
+                status=hint,
+            )
     if "smtp error from remote" in low:
         m = _EXIM.search(text)
         if m is not None:
@@ -363,7 +417,9 @@ def _parse_general(data: str | bytes, stage: Stage | str | None = None) -> Parse
             dsn = _SENDMAIL_DSN.search(text)
             rep = _SENDMAIL_REPLY.search(text)
             body = rep.group(1) if rep is not None else m.group(1)
-            return _finish(body, given, "sendmail", None, truncated, dsn.group(1) if dsn else hint)
+            if dsn is not None:
+                hint = enhanced_status(dsn.group(1), dsn.group(2), dsn.group(3))
+            return _finish(body, given, "sendmail", None, truncated, hint)
     if "remote" in low or "server" in low:
         m = _QUOTED_REMOTE.search(text)
         if m is not None:

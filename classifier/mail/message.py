@@ -14,14 +14,13 @@ bounce-level policy of the catalogue is applied (docs/bounce-mail.md):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from email.message import Message
 from typing import Any
 
-from ..engine import classify, default_classifier
-from ..enums import Tier, Verdict
+from ..engine import classify
+from ..enums import Verdict
 from ..policy import gave_up
-from ..reply import parse_reply
 from ..result import Classification
 from .dsn import RecipientEvidence
 from .feedback import NOT_COMPLAINTS
@@ -112,18 +111,8 @@ class MessageReport:
 
 
 def _text_classification(ev: RecipientEvidence) -> Classification:
-    """Classify the diagnostic; the Status field only fills in what the text lacks."""
-    text = ev.diagnostic[:_MAX_DIAGNOSTIC]
-    result = classify(text, stage=ev.stage)
-    if not ev.status or result.enhanced is not None or ev.status.endswith(".0.0"):
-        return result  # X.0.0 says nothing beyond the class
-    if result.tier not in (Tier.BASIC, Tier.DEFAULT, Tier.NONE):
-        return result
-    if result.basic is not None and str(result.basic)[0] != ev.status[0]:
-        return result  # the text's own class wins over a contradicting Status
-    parsed = replace(parse_reply(text, ev.stage), enhanced=ev.status, consistent=True)
-    helped = default_classifier().classify_parsed(parsed)
-    return helped if helped.recognised else result
+    """Classify the diagnostic; the Status field fills in only what the text lacks."""
+    return classify(ev.diagnostic[:_MAX_DIAGNOSTIC], stage=ev.stage, status=ev.status or None)
 
 
 def _decide(ev: RecipientEvidence) -> tuple[str, Classification]:
