@@ -239,29 +239,24 @@ class Classifier:
         if decision is None:
             decision = decide_fallback(self.rules, parsed)
         if decision is None:
-            return Classification(
-                "",
-                verdict,
-                None,
-                parsed.basic,
-                parsed.enhanced,
-                parsed.stage,
-                None,
-                None,
-                Tier.NONE,
+            return Classification.unrecognised(
                 parsed.text,
+                verdict=verdict,
+                basic=parsed.basic,
+                enhanced=parsed.enhanced,
+                stage=parsed.stage,
             )
         return Classification(
-            decision.code,
-            verdict,
-            decision.reason,
-            parsed.basic,
-            parsed.enhanced,
-            parsed.stage,
-            rule_id,
-            matched,
-            decision.tier,
-            parsed.text,
+            code=decision.code,
+            verdict=verdict,
+            reason=decision.reason,
+            basic=parsed.basic,
+            enhanced=parsed.enhanced,
+            stage=parsed.stage,
+            rule_id=rule_id,
+            matched=matched,
+            tier=decision.tier,
+            text=parsed.text,
         )
 
 

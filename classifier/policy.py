@@ -11,10 +11,9 @@ from typing import NamedTuple
 
 from .enums import Stage, Tier, Verdict
 from .reply import ParsedReply
-from .result import Classification
 from .rules import Rule, RuleSet
 
-__all__ = ["ADDRESS_FACTS", "Decision", "decide_fallback", "decide_rule", "gave_up", "verdict_of"]
+__all__ = ["ADDRESS_FACTS", "Decision", "decide_fallback", "decide_rule", "verdict_of"]
 
 #: Reasons about the recipient's mailbox or domain: before RCPT (banner, HELO, MAIL) they cannot
 #: be about the recipient ("553 5.1.8 Domain of sender address does not exist"), so they are a
@@ -150,14 +149,3 @@ ADDRESS_FACTS = frozenset(
         "relay_denied",
     }
 )
-
-
-def gave_up(result: Classification, why: str) -> Classification:
-    """A failure the sending MTA stopped retrying (expiry, a final 4.x.x): 133.
-
-    Unless a rule read a fact about the address in the words ("450 4.1.1 ... User unknown"):
-    giving up after retries does not change that fact, so its code stays.
-    """
-    if result.tier is Tier.RULE and result.reason in ADDRESS_FACTS:
-        return result
-    return result.with_code("133", reason="expired", why=why)

@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Final, Generic, TypeVar
 
 from ..logs import BOUNCED, DONE, EXPIRED, SENT
-from ..policy import gave_up
+from ..outcome import EXPIRED_WHY, gave_up
 from .rows import ReplayRow, render
 from .summary import Keys, summary_keys
 
@@ -26,14 +26,13 @@ __all__ = [
 FINAL_WINDOW: Final = 200_000
 
 _Row = TypeVar("_Row")
-_EXPIRED_WHY: Final = "the MTA gave up after deferrals (queue lifetime expired)"
 
 
 def expired_row(row: ReplayRow) -> ReplayRow | None:
     """A deferred row relabelled as the queue giving up (133); None when it was final."""
     if row.record.status in (SENT, BOUNCED, EXPIRED) or not row.record.recipients:
         return None
-    result = gave_up(row.result, why=_EXPIRED_WHY)
+    result = gave_up(row.result, why=EXPIRED_WHY)
     return replace(row, record=replace(row.record, status=EXPIRED), result=result)
 
 

@@ -6,17 +6,15 @@ import csv
 import io
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from functools import cache
+from dataclasses import dataclass
 from typing import Any, Final
 
 from ..engine import classify
-from ..enums import Verdict
-from ..logs import BOUNCED, DONE, EXPIRED, SENT, LogRecord
-from ..policy import gave_up
+from ..logs import DONE, LogRecord, LogStatus
+from ..outcome import after_log, logged_as_sent
 from ..result import Classification
 
-__all__ = ["FIELDS", "ReplayRow", "classify_record", "render", "rows_of", "sent_result"]
+__all__ = ["FIELDS", "ReplayRow", "classify_record", "render", "rows_of"]
 
 #: Output columns, in order (JSON keys and the CSV header).
 FIELDS: Final = (
@@ -38,9 +36,6 @@ FIELDS: Final = (
     "text",
     "note",
 )
-
-_EXPIRED_WHY: Final = "the MTA gave up after deferrals (queue lifetime expired)"
-_GAVE_UP_WHY: Final = "the MTA bounced the recipient on a temporary failure: it gave up"
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,35 +79,12 @@ class ReplayRow:
 # --- classification of one record ------------------------------------------------------------
 
 
-@cache
-def sent_result() -> Classification:
-    """Status sent is 250 whatever the text says ("delivered to mailbox", a queue id).
-
-    One shared result, built lazily (and inherited by forked workers): its ``text`` is empty
-    and the row shows the MTA's logged reply instead (building a result per sent line would
-    cost more than parsing the line).
-    """
-    base = classify("250 2.0.0 Ok").with_code(
-        "250", reason="delivered", why="the MTA logged the delivery as sent"
-    )
-    return replace(base, text="")
-
-
 def classify_record(record: LogRecord) -> Classification:
-    """The classification of one record: its text, read in the light of the MTA's status.
-
-    sent → 250; expired → 133; a bounce on a temporary reply → 133 (the MTA gave up);
-    otherwise the code the reply's words give (a deferral stays a retry code: 202, 421, 113).
-    """
-    status = record.status
-    if status == SENT:
-        return sent_result()
-    result = classify(record.reply, stage=record.stage)
-    if status == EXPIRED:
-        return gave_up(result, why=_EXPIRED_WHY)
-    if status == BOUNCED and result.verdict is Verdict.TRANSIENT:
-        return gave_up(result, why=_GAVE_UP_WHY)
-    return result
+    """The classification of one record: its text, read in the light of the MTA's status
+    (see :mod:`classifier.outcome`)."""
+    if record.status is LogStatus.SENT:
+        return logged_as_sent()
+    return after_log(classify(record.reply, stage=record.stage), record.status)
 
 
 #: One encoder for every row: json.dumps(..., ensure_ascii=False) builds one per call.
@@ -133,6 +105,6 @@ def render(rows: Sequence[ReplayRow], output: str) -> str:
 def rows_of(record: LogRecord, source: str, number: int, final: bool) -> list[ReplayRow]:
     """The rows of one record: one per recipient (one with no recipient for message lines)."""
     if record.status == DONE:
-        return [ReplayRow(source, number, record, "", sent_result())] if final else []
+        return [ReplayRow(source, number, record, "", logged_as_sent())] if final else []
     result = classify_record(record)
     return [ReplayRow(source, number, record, r, result) for r in record.recipients or ("",)]

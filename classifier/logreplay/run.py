@@ -22,6 +22,7 @@ from typing import Any, TextIO
 
 from ..errors import InputError
 from ..logs import LineKind, LineParser
+from ..outcome import logged_as_sent
 from .final import (
     FINAL_WINDOW,
     FinalOutcomes,
@@ -33,7 +34,7 @@ from .final import (
     view_row,
 )
 from .progress import Progress
-from .rows import FIELDS, ReplayRow, render, rows_of, sent_result
+from .rows import FIELDS, ReplayRow, render, rows_of
 from .sources import CHUNK_BYTES, Chunk, Source, chunks, open_sources
 from .summary import ReplaySummary
 
@@ -112,8 +113,8 @@ def run_chunk(chunk: Chunk, s: ReplayOptions) -> _ChunkResult:
         line = text[:-1] if text.endswith("\r") else text
         number = first + offset
         if (overlong and number in overlong) or len(line) > limit:
-            kinds["overlong"] += 1
-            summary.note("overlong", f"{source}:{number}")
+            kinds[LineKind.OVERLONG] += 1
+            summary.note(LineKind.OVERLONG, f"{source}:{number}")
             continue
         kind, record = parse(line, first=chunk.at_start and offset == 0)
         kinds[kind] += 1
@@ -144,7 +145,7 @@ def replay(
     returned summary, never raised.
     """
     LineParser(options.fmt, field=options.field)  # reject a bad format before reading
-    sent_result()  # build the rule engine now: forked workers share it
+    logged_as_sent()  # build the rule engine now: forked workers share it
     summary = ReplaySummary()
     opened: list[Source] = []
     totals = sum(os.path.getsize(n) for n in names if n != "-" and os.path.isfile(n))

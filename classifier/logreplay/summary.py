@@ -128,7 +128,7 @@ class ReplaySummary:
     @property
     def clean(self) -> bool:
         """No bad input and every written row carries a code."""
-        bad = self.kinds[LineKind.MALFORMED] + self.kinds["overlong"] + self.undecodable
+        bad = self.kinds[LineKind.MALFORMED] + self.kinds[LineKind.OVERLONG] + self.undecodable
         return not bad and not self.problems and not self.codes["unclassified"]
 
     def to_dict(self, top: int = 20) -> dict[str, Any]:

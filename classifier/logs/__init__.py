@@ -18,6 +18,7 @@ from .record import (
     SENT,
     LineKind,
     LogRecord,
+    LogStatus,
     MalformedLineError,
 )
 from .sendmail import parse_sendmail
@@ -32,6 +33,7 @@ __all__ = [
     "LineKind",
     "LineParser",
     "LogRecord",
+    "LogStatus",
     "MalformedLineError",
     "csv_header",
     "parse_csv_row",

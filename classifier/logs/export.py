@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+from ..enums import LogStatus
 from .fields import columns, csv_fields, load_object, recipients_of
 from .record import BOUNCED, DEFERRED, EXPIRED, SENT, LogRecord, MalformedLineError
 
@@ -52,10 +53,10 @@ def _generic(
     mta: str, row: Mapping[str, Any], reply: object, status_field: str | None
 ) -> LogRecord:
     raw_status = row.get(status_field) if status_field else _first(row, _STATUS_NAMES)
-    status = "unknown"
+    status = LogStatus.UNKNOWN
     if isinstance(raw_status, str):
         key = raw_status.strip().lower().replace("_", "").replace("-", "").replace(" ", "")
-        status = _STATUS_WORDS.get(key, "unknown")
+        status = _STATUS_WORDS.get(key, LogStatus.UNKNOWN)
     time, qid = _first(row, _TIME_NAMES), _first(row, _ID_NAMES)
     recipients = recipients_of(_first(row, _RECIPIENT_NAMES))
     text = reply if isinstance(reply, str) else json.dumps(reply, ensure_ascii=False)

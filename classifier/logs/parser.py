@@ -70,7 +70,7 @@ class LineParser:
                 return True
         return False
 
-    def parse(self, line: str, *, first: bool = False) -> tuple[str, LogRecord | None]:
+    def parse(self, line: str, *, first: bool = False) -> tuple[LineKind, LogRecord | None]:
         """The kind of ``line`` (a LineKind value) and its record when it is a delivery."""
         if not line or line.isspace():
             return LineKind.SKIPPED, None

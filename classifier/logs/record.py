@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-from ..enums import Stage
+from ..enums import LineKind, LogStatus, Stage
 from ..errors import ClassifierError
 
 __all__ = [
@@ -16,20 +16,17 @@ __all__ = [
     "SENT",
     "LineKind",
     "LogRecord",
+    "LogStatus",
     "MalformedLineError",
 ]
 
 
-#: The attempt succeeded.
-SENT: Final = "sent"
-#: A temporary failure: the MTA will try again.
-DEFERRED: Final = "deferred"
-#: A permanent failure: the MTA gave up on this recipient.
-BOUNCED: Final = "bounced"
-#: The queue lifetime ran out after deferrals.
-EXPIRED: Final = "expired"
-#: Not an attempt: the MTA is done with the message (Postfix "removed", Exim "Completed").
-DONE: Final = "done"
+#: The statuses, by their short names (members of LogStatus).
+SENT: Final = LogStatus.SENT
+DEFERRED: Final = LogStatus.DEFERRED
+BOUNCED: Final = LogStatus.BOUNCED
+EXPIRED: Final = LogStatus.EXPIRED
+DONE: Final = LogStatus.DONE
 
 
 class MalformedLineError(ClassifierError):
@@ -42,8 +39,8 @@ class LogRecord:
 
     #: Which log format the line came from: postfix, exim, sendmail, powermta, kumomta, csv, json.
     mta: str
-    #: SENT, DEFERRED, BOUNCED, EXPIRED or DONE; "unknown" for exports without a status column.
-    status: str
+    #: What happened; UNKNOWN for exports without a status column.
+    status: LogStatus
     #: The time as the log wrote it (not parsed: logs rarely carry the year or the zone).
     time: str
     #: The MTA's queue or message id ("" when the format has none).
@@ -60,16 +57,3 @@ class LogRecord:
     #: The MTA's own category, when it logs one (PowerMTA ``bounceCat``, KumoMTA
     #: ``bounce_classification``).
     category: str = ""
-
-
-class LineKind:
-    """What a line turned out to be; every input line is exactly one of these."""
-
-    #: A delivery attempt or outcome (a LogRecord with a status other than DONE).
-    DELIVERY: Final = "delivery"
-    #: A known format's line that is not a delivery (arrivals, headers, DONE markers, blanks).
-    SKIPPED: Final = "skipped"
-    #: No known format recognised the line.
-    UNRECOGNISED: Final = "unrecognised"
-    #: A delivery line whose fields could not be read.
-    MALFORMED: Final = "malformed"

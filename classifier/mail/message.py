@@ -1,15 +1,10 @@
 """classify_message(): bounce mail, feedback reports and auto-replies, one result per recipient.
 
 The message is read into per-recipient evidence by :mod:`classifier.mail.reader`; each
-recipient's diagnostic text is classified with :func:`classifier.classify`, and then the
-bounce-level policy of the catalogue is applied (docs/bounce-mail.md):
-
-* ``Action: delayed`` is a warning: 202, not final;
-* ``Action: delivered | relayed | expanded``: 250;
-* a failed recipient is 133 (the MTA gave up after retrying) when its Status is 4.x.x or the
-  remote's last reply was temporary, when the text says the message expired or the destination
-  could not be reached, and when no reason is recognised at all;
-* otherwise the remote's words decide, also when they disagree with the Status field.
+recipient's diagnostic text is classified with :func:`classifier.classify` (the Status
+field filling in what the words lack), and the reporting MTA's last word (Action, Status) is
+applied by :func:`classifier.outcome.after_dsn` (docs/bounce-mail.md). ARF complaints are 162,
+unsubscribe requests 163, auto-replies get no code.
 """
 
 from __future__ import annotations
@@ -19,8 +14,8 @@ from email.message import Message
 from typing import Any
 
 from ..engine import classify
-from ..enums import Verdict
-from ..policy import gave_up
+from ..enums import MessageKind, RecipientKind
+from ..outcome import after_dsn
 from ..result import Classification
 from .dsn import RecipientEvidence
 from .feedback import NOT_COMPLAINTS
@@ -28,7 +23,6 @@ from .reader import MessageEvidence, read_message
 
 __all__ = ["BounceRecipient", "MessageReport", "classify_message"]
 
-_DELIVERED = frozenset({"delivered", "relayed", "expanded"})
 _MAX_DIAGNOSTIC = 4000
 
 
@@ -41,7 +35,7 @@ class BounceRecipient:
     """
 
     recipient: str
-    kind: str
+    kind: RecipientKind
     action: str
     status: str
     diagnostic: str
@@ -84,7 +78,7 @@ class MessageReport:
     is then empty and ``note`` says why).
     """
 
-    kind: str
+    kind: MessageKind
     recipients: tuple[BounceRecipient, ...]
     decoded_by: str
     subject: str
@@ -95,7 +89,7 @@ class MessageReport:
     @property
     def is_bounce(self) -> bool:
         """Does the message report a failed or delayed delivery?"""
-        return any(r.kind in ("bounce", "delay") for r in self.recipients)
+        return any(r.kind in (RecipientKind.BOUNCE, RecipientKind.DELAY) for r in self.recipients)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -115,42 +109,11 @@ def _text_classification(ev: RecipientEvidence) -> Classification:
     return classify(ev.diagnostic[:_MAX_DIAGNOSTIC], stage=ev.stage, status=ev.status or None)
 
 
-def _decide(ev: RecipientEvidence) -> tuple[str, Classification]:
-    """The bounce-level policy for one DSN-like recipient: (kind, classification)."""
-    action = ev.action or "failed"
-    result = _text_classification(ev)
-    if action == "delayed":
-        return "delay", result.with_code(
-            "202", why="Action: delayed: a warning, the reporting MTA is still retrying"
-        )
-    if action in _DELIVERED:
-        return "delivery", result.with_code(
-            "250", reason="delivered", why=f"Action: {action}: the message was delivered"
-        )
-    if result.reason == "expired":
-        return "bounce", result
-    if ev.status[:1] == "4" or result.verdict == Verdict.TRANSIENT:
-        said = f"Status {ev.status}" if ev.status[:1] == "4" else "a temporary (4xx) reply"
-        return "bounce", gave_up(
-            result,
-            why=f"final failure after {said}: the reporting MTA treated the failure as "
-            "temporary and gave up retrying",
-        )
-    if not result.recognised or result.verdict == Verdict.SUCCESS:
-        return "bounce", result.with_code(
-            "133",
-            reason="expired",
-            why="failed recipient with no recognisable reason: the MTA gave up",
-        )
-    if result.reason == "connection_failed":
-        return "bounce", gave_up(
-            result, why="the destination could not be reached until the MTA gave up retrying"
-        )
-    return "bounce", result
-
-
 def _recipient(
-    ev: RecipientEvidence, kind: str, result: Classification | None, feedback_type: str = ""
+    ev: RecipientEvidence,
+    kind: RecipientKind,
+    result: Classification | None,
+    feedback_type: str = "",
 ) -> BounceRecipient:
     return BounceRecipient(
         recipient=ev.recipient,
@@ -170,38 +133,38 @@ def _from_evidence(evidence: MessageEvidence) -> tuple[BounceRecipient, ...]:
     kind = evidence.kind
     out: list[BounceRecipient] = []
     for ev in evidence.recipients:
-        if kind == "feedback":
+        if kind is MessageKind.FEEDBACK:
             ftype = evidence.feedback_type
             if ftype in NOT_COMPLAINTS:
-                out.append(_recipient(ev, "feedback", None, ftype))
+                out.append(_recipient(ev, RecipientKind.FEEDBACK, None, ftype))
                 continue
-            result = classify("").with_code(
+            result = Classification.unrecognised().with_code(
                 "162",
                 reason="complaint",
                 why=f"ARF feedback report (RFC 5965), Feedback-Type: {ftype}",
             )
-            out.append(_recipient(ev, "feedback", result, ftype))
-        elif kind == "unsubscribe":
-            result = classify("").with_code(
+            out.append(_recipient(ev, RecipientKind.FEEDBACK, result, ftype))
+        elif kind is MessageKind.UNSUBSCRIBE:
+            result = Classification.unrecognised().with_code(
                 "163", reason="list_unsubscribe", why=f"List-Unsubscribe request: {evidence.note}"
             )
-            out.append(_recipient(ev, "unsubscribe", result))
-        elif kind == "auto_reply":
-            out.append(_recipient(ev, "auto_reply", None))
-        elif kind in ("bounce", "notification"):
-            rkind, result = _decide(ev)
+            out.append(_recipient(ev, RecipientKind.UNSUBSCRIBE, result))
+        elif kind is MessageKind.AUTO_REPLY:
+            out.append(_recipient(ev, RecipientKind.AUTO_REPLY, None))
+        elif kind in (MessageKind.BOUNCE, MessageKind.NOTIFICATION):
+            rkind, result = after_dsn(_text_classification(ev), ev.action or "failed", ev.status)
             out.append(_recipient(ev, rkind, result))
     return tuple(out)
 
 
-def _message_kind(kind: str, recipients: tuple[BounceRecipient, ...]) -> str:
+def _message_kind(kind: MessageKind, recipients: tuple[BounceRecipient, ...]) -> MessageKind:
     """A delivery report is a bounce if any recipient failed, else a delay or a delivery."""
-    if kind not in ("bounce", "notification") or not recipients:
+    if kind not in (MessageKind.BOUNCE, MessageKind.NOTIFICATION) or not recipients:
         return kind
     kinds = {r.kind for r in recipients}
-    for candidate in ("bounce", "delay", "delivery"):
+    for candidate in (RecipientKind.BOUNCE, RecipientKind.DELAY, RecipientKind.DELIVERY):
         if candidate in kinds:
-            return candidate
+            return MessageKind(candidate.value)
     return kind
 
 
@@ -216,7 +179,7 @@ def classify_message(data: bytes | str | Message) -> MessageReport:
         recipients = _from_evidence(evidence)
     except Exception as exc:  # a last guard: malformed mail must never escape as a crash
         return MessageReport(
-            kind="unknown",
+            kind=MessageKind.UNKNOWN,
             recipients=(),
             decoded_by="",
             subject="",

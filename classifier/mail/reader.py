@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, replace
 from email.message import Message
 
+from ..enums import MessageKind
 from .dsn import (
     ADDRESS_PATTERN,
     RecipientEvidence,
@@ -43,6 +44,9 @@ from .text_bounces import (
     looks_like_delay,
 )
 
+#: Kinds of an attached message that are no report about our recipients.
+_NOT_REPORTS = frozenset({MessageKind.UNKNOWN, MessageKind.AUTO_REPLY, MessageKind.UNSUBSCRIBE})
+
 __all__ = ["MessageEvidence", "read_message"]
 
 #: Recipients reported per message; a report naming more is cut (and still cheap to read).
@@ -72,7 +76,7 @@ class MessageEvidence:
     kind: bounce, feedback, auto_reply, unsubscribe, notification (SES delivery) or unknown.
     """
 
-    kind: str
+    kind: MessageKind
     recipients: tuple[RecipientEvidence, ...] = ()
     decoded_by: str = ""
     note: str = ""
@@ -191,7 +195,7 @@ def _embedded_report(
         candidates.append(body[len(report) :].lstrip("\r\n"))
     for candidate in candidates:
         inner = read_message(candidate, _depth=depth + 1)
-        if inner.kind not in ("unknown", "auto_reply", "unsubscribe") and inner.recipients:
+        if inner.kind not in _NOT_REPORTS and inner.recipients:
             return inner
     return None
 
@@ -204,7 +208,11 @@ def read_message(data: bytes | str | Message, *, _depth: int = 0) -> MessageEvid
     MAX_SECOND_READ_BYTES.
     """
     found = _read(data, MAX_MESSAGE_BYTES, _depth)
-    if found.kind == "unknown" and isinstance(data, bytes | str) and len(data) > MAX_MESSAGE_BYTES:
+    if (
+        found.kind is MessageKind.UNKNOWN
+        and isinstance(data, bytes | str)
+        and len(data) > MAX_MESSAGE_BYTES
+    ):
         found = _read(data, MAX_SECOND_READ_BYTES, _depth)
     return found
 
@@ -214,7 +222,10 @@ def _read(data: bytes | str | Message, limit: int, _depth: int) -> MessageEviden
     subject = header(msg, "Subject")
     sender = header(msg, "From")
     base = MessageEvidence(
-        kind="unknown", subject=subject, sender=sender, message_id=header(msg, "Message-ID")
+        kind=MessageKind.UNKNOWN,
+        subject=subject,
+        sender=sender,
+        message_id=header(msg, "Message-ID"),
     )
     parts = list(text_parts(msg))
     body = _plain_body(parts)
@@ -235,7 +246,7 @@ def _read(data: bytes | str | Message, limit: int, _depth: int) -> MessageEviden
         note = "" if arf.feedback_type not in NOT_COMPLAINTS else "not a complaint"
         return replace(
             base,
-            kind="feedback",
+            kind=MessageKind.FEEDBACK,
             recipients=tuple(
                 RecipientEvidence(recipient=r, reporting_mta=arf.reporting_mta, decoded_by="arf")
                 for r in recipients
@@ -265,10 +276,14 @@ def _read(data: bytes | str | Message, limit: int, _depth: int) -> MessageEviden
         ses = decode_ses_json(body)
         if ses is not None:
             kind, found = ses
-            mapping = {"Bounce": "bounce", "Complaint": "feedback", "Delivery": "notification"}
+            mapping = {
+                "Bounce": MessageKind.BOUNCE,
+                "Complaint": MessageKind.FEEDBACK,
+                "Delivery": MessageKind.NOTIFICATION,
+            }
             return replace(
                 base,
-                kind=mapping.get(kind, "unknown"),
+                kind=mapping.get(kind, MessageKind.UNKNOWN),
                 recipients=tuple(found),
                 decoded_by="amazon-ses-notification",
                 feedback_type="abuse" if kind == "Complaint" else "",
@@ -285,7 +300,7 @@ def _read(data: bytes | str | Message, limit: int, _depth: int) -> MessageEviden
         if why:
             return replace(
                 base,
-                kind="unsubscribe",
+                kind=MessageKind.UNSUBSCRIBE,
                 recipients=tuple(
                     RecipientEvidence(recipient=a, decoded_by="list-unsubscribe") for a in who
                 ),
@@ -296,7 +311,7 @@ def _read(data: bytes | str | Message, limit: int, _depth: int) -> MessageEviden
         if why:
             return replace(
                 base,
-                kind="auto_reply",
+                kind=MessageKind.AUTO_REPLY,
                 recipients=tuple(RecipientEvidence(recipient=a, decoded_by="rfc3834") for a in who),
                 decoded_by="rfc3834",
                 note=why,
@@ -363,7 +378,7 @@ def _read(data: bytes | str | Message, limit: int, _depth: int) -> MessageEviden
     if evidence:
         return replace(
             base,
-            kind="bounce",
+            kind=MessageKind.BOUNCE,
             recipients=tuple(evidence[:MAX_RECIPIENTS]),
             decoded_by=decoded_by,
         )

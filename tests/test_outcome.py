@@ -1,11 +1,11 @@
-"""The layer above a reply: an MTA that gave up retrying (DSN, log replay) gives 133."""
+"""The MTA's last word: an MTA that gave up retrying (DSN, log replay) gives 133, decided once."""
 
 from __future__ import annotations
 
 from classifier import classify, classify_message
 from classifier.logreplay import classify_record
 from classifier.logs import parse_postfix
-from classifier.policy import gave_up
+from classifier.outcome import gave_up
 
 
 def test_gave_up_is_133_for_temporary_meanings() -> None:
