@@ -71,7 +71,8 @@ class Example:
 
 @dataclass(frozen=True, slots=True)
 class ReasonPolicy:
-    """A portable reason and the MasterBase code it gets for each kind of reply."""
+    """A portable reason and the MasterBase code it gets for each kind of reply (as
+    ``reasons.toml`` says; :func:`classifier.policy.code_for_reason` applies it)."""
 
     name: str
     description: str
@@ -79,18 +80,6 @@ class ReasonPolicy:
     transient: str | None
     on_421: str | None
     no_code: str | None
-
-    def code_for(self, basic: int | None, klass: str | None) -> str | None:
-        """The code for a reply of class ``klass`` ('2','4','5' or None) and basic code."""
-        if basic == 421 and self.on_421 is not None:
-            return self.on_421
-        if klass == "4":
-            return self.transient
-        if klass == "5":
-            return self.permanent
-        if klass is None:
-            return self.no_code or self.permanent or self.transient
-        return self.permanent or self.transient
 
 
 def _code_matches(patterns: tuple[str, ...], value: str | None) -> bool:
