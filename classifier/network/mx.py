@@ -91,14 +91,11 @@ def async_resolver_for(
     return _only(dns.asyncresolver.Resolver(configure=False), host, port, timeout)
 
 
-def _outcome(domain: str, status: str, text: str, code: str, reason: str) -> DnsOutcome:
+def _outcome(domain: str, status: str, text: str) -> DnsOutcome:
     # No stage: the text is Postfix's log wording, not a reply at connect (where the policy
-    # reads a domain problem as the sender's). The rules give the code but for a domain with
-    # neither MX nor address, which Postfix words like a missing domain.
-    result = classify(text)
-    if result.code != code:
-        result = result.with_code(code, reason=reason, why=f"DNS for {domain}: {status}")
-    return DnsOutcome(domain, status, (), text, result)
+    # reads a domain problem as the sender's). The rules that read Postfix logs decide the
+    # code (NXDOMAIN 111, no mail host or null MX 112, failure 113), tested for each status.
+    return DnsOutcome(domain, status, (), text, classify(text))
 
 
 def name_service_error(name: str, rdtype: str, detail: str) -> str:
@@ -111,7 +108,7 @@ def name_service_error(name: str, rdtype: str, detail: str) -> str:
 def _failure(domain: str, rdtype: str, exc: BaseException) -> DnsOutcome:
     if isinstance(exc, dns.resolver.NXDOMAIN):
         text = name_service_error(domain, rdtype, "Host not found")
-        return _outcome(domain, "nxdomain", text, "111", "dns_nxdomain")
+        return _outcome(domain, "nxdomain", text)
     if isinstance(exc, dns.exception.Timeout):
         status = "timeout"
     elif isinstance(exc, dns.resolver.NoNameservers):  # SERVFAIL or REFUSED from each
@@ -119,12 +116,12 @@ def _failure(domain: str, rdtype: str, exc: BaseException) -> DnsOutcome:
     else:
         status = "error"
     text = name_service_error(domain, rdtype, "Host not found, try again")
-    return _outcome(domain, status, text, "113", "dns_failure")
+    return _outcome(domain, status, text)
 
 
 def _no_mail_host(domain: str) -> DnsOutcome:
     text = name_service_error(domain, "A", "Host found but no data record of requested type")
-    return _outcome(domain, "no_mail_host", text, "112", "dns_no_mx")
+    return _outcome(domain, "no_mail_host", text)
 
 
 def _from_mx(domain: str, answer: dns.resolver.Answer) -> DnsOutcome:
@@ -135,7 +132,7 @@ def _from_mx(domain: str, answer: dns.resolver.Answer) -> DnsOutcome:
     hosts = tuple(host for _, host in records if host not in ("", "."))
     if not hosts:  # RFC 7505 null MX: "MX 0 ."
         text = f"{domain}: Domain {domain} does not accept mail (nullMX)"
-        return _outcome(domain, "null_mx", text, "112", "dns_no_mx")
+        return _outcome(domain, "null_mx", text)
     return DnsOutcome(domain, "mx", hosts, f"MX for {domain}: {', '.join(hosts)}", None)
 
 
