@@ -84,7 +84,8 @@ def classify_record(record: LogRecord) -> Classification:
     (see :mod:`classifier.outcome`)."""
     if record.status is LogStatus.SENT:
         return logged_as_sent()
-    return after_log(classify(record.reply, stage=record.stage), record.status)
+    result = classify(record.reply, stage=record.stage, status=record.reply_status or None)
+    return after_log(result, record.status)
 
 
 #: One encoder for every row: json.dumps(..., ensure_ascii=False) builds one per call.

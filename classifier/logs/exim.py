@@ -57,7 +57,9 @@ def parse_exim(line: str) -> LogRecord | None:
     if "-" not in msgid:
         return None
     if flag == "Completed" and len(tokens) == 2:
-        return LogRecord("exim", DONE, time, msgid, (), "")
+        return LogRecord(
+            mta="exim", status=DONE, time=time, queue_id=msgid, recipients=(), reply=""
+        )
     status = _EXIM_FLAGS.get(flag)
     if status is None:
         return None
@@ -77,7 +79,9 @@ def parse_exim(line: str) -> LogRecord | None:
         if c >= 0:
             end = rest.find('"', c + 4)
             reply = rest[c + 4 : end if end >= 0 else len(rest)]
-        return LogRecord("exim", SENT, time, msgid, (recipient,), reply)
+        return LogRecord(
+            mta="exim", status=SENT, time=time, queue_id=msgid, recipients=(recipient,), reply=reply
+        )
     if address.endswith(":"):
         message = rest
     else:
@@ -89,4 +93,11 @@ def parse_exim(line: str) -> LogRecord | None:
         return None
     if "retry timeout exceeded" in message:
         status = EXPIRED
-    return LogRecord("exim", status, time, msgid, (recipient,), _exim_message(message))
+    return LogRecord(
+        mta="exim",
+        status=status,
+        time=time,
+        queue_id=msgid,
+        recipients=(recipient,),
+        reply=_exim_message(message),
+    )

@@ -61,12 +61,12 @@ def _generic(
     recipients = recipients_of(_first(row, _RECIPIENT_NAMES))
     text = reply if isinstance(reply, str) else json.dumps(reply, ensure_ascii=False)
     return LogRecord(
-        mta,
-        status,
-        "" if time is None else str(time),
-        "" if qid is None else str(qid),
-        recipients,
-        text,
+        mta=mta,
+        status=status,
+        time="" if time is None else str(time),
+        queue_id="" if qid is None else str(qid),
+        recipients=recipients,
+        reply=text,
     )
 
 

@@ -56,13 +56,13 @@ def parse_kumomta(line: str, obj: Mapping[str, Any] | None = None) -> LogRecord 
         raise MalformedLineError(f"KumoMTA {kind} record without a recipient")
     category = obj.get("bounce_classification")
     return LogRecord(
-        "kumomta",
-        status,
-        str(obj.get("timestamp", "")),
-        str(obj.get("id", "")),
-        recipients,
-        reply,
-        dsn,
-        stage,
-        category if isinstance(category, str) else "",
+        mta="kumomta",
+        status=status,
+        time=str(obj.get("timestamp", "")),
+        queue_id=str(obj.get("id", "")),
+        recipients=recipients,
+        reply=reply,
+        dsn=dsn,
+        stage=stage,
+        category=category if isinstance(category, str) else "",
     )

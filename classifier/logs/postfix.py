@@ -55,7 +55,9 @@ def parse_postfix(line: str) -> LogRecord | None:
     else:
         reply = rest.lstrip(", ")
     if status == EXPIRED:
-        return LogRecord("postfix", EXPIRED, time, qid, (), reply)
+        return LogRecord(
+            mta="postfix", status=EXPIRED, time=time, queue_id=qid, recipients=(), reply=reply
+        )
     to = line.find("to=<", qid_end, s)
     if to < 0:
         raise MalformedLineError("Postfix delivery line without to=<…>")
@@ -63,7 +65,15 @@ def parse_postfix(line: str) -> LogRecord | None:
     if to_end < 0:
         raise MalformedLineError("Postfix delivery line with an unterminated to=<…>")
     dsn = dsn_field(line, to_end, s)
-    return LogRecord("postfix", status, time, qid, (line[to + 4 : to_end],), reply, dsn)
+    return LogRecord(
+        mta="postfix",
+        status=status,
+        time=time,
+        queue_id=qid,
+        recipients=(line[to + 4 : to_end],),
+        reply=reply,
+        dsn=dsn,
+    )
 
 
 def _postfix_removed(line: str, prog: int) -> LogRecord | None:
@@ -74,4 +84,6 @@ def _postfix_removed(line: str, prog: int) -> LogRecord | None:
     qid = line[head + 3 : -9]
     if not qid or " " in qid:
         return None
-    return LogRecord("postfix", DONE, syslog_time(line), qid, (), "")
+    return LogRecord(
+        mta="postfix", status=DONE, time=syslog_time(line), queue_id=qid, recipients=(), reply=""
+    )

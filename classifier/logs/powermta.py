@@ -57,5 +57,13 @@ def parse_powermta(line: str, header: Sequence[str]) -> LogRecord | None:
     qid = row.get("envId", "") or row.get("jobId", "")
     dsn = dsn_status.split(" ", 1)[0]
     return LogRecord(
-        "powermta", status, row.get("timeLogged", ""), qid, (rcpt,), reply, dsn, None, category
+        mta="powermta",
+        status=status,
+        time=row.get("timeLogged", ""),
+        queue_id=qid,
+        recipients=(rcpt,),
+        reply=reply,
+        dsn=dsn,
+        stage=None,
+        category=category,
     )

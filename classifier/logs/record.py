@@ -57,3 +57,7 @@ class LogRecord:
     #: The MTA's own category, when it logs one (PowerMTA ``bounceCat``, KumoMTA
     #: ``bounce_classification``).
     category: str = ""
+    #: A status that fills in what ``reply`` lacks (``classify(..., status=)``): Sendmail's
+    #: ``dsn=`` beside its own words ("User unknown"); "" where the MTA's status is only
+    #: evidence (Postfix logs the remote's reply and its own reading of it).
+    reply_status: str = ""

@@ -12,7 +12,8 @@ def parse_sendmail(line: str) -> LogRecord | None:
     """A Sendmail recipient record: ``ID: to=…, …, dsn=X.Y.Z, stat=…``.
 
     ``stat=`` holds the remote's reply when there was one ("Deferred: 421 …", "Sent (…)") and
-    Sendmail's own words otherwise ("User unknown"), so ``reply`` keeps ``dsn=`` beside it.
+    Sendmail's own words otherwise ("User unknown"), so ``dsn=`` comes with it as the status
+    that fills in what the words lack (``reply_status``).
     """
     s = line.find(" stat=")
     if s < 0:
@@ -38,6 +39,14 @@ def parse_sendmail(line: str) -> LogRecord | None:
         return None
     else:
         status = DEFERRED if stat.startswith("Deferred") or dsn.startswith("4") else BOUNCED
-        reply = f"dsn={dsn}, stat={stat}" if dsn else f"stat={stat}"
-    qid = line[qid_start:qid_end]
-    return LogRecord("sendmail", status, syslog_time(line), qid, recipients, reply, dsn)
+        reply = stat
+    return LogRecord(
+        mta="sendmail",
+        status=status,
+        time=syslog_time(line),
+        queue_id=line[qid_start:qid_end],
+        recipients=recipients,
+        reply=reply,
+        dsn=dsn,
+        reply_status=dsn if status is not SENT else "",
+    )
