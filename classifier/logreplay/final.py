@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Final, Generic, TypeVar
+from typing import Final, Generic, NamedTuple, TypeVar
 
-from ..logs import BOUNCED, DONE, EXPIRED, SENT
+from ..logs import BOUNCED, DONE, EXPIRED, SENT, LogStatus
 from ..outcome import EXPIRED_WHY, gave_up
 from .rows import ReplayRow, render
 from .summary import Keys, summary_keys
@@ -36,26 +36,40 @@ def expired_row(row: ReplayRow) -> ReplayRow | None:
     return replace(row, record=replace(row.record, status=EXPIRED), result=result)
 
 
-#: A row as a worker hands it back for ``final``: id, recipient, MTA status, message-level,
-#: rendered text, summary keys and the same row expired (deferred rows only). Plain tuples
-#: cross process boundaries far cheaper than rows with their classifications.
-Packed = tuple[str, str, str, bool, str, Keys, "Packed | None"]
+class Packed(NamedTuple):
+    """A row as a worker hands it back for ``final``: a tuple (cheap to send between
+    processes, unlike a row with its classification) of what the parent needs."""
+
+    queue_id: str
+    recipient: str
+    status: LogStatus
+    #: The line is about the whole message (Postfix expired, a DONE marker).
+    message_level: bool
+    #: The row rendered in the output format ("" when only a summary is written).
+    text: str
+    #: What the summary counts of the row.
+    keys: Keys
+    #: The same row relabelled as the queue giving up (deferred rows only).
+    expired: Packed | None
+
+
+_DONE_KEYS: Final = ("", "", "", DONE, "", "")
 
 
 def pack(row: ReplayRow, output: str | None) -> Packed:
     """A row packed for the parent; rendered in ``output`` unless None (a summary only)."""
     record = row.record
-    if record.status == DONE:
-        return (record.queue_id, "", DONE, True, "", ("", "", "", DONE, "", ""), None)
+    if record.status is DONE:
+        return Packed(record.queue_id, "", DONE, True, "", _DONE_KEYS, None)
     expired = expired_row(row)
-    return (
-        record.queue_id,
-        row.recipient,
-        record.status,
-        not record.recipients,
-        "" if output is None else render((row,), output),
-        summary_keys(row),
-        None if expired is None else pack(expired, output),
+    return Packed(
+        queue_id=record.queue_id,
+        recipient=row.recipient,
+        status=record.status,
+        message_level=not record.recipients,
+        text="" if output is None else render((row,), output),
+        keys=summary_keys(row),
+        expired=None if expired is None else pack(expired, output),
     )
 
 
@@ -131,8 +145,8 @@ def view_row(row: ReplayRow) -> tuple[str, str, str, bool]:
 
 
 def view_packed(row: Packed) -> tuple[str, str, str, bool]:
-    return row[0], row[1], row[2], row[3]
+    return row.queue_id, row.recipient, row.status, row.message_level
 
 
 def expire_packed(row: Packed) -> Packed | None:
-    return row[6]
+    return row.expired

@@ -165,9 +165,9 @@ def replay(
         meter.update(summary.lines, done_before + current)
 
     def write_packed(row: Packed) -> None:
-        summary.add(row[5])
+        summary.add(row.keys)
         if options.records:
-            out.write(row[4])
+            out.write(row.text)
 
     final = None
     if options.final:
