@@ -34,11 +34,51 @@ SHORT_TEXT = 1024
 _CACHE_KEY_MAX = 2048
 
 
+class _Memo:
+    """The classifier's bounded memo tables: results by reply and by words, and which rules a
+    (basic, enhanced, stage) triple admits.
+
+    Safe under concurrent use without a lock: every operation is one dict get, set or clear
+    (each atomic on its own), the values are immutable, and a race can only drop or repeat
+    an entry, which costs a recomputation of the same answer, never a different answer.
+    """
+
+    __slots__ = ("admissible", "results", "size")
+
+    #: Code triples remembered at most (there are few: codes are a small vocabulary).
+    ADMISSIBLE_MAX = 4096
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.results: dict[tuple[object, ...], Classification] = {}
+        self.admissible: dict[tuple[int | None, str | None, Stage], int] = {}
+
+
 class Classifier:
-    """A compiled rule set. Immutable after construction, safe to share between threads."""
+    """A compiled rule set, safe to share between threads.
+
+    What decides an answer (the rules, their reason policies and fallback tables, the compiled
+    units and the prefilter) is fixed at construction and immutable. Besides it the classifier
+    keeps bounded memo tables (see ``_Memo``), which change what is fast, never what is
+    answered, and the count of rule searches cut by the regex timeout (``timeouts``).
+    """
+
+    __slots__ = (
+        "_conditional",
+        "_conditional_units",
+        "_delivered",
+        "_lock",
+        "_memo",
+        "_parts",
+        "_prefilter",
+        "_rules",
+        "_ruleset",
+        "_timeouts",
+        "_units",
+    )
 
     def __init__(self, rules: RuleSet, *, cache_size: int = 65536) -> None:
-        self.rules = rules
+        self._ruleset = rules
         self._rules: tuple[Rule, ...] = rules.rules
         # A rule that is an alternation of phrases becomes one unit per phrase, in order: a
         # unit is verified only when its own literal occurs, and matching any unit of a rule
@@ -62,10 +102,19 @@ class Classifier:
         self._delivered = sum(
             1 << index for index, (rule, _p, _l) in enumerate(units) if rule.reason == "delivered"
         )
-        self._admissible: dict[tuple[int | None, str | None, Stage], int] = {}
-        self._cache: dict[tuple[object, ...], Classification] = {}
-        self._cache_size = cache_size
-        self.timeouts = 0
+        self._memo = _Memo(cache_size)
+        self._lock = threading.Lock()
+        self._timeouts = 0
+
+    @property
+    def rules(self) -> RuleSet:
+        """The rule set, in precedence order (immutable)."""
+        return self._ruleset
+
+    @property
+    def timeouts(self) -> int:
+        """Rule searches cut by ``REGEX_TIMEOUT`` (counted as no match) since construction."""
+        return self._timeouts
 
     @classmethod
     def from_dirs(
@@ -83,14 +132,15 @@ class Classifier:
     def _mask_for(self, reply: ParsedReply) -> int:
         """Rules whose code and stage conditions admit this reply (cached per code triple)."""
         key = (reply.basic, reply.enhanced, reply.stage)
-        mask = self._admissible.get(key)
+        admissible = self._memo.admissible
+        mask = admissible.get(key)
         if mask is None:
             mask = ~self._conditional
             for index, rule in self._conditional_units:
                 if rule.admits(reply.basic, reply.enhanced, reply.stage):
                     mask |= 1 << index
-            if len(self._admissible) < 4096:
-                self._admissible[key] = mask
+            if len(admissible) < _Memo.ADMISSIBLE_MAX:
+                admissible[key] = mask
         return mask
 
     def _search(
@@ -101,7 +151,8 @@ class Classifier:
         try:
             return pattern.search(text, timeout=REGEX_TIMEOUT)
         except TimeoutError:
-            self.timeouts += 1
+            with self._lock:  # rare (pathological input only): a lock costs nothing here
+                self._timeouts += 1
             return None
 
     def _first_match(
@@ -154,8 +205,9 @@ class Classifier:
         the words, the status says more than its class (not X.0.0) and its class agrees with
         the basic code, the reply is decided again with that status.
         """
-        cache = self._cache
-        cacheable = self._cache_size > 0 and isinstance(reply, str) and len(reply) <= _CACHE_KEY_MAX
+        memo = self._memo
+        cache = memo.results
+        cacheable = memo.size > 0 and isinstance(reply, str) and len(reply) <= _CACHE_KEY_MAX
         if cacheable:
             # Stage members hash and compare as their value: "rcpt" and Stage.RCPT are one key.
             key: tuple[object, ...] = (reply, stage) if status is None else (reply, stage, status)
@@ -168,11 +220,11 @@ class Classifier:
         words: tuple[object, ...] = (parsed.text, parsed.basic, parsed.enhanced, parsed.stage)
         if parsed.status is not None:
             words = (*words, parsed.status)
-        result = cache.get(words) if self._cache_size > 0 else None
+        result = cache.get(words) if memo.size > 0 else None
         if result is None:
             result = self.classify_parsed(parsed)
-            if self._cache_size > 0:
-                if len(cache) >= self._cache_size:
+            if memo.size > 0:
+                if len(cache) >= memo.size:
                     cache.clear()
                 cache[words] = result
         if cacheable:
@@ -233,11 +285,11 @@ class Classifier:
         matched: str | None = None
         if found is not None:
             rule, m = found
-            decision = decide_rule(self.rules, rule, parsed)
+            decision = decide_rule(self._ruleset, rule, parsed)
             if decision is not None:
                 rule_id, matched = rule.id, m.group(0)
         if decision is None:
-            decision = decide_fallback(self.rules, parsed)
+            decision = decide_fallback(self._ruleset, parsed)
         if decision is None:
             return Classification.unrecognised(
                 parsed.text,

@@ -9,11 +9,12 @@ wrong and raises RuleError naming the file and rule, so a bad rule never slips t
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import regex
@@ -142,13 +143,21 @@ class Rule:
 
 @dataclass(frozen=True, slots=True)
 class RuleSet:
-    """Rules in precedence order, with the reason policies and fallback tables they use."""
+    """Rules in precedence order, with the reason policies and fallback tables they use.
+
+    Immutable: the tables are read-only mappings.
+    """
 
     rules: tuple[Rule, ...]
-    reasons: dict[str, ReasonPolicy]
-    enhanced_fallback: dict[str, str]
-    basic_fallback: dict[str, str]
+    reasons: Mapping[str, ReasonPolicy]
+    enhanced_fallback: Mapping[str, str]
+    basic_fallback: Mapping[str, str]
     sources: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        # Read-only views of private copies: a rule set cannot change under a classifier.
+        for name in ("reasons", "enhanced_fallback", "basic_fallback"):
+            object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
 
     def __iter__(self) -> Iterator[Rule]:
         return iter(self.rules)
