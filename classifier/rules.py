@@ -45,19 +45,21 @@ _RULE_KEYS = frozenset(
         "enhanced",
         "stage",
         "provider",
-        "priority",
         "code",
         "note",
         "example",
         "literals",
-        "final",
     }
 )
 _EXAMPLE_KEYS = frozenset({"reply", "code", "stage", "source", "note"})
-_META_KEYS = frozenset({"description", "priority", "disable", "source"})
+_META_KEYS = frozenset({"description", "disable", "source"})
+#: What precedence is, said once for every message that needs it.
+PRECEDENCE = (
+    "precedence is the order of the rule directories (yours first), then the file name, then "
+    "the position in the file"
+)
 _REASON_KEYS = frozenset({"description", "code", "permanent", "transient", "on_421", "no_code"})
 _FLAGS = regex.IGNORECASE | regex.VERSION0
-DEFAULT_PRIORITY = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +114,6 @@ class Rule:
     enhanced: tuple[tuple[str, str, str], ...] = ()
     stages: frozenset[Stage] = frozenset()
     provider: str | None = None
-    priority: int = DEFAULT_PRIORITY
     code: str | None = None
     note: str | None = None
     examples: tuple[Example, ...] = ()
@@ -136,9 +137,11 @@ class Rule:
         return not (self.stages and stage not in self.stages)
 
     @property
-    def sort_key(self) -> tuple[int, int, str, int]:
-        """Precedence: user directories first, then priority, file name, position in file."""
-        return (self.origin, self.priority, Path(self.file).name, self.position)
+    def sort_key(self) -> tuple[int, str, int]:
+        """Precedence: the rule directory (user directories first, in the order given), then
+        the file name (bundled files are numbered: 100-gmail.toml before 500-generic...),
+        then the position in the file."""
+        return (self.origin, Path(self.file).name, self.position)
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,7 +260,6 @@ def _parse_rule(
     raw: Any,
     file: str,
     position: int,
-    default_priority: int,
     origin: int,
     reasons: dict[str, ReasonPolicy],
 ) -> Rule:
@@ -267,6 +269,8 @@ def _parse_rule(
     if not isinstance(rule_id, str) or not _ID.match(rule_id):
         raise RuleError(f"rule #{position + 1}: missing or malformed id {rule_id!r}", file=file)
     unknown = set(raw) - _RULE_KEYS
+    if "priority" in unknown:
+        raise RuleError(f"'priority' is not a rule key: {PRECEDENCE}", file=file, rule_id=rule_id)
     if unknown:
         raise RuleError(f"unknown keys {sorted(unknown)}", file=file, rule_id=rule_id)
     reason = raw.get("reason")
@@ -313,9 +317,6 @@ def _parse_rule(
             )
     else:
         literals = required_literals(pattern)
-    priority = raw.get("priority", default_priority)
-    if not isinstance(priority, int) or isinstance(priority, bool):
-        raise RuleError("priority must be an integer", file=file, rule_id=rule_id)
     code = _check_code(raw["code"], file, rule_id, "code") if "code" in raw else None
     examples_raw = raw.get("example", [])
     if not isinstance(examples_raw, list) or not examples_raw:
@@ -354,7 +355,6 @@ def _parse_rule(
         enhanced=enhanced,
         stages=frozenset(stages),
         provider=str(provider) if provider is not None else None,
-        priority=priority,
         code=code,
         note=str(note) if note is not None else None,
         examples=tuple(examples),
@@ -411,17 +411,16 @@ def load_rules(
             if unknown:
                 raise RuleError(f"unknown top-level keys {sorted(unknown)}", file=file)
             meta = data.get("meta", {})
+            if isinstance(meta, dict) and "priority" in meta:
+                raise RuleError(f"[meta] priority is not accepted: {PRECEDENCE}", file=file)
             if not isinstance(meta, dict) or set(meta) - _META_KEYS:
                 raise RuleError(f"[meta] accepts only {sorted(_META_KEYS)}", file=file)
-            default_priority = meta.get("priority", DEFAULT_PRIORITY)
-            if not isinstance(default_priority, int):
-                raise RuleError("[meta] priority must be an integer", file=file)
             disabled.update(_str_list(meta.get("disable", []), file, "meta", "disable"))
             raw_rules = data.get("rule", [])
             if not isinstance(raw_rules, list):
                 raise RuleError("'rule' must be an array of tables ([[rule]])", file=file)
             for position, raw in enumerate(raw_rules):
-                rule = _parse_rule(raw, file, position, default_priority, origin, reasons)
+                rule = _parse_rule(raw, file, position, origin, reasons)
                 if rule.id in seen:
                     raise RuleError(
                         f"duplicate id (also in {seen[rule.id]})", file=file, rule_id=rule.id
