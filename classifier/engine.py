@@ -314,8 +314,9 @@ class Classifier:
 
 def _units_of(rule: Rule) -> list[tuple[regex.Pattern[str], tuple[str, ...], bool]]:
     """The rule's alternatives, each with the literals that select it and whether it is
-    linear (whole rule when it cannot be split)."""
-    parts = split_alternatives(rule.pattern)
+    linear: the phrases of a list pattern, else the top-level alternatives of the regex (the
+    whole rule when it cannot be split or lists its own literals)."""
+    parts = list(rule.phrases) or split_alternatives(rule.pattern)
     if len(parts) > 1 and not rule.explicit_literals:
         units: list[tuple[regex.Pattern[str], tuple[str, ...], bool]] = []
         for part in parts:

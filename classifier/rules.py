@@ -122,6 +122,9 @@ class Rule:
     origin: int = 0
     #: True when the rule lists its prefilter literals itself (then it is never split).
     explicit_literals: bool = False
+    #: The phrases of a pattern written as a list (``pattern`` is them joined by "|"), each
+    #: verified on its own; () for a pattern written as one regex.
+    phrases: tuple[str, ...] = ()
 
     @property
     def has_conditions(self) -> bool:
@@ -256,6 +259,31 @@ def _load_fallbacks(
     return enhanced, basic
 
 
+def _compile(pattern: str, file: str, rule_id: str, what: str) -> regex.Pattern[str]:
+    try:
+        return regex.compile(pattern, _FLAGS)
+    except (regex.error, OverflowError, RecursionError) as exc:
+        raise RuleError(f"{what}: {exc}", file=file, rule_id=rule_id) from exc
+
+
+def _phrases(value: Any, file: str, rule_id: str) -> tuple[str, ...]:
+    """A rule's pattern: one regex, or a list of phrases (each a regex of its own) that are
+    alternatives, so a phrase is added by adding a line."""
+    if isinstance(value, str) and value.strip():
+        return (value,)
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(v, str) and v.strip() for v in value)
+    ):
+        raise RuleError(
+            "missing pattern (a regex, or a list of phrases)", file=file, rule_id=rule_id
+        )
+    for index, phrase in enumerate(value):
+        _compile(phrase, file, rule_id, f"bad pattern phrase #{index + 1} {phrase!r}")
+    return tuple(value)
+
+
 def _parse_rule(
     raw: Any,
     file: str,
@@ -276,13 +304,9 @@ def _parse_rule(
     reason = raw.get("reason")
     if reason not in reasons:
         raise RuleError(f"unknown reason {reason!r}", file=file, rule_id=rule_id)
-    pattern = raw.get("pattern")
-    if not isinstance(pattern, str) or not pattern.strip():
-        raise RuleError("missing pattern", file=file, rule_id=rule_id)
-    try:
-        compiled = regex.compile(pattern, _FLAGS)
-    except (regex.error, OverflowError, RecursionError) as exc:
-        raise RuleError(f"bad pattern: {exc}", file=file, rule_id=rule_id) from exc
+    phrases = _phrases(raw.get("pattern"), file, rule_id)
+    pattern = "|".join(phrases)
+    compiled = _compile(pattern, file, rule_id, "bad pattern")
     if compiled.search("") is not None:
         raise RuleError("pattern matches the empty string", file=file, rule_id=rule_id)
     basic = _str_list(raw.get("basic", []), file, rule_id, "basic")
@@ -362,6 +386,7 @@ def _parse_rule(
         position=position,
         origin=origin,
         explicit_literals="literals" in raw,
+        phrases=phrases if len(phrases) > 1 else (),
     )
 
 

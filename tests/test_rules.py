@@ -181,3 +181,59 @@ def test_duplicate_id_with_a_bundled_rule_is_rejected(tmp_path: Path) -> None:
 
 def test_rules_directory_is_the_bundled_one() -> None:
     assert any(Path(s).resolve() == (ROOT / "rules").resolve() for s in RULES.sources)
+
+
+LIST_RULE = """
+[[rule]]
+id = "local.parked"
+reason = "mailbox_disabled"
+pattern = [
+    'acme mailbox parked',
+    'acme (?:box|account) frozen',
+]
+[[rule.example]]
+reply = "550 5.1.1 ACME account frozen"
+code = "132"
+source = "ACME Corp internal MTA, ticket 43"
+"""
+
+
+def test_a_pattern_may_be_a_list_of_phrases(tmp_path: Path) -> None:
+    from classifier.engine import _units_of
+
+    rules = load_rules([_write(tmp_path, "local.toml", LIST_RULE)], builtin=True)
+    rule = rules.get("local.parked")
+    assert rule is not None
+    assert rule.phrases == ("acme mailbox parked", "acme (?:box|account) frozen")
+    assert rule.pattern == "acme mailbox parked|acme (?:box|account) frozen"
+    # Each phrase is a unit of its own for the prefilter and the verification.
+    assert [u.pattern for u, _lits, _lin in _units_of(rule)] == list(rule.phrases)
+    clf = Classifier(rules)
+    for reply in ("550 acme mailbox parked", "550 5.1.1 ACME box frozen"):
+        result = clf.classify(reply)
+        assert (result.rule_id, result.code) == ("local.parked", "132")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "message"),
+    [
+        ("[]", "missing pattern"),
+        ("['abc', '']", "missing pattern"),
+        ("['abc', 'de(f']", "bad pattern phrase #2"),
+        ("['abc', 1]", "missing pattern"),
+    ],
+)
+def test_a_bad_phrase_list_is_refused(tmp_path: Path, pattern: str, message: str) -> None:
+    body = LIST_RULE.replace(
+        "pattern = [\n    'acme mailbox parked',\n    'acme (?:box|account) frozen',\n]",
+        f"pattern = {pattern}",
+    )
+    with pytest.raises(RuleError, match=message):
+        load_rules([_write(tmp_path, "local.toml", body)])
+
+
+def test_bundled_patterns_are_short_enough_to_read() -> None:
+    # A long alternation is written as a list, one phrase per line.
+    for rule in RULES:
+        for phrase in rule.phrases or (rule.pattern,):
+            assert len(phrase) <= 200, rule.id
