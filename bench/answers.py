@@ -31,18 +31,11 @@ from classifier.logreplay import ReplayOptions, replay
 from classifier.rules import iter_examples
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared" / "corpus"
 POSTFIX_LOG = "postfix-3.7.11-fakemx.log"
 GENERATED_LINES = 20_000
 MIX_LINES = 200_000
 
 Answers = dict[str, dict[str, Any]]
-
-
-def _corpus(name: str) -> Path:
-    """The vendored copy of a corpus, else the shared one."""
-    vendored = ROOT / "fixtures" / name
-    return vendored if (vendored / "emails").is_dir() or name == "postfix" else SHARED / name
 
 
 def _fixture_replies() -> Iterator[tuple[str, Any]]:
@@ -60,7 +53,7 @@ def _rule_examples() -> Iterator[tuple[str, Any]]:
 
 
 def _sisimai() -> Iterator[tuple[str, Any]]:
-    emails = _corpus("sisimai") / "emails"
+    emails = ROOT / "fixtures" / "sisimai" / "emails"
     for path in sorted(emails.iterdir()):
         report = classify_message(path.read_bytes())
         yield path.name, {"kind": str(report.kind), "count": len(report.recipients)}

@@ -23,7 +23,7 @@ from classifier.mail.message import BounceRecipient, classify_message
 
 __all__ = ["Outcome", "evaluate", "main"]
 
-DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "sisimai"
+DEFAULT_CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "sisimai"
 
 
 @dataclass(frozen=True, slots=True)
