@@ -87,7 +87,6 @@ def scaled(rules: RuleSet, factor: int) -> RuleSet:
                     basic=rule.basic,
                     enhanced=rule.enhanced,
                     stages=rule.stages,
-                    priority=rule.priority,
                     examples=rule.examples,
                     file=rule.file,
                     position=rule.position,

@@ -16,7 +16,7 @@ import statistics
 import time
 from pathlib import Path
 
-from classifier.message import classify_message
+from classifier.mail.message import classify_message
 
 __all__ = ["big_bounce", "main", "report_last", "text_parts_only"]
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from gen_postfix_log import generate
 
-from classifier.replay import ReplayOptions, ReplaySummary, replay
+from classifier.logreplay import ReplayOptions, ReplaySummary, replay
 
 OUT = Path(__file__).resolve().parent / "out"
 GOAL = 100_000

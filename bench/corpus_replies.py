@@ -1,4 +1,4 @@
-"""Reply-level accuracy on what can be extracted from the shared corpus (../shared/corpus).
+"""Reply-level accuracy on what can be extracted from the corpora (vendored in fixtures/).
 
 1. Postfix 3.7.11 log: every delivery line (status=sent|deferred|bounced) of the fake-server run,
    classified whole, against the "log line's code" column of the corpus README.
@@ -7,7 +7,7 @@
    defend (accept). A message-level answer (a final 4xx becoming 133) needs the DSN layer, so
    this is a lower bound of what classify_message reaches.
 
-    python bench/corpus_replies.py [--shared PATH] [--show-misses]
+    python bench/corpus_replies.py [--show-misses]
 """
 
 from __future__ import annotations
@@ -49,10 +49,10 @@ POSTFIX_TABLE: dict[str, list[str]] = {
 _DELIVERY = re.compile(r"to=<[^@>]*@([a-z0-9]+)\.test>.*status=(sent|deferred|bounced)")
 
 
-def postfix(shared: Path, show: bool) -> tuple[int, int]:
+def postfix(corpus: Path, show: bool) -> tuple[int, int]:
     seen: dict[str, list[str]] = collections.defaultdict(list)
     good = total = 0
-    log = shared / "corpus" / "postfix" / "postfix-3.7.11-fakemx.log"
+    log = corpus / "postfix-3.7.11-fakemx.log"
     for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
         m = _DELIVERY.search(line)
         if m is None:
@@ -71,15 +71,15 @@ def postfix(shared: Path, show: bool) -> tuple[int, int]:
     return good, total
 
 
-def sisimai(shared: Path, show: bool) -> tuple[int, int, int, collections.Counter[str]]:
-    rows = [json.loads(x) for x in (shared / "corpus" / "sisimai" / "expected.jsonl").open()]
+def sisimai(corpus: Path, show: bool) -> tuple[int, int, int, collections.Counter[str]]:
+    rows = [json.loads(x) for x in (corpus / "expected.jsonl").open()]
     per_file = collections.Counter(r["file"] for r in rows)
     strict = accept = total = 0
     misses: collections.Counter[str] = collections.Counter()
     for row in rows:
         if per_file[row["file"]] != 1 or row["expected"] == "none":
             continue
-        raw = (shared / "corpus" / "sisimai" / row["file"]).read_bytes()
+        raw = (corpus / row["file"]).read_bytes()
         msg = email.message_from_bytes(raw, policy=email.policy.compat32)
         diags = []
         for part in msg.walk():
@@ -107,15 +107,12 @@ def sisimai(shared: Path, show: bool) -> tuple[int, int, int, collections.Counte
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared")
+    ap.add_argument("--fixtures", type=Path, default=ROOT / "fixtures", help="corpora directory")
     ap.add_argument("--show-misses", action="store_true")
     args = ap.parse_args()
-    if not (args.shared / "corpus").is_dir():
-        print(f"no shared corpus at {args.shared}", file=sys.stderr)
-        return 3
-    good, total = postfix(args.shared, args.show_misses)
+    good, total = postfix(args.fixtures / "postfix", args.show_misses)
     print(f"Postfix log delivery lines: {good}/{total} = {good / total:.1%} as the corpus table")
-    strict, accept, n, misses = sisimai(args.shared, args.show_misses)
+    strict, accept, n, misses = sisimai(args.fixtures / "sisimai", args.show_misses)
     print(
         f"Sisimai single-recipient Diagnostic-Code texts: {n}; strict {strict / n:.1%}, "
         f"accept {accept / n:.1%}"

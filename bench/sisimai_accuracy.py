@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from classifier.message import BounceRecipient, classify_message
+from classifier.mail.message import BounceRecipient, classify_message
 
 __all__ = ["Outcome", "evaluate", "main"]
 
-DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "sisimai"
+DEFAULT_CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "sisimai"
 
 
 @dataclass(frozen=True, slots=True)

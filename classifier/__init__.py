@@ -23,7 +23,10 @@ from .result import Classification
 from .rules import Rule, RuleSet, load_rules
 
 if TYPE_CHECKING:
-    from .harness import (
+    from .logreplay import ReplayRow, ReplaySummary, replay, replay_lines
+    from .logs import LogRecord
+    from .mail import BounceRecipient, MessageReport, classify_message
+    from .network import (
         DnsOutcome,
         ProbeError,
         ProbeResult,
@@ -32,28 +35,25 @@ if TYPE_CHECKING:
         probe,
         probe_async,
     )
-    from .logs import LogRecord
-    from .message import BounceRecipient, MessageReport, classify_message
-    from .replay import ReplayRow, ReplaySummary, replay, replay_lines
 
 # Features beyond classify() load on first use: the probe and DNS checks pull in aiosmtplib
 # and dnspython, which an MTA pipeline that only classifies replies does not need.
 _LAZY = {
-    "classify_message": "message",
-    "BounceRecipient": "message",
-    "MessageReport": "message",
-    "replay": "replay",
-    "replay_lines": "replay",
-    "ReplayRow": "replay",
-    "ReplaySummary": "replay",
+    "classify_message": "mail",
+    "BounceRecipient": "mail",
+    "MessageReport": "mail",
+    "replay": "logreplay",
+    "replay_lines": "logreplay",
+    "ReplayRow": "logreplay",
+    "ReplaySummary": "logreplay",
     "LogRecord": "logs",
-    "probe": "harness",
-    "probe_async": "harness",
-    "ProbeResult": "harness",
-    "ProbeError": "harness",
-    "check_domain": "harness",
-    "check_domain_async": "harness",
-    "DnsOutcome": "harness",
+    "probe": "network",
+    "probe_async": "network",
+    "ProbeResult": "network",
+    "ProbeError": "network",
+    "check_domain": "network",
+    "check_domain_async": "network",
+    "DnsOutcome": "network",
 }
 
 

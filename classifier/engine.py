@@ -10,7 +10,8 @@ everything else under a ``regex`` timeout, so no input can make a rule run away.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
@@ -33,11 +34,51 @@ SHORT_TEXT = 1024
 _CACHE_KEY_MAX = 2048
 
 
+class _Memo:
+    """The classifier's bounded memo tables: results by reply and by words, and which rules a
+    (basic, enhanced, stage) triple admits.
+
+    Safe under concurrent use without a lock: every operation is one dict get, set or clear
+    (each atomic on its own), the values are immutable, and a race can only drop or repeat
+    an entry, which costs a recomputation of the same answer, never a different answer.
+    """
+
+    __slots__ = ("admissible", "results", "size")
+
+    #: Code triples remembered at most (there are few: codes are a small vocabulary).
+    ADMISSIBLE_MAX = 4096
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.results: dict[tuple[object, ...], Classification] = {}
+        self.admissible: dict[tuple[int | None, str | None, Stage], int] = {}
+
+
 class Classifier:
-    """A compiled rule set. Immutable after construction, safe to share between threads."""
+    """A compiled rule set, safe to share between threads.
+
+    What decides an answer (the rules, their reason policies and fallback tables, the compiled
+    units and the prefilter) is fixed at construction and immutable. Besides it the classifier
+    keeps bounded memo tables (see ``_Memo``), which change what is fast, never what is
+    answered, and the count of rule searches cut by the regex timeout (``timeouts``).
+    """
+
+    __slots__ = (
+        "_conditional",
+        "_conditional_units",
+        "_delivered",
+        "_lock",
+        "_memo",
+        "_parts",
+        "_prefilter",
+        "_rules",
+        "_ruleset",
+        "_timeouts",
+        "_units",
+    )
 
     def __init__(self, rules: RuleSet, *, cache_size: int = 65536) -> None:
-        self.rules = rules
+        self._ruleset = rules
         self._rules: tuple[Rule, ...] = rules.rules
         # A rule that is an alternation of phrases becomes one unit per phrase, in order: a
         # unit is verified only when its own literal occurs, and matching any unit of a rule
@@ -61,10 +102,19 @@ class Classifier:
         self._delivered = sum(
             1 << index for index, (rule, _p, _l) in enumerate(units) if rule.reason == "delivered"
         )
-        self._admissible: dict[tuple[int | None, str | None, Stage], int] = {}
-        self._cache: dict[tuple[object, ...], Classification] = {}
-        self._cache_size = cache_size
-        self.timeouts = 0
+        self._memo = _Memo(cache_size)
+        self._lock = threading.Lock()
+        self._timeouts = 0
+
+    @property
+    def rules(self) -> RuleSet:
+        """The rule set, in precedence order (immutable)."""
+        return self._ruleset
+
+    @property
+    def timeouts(self) -> int:
+        """Rule searches cut by ``REGEX_TIMEOUT`` (counted as no match) since construction."""
+        return self._timeouts
 
     @classmethod
     def from_dirs(
@@ -82,14 +132,15 @@ class Classifier:
     def _mask_for(self, reply: ParsedReply) -> int:
         """Rules whose code and stage conditions admit this reply (cached per code triple)."""
         key = (reply.basic, reply.enhanced, reply.stage)
-        mask = self._admissible.get(key)
+        admissible = self._memo.admissible
+        mask = admissible.get(key)
         if mask is None:
             mask = ~self._conditional
             for index, rule in self._conditional_units:
                 if rule.admits(reply.basic, reply.enhanced, reply.stage):
                     mask |= 1 << index
-            if len(self._admissible) < 4096:
-                self._admissible[key] = mask
+            if len(admissible) < _Memo.ADMISSIBLE_MAX:
+                admissible[key] = mask
         return mask
 
     def _search(
@@ -100,7 +151,8 @@ class Classifier:
         try:
             return pattern.search(text, timeout=REGEX_TIMEOUT)
         except TimeoutError:
-            self.timeouts += 1
+            with self._lock:  # rare (pathological input only): a lock costs nothing here
+                self._timeouts += 1
             return None
 
     def _first_match(
@@ -138,26 +190,41 @@ class Classifier:
 
     # -- public ----------------------------------------------------------------------------
 
-    def classify(self, reply: str | bytes, *, stage: Stage | str | None = None) -> Classification:
-        """Classify one reply (any shape, see parse_reply). Never raises on any str/bytes."""
-        cache = self._cache
-        cacheable = self._cache_size > 0 and isinstance(reply, str) and len(reply) <= _CACHE_KEY_MAX
+    def classify(
+        self,
+        reply: str | bytes,
+        *,
+        stage: Stage | str | None = None,
+        status: str | None = None,
+    ) -> Classification:
+        """Classify one reply (any shape, see parse_reply). Never raises on any str/bytes.
+
+        ``status``: a status that came beside the reply (a DSN ``Status:`` field; a
+        ``Status:`` line inside a DSN block counts the same). It fills in what the words lack
+        and only then: when the reply has no enhanced status of its own, no rule recognised
+        the words, the status says more than its class (not X.0.0) and its class agrees with
+        the basic code, the reply is decided again with that status.
+        """
+        memo = self._memo
+        cache = memo.results
+        cacheable = memo.size > 0 and isinstance(reply, str) and len(reply) <= _CACHE_KEY_MAX
         if cacheable:
             # Stage members hash and compare as their value: "rcpt" and Stage.RCPT are one key.
-            key = (reply, stage)
+            key: tuple[object, ...] = (reply, stage) if status is None else (reply, stage, status)
             hit = cache.get(key)
             if hit is not None:
                 return hit
-        parsed = parse_reply(reply, stage)
+        parsed = parse_reply(reply, stage, status=status)
         # The result depends only on the remote's words, codes and stage: the same reply behind
         # another wrapper (host name, DSN field) is decided once.
-        words = (parsed.text, parsed.basic, parsed.enhanced, parsed.stage)
-        result = cache.get(words) if self._cache_size > 0 else None
+        words: tuple[object, ...] = (parsed.text, parsed.basic, parsed.enhanced, parsed.stage)
+        if parsed.status is not None:
+            words = (*words, parsed.status)
+        result = cache.get(words) if memo.size > 0 else None
         if result is None:
-            verdict = verdict_of(parsed)
-            result = self._decide(parsed, verdict, self._first_match(parsed, verdict))
-            if self._cache_size > 0:
-                if len(cache) >= self._cache_size:
+            result = self.classify_parsed(parsed)
+            if memo.size > 0:
+                if len(cache) >= memo.size:
                     cache.clear()
                 cache[words] = result
         if cacheable:
@@ -165,16 +232,47 @@ class Classifier:
         return result
 
     def classify_plain(
-        self, reply: str | bytes, *, stage: Stage | str | None = None
+        self,
+        reply: str | bytes,
+        *,
+        stage: Stage | str | None = None,
+        status: str | None = None,
     ) -> Classification:
         """Reference path: no prefilter, no cache; every rule checked in order."""
-        parsed = parse_reply(reply, stage)
-        return self._decide(parsed, verdict_of(parsed), self._first_match_plain(parsed))
+        parsed = parse_reply(reply, stage, status=status)
+        result = self._decide(parsed, verdict_of(parsed), self._first_match_plain(parsed))
+        if parsed.status is not None:
+            result = self._with_status(parsed, result, self._first_match_plain)
+        return result
 
     def classify_parsed(self, parsed: ParsedReply) -> Classification:
         """Classify a reply already split by parse_reply (for callers that parse themselves)."""
         verdict = verdict_of(parsed)
-        return self._decide(parsed, verdict, self._first_match(parsed, verdict))
+        result = self._decide(parsed, verdict, self._first_match(parsed, verdict))
+        if parsed.status is not None:
+            result = self._with_status(parsed, result, self._first_match_any)
+        return result
+
+    def _first_match_any(self, reply: ParsedReply) -> tuple[Rule, regex.Match[str]] | None:
+        return self._first_match(reply, verdict_of(reply))
+
+    def _with_status(
+        self,
+        parsed: ParsedReply,
+        result: Classification,
+        first_match: Callable[[ParsedReply], tuple[Rule, regex.Match[str]] | None],
+    ) -> Classification:
+        """The result with the status beside the reply filling in what the words lack."""
+        status = parsed.status
+        if status is None or result.enhanced is not None or status.endswith(".0.0"):
+            return result  # X.0.0 says nothing beyond the class
+        if result.tier not in (Tier.BASIC, Tier.DEFAULT, Tier.NONE):
+            return result
+        if result.basic is not None and str(result.basic)[0] != status[0]:
+            return result  # the reply's own class wins over a contradicting status
+        helped = replace(parsed, enhanced=status, consistent=True, status=None)
+        decided = self._decide(helped, verdict_of(helped), first_match(helped))
+        return decided if decided.recognised else result
 
     def _decide(
         self,
@@ -187,13 +285,16 @@ class Classifier:
         matched: str | None = None
         if found is not None:
             rule, m = found
-            decision = decide_rule(self.rules, rule, parsed)
+            decision = decide_rule(self._ruleset, rule, parsed)
             if decision is not None:
                 rule_id, matched = rule.id, m.group(0)
-        meaning = self.rules.meaning
+        meaning = self._ruleset.meaning
         if decision is None and meaning is not None and verdict is not Verdict.SUCCESS:
             # What the words state, where no phrase rule recognised them: before the codes.
-            specific = parsed.enhanced is not None and not parsed.enhanced.endswith(".0.0")
+            # A general meaning gives way to a status that says more (the reply's own, or
+            # the one beside it, such as a DSN Status field).
+            status = parsed.enhanced if parsed.enhanced is not None else parsed.status
+            specific = status is not None and not status.endswith(".0.0")
             frame = meaning.read(
                 parsed.text,
                 parsed.basic,
@@ -203,7 +304,7 @@ class Classifier:
             )
             if frame is not None:
                 decision = decide_reason(
-                    self.rules,
+                    self._ruleset,
                     frame.frame.reason,
                     parsed,
                     tier=Tier.MEANING,
@@ -212,38 +313,34 @@ class Classifier:
                 if decision is not None:
                     rule_id, matched = frame.frame.id, frame.matched
         if decision is None:
-            decision = decide_fallback(self.rules, parsed)
+            decision = decide_fallback(self._ruleset, parsed)
         if decision is None:
-            return Classification(
-                "",
-                verdict,
-                None,
-                parsed.basic,
-                parsed.enhanced,
-                parsed.stage,
-                None,
-                None,
-                Tier.NONE,
+            return Classification.unrecognised(
                 parsed.text,
+                verdict=verdict,
+                basic=parsed.basic,
+                enhanced=parsed.enhanced,
+                stage=parsed.stage,
             )
         return Classification(
-            decision.code,
-            verdict,
-            decision.reason,
-            parsed.basic,
-            parsed.enhanced,
-            parsed.stage,
-            rule_id,
-            matched,
-            decision.tier,
-            parsed.text,
+            code=decision.code,
+            verdict=verdict,
+            reason=decision.reason,
+            basic=parsed.basic,
+            enhanced=parsed.enhanced,
+            stage=parsed.stage,
+            rule_id=rule_id,
+            matched=matched,
+            tier=decision.tier,
+            text=parsed.text,
         )
 
 
 def _units_of(rule: Rule) -> list[tuple[regex.Pattern[str], tuple[str, ...], bool]]:
     """The rule's alternatives, each with the literals that select it and whether it is
-    linear (whole rule when it cannot be split)."""
-    parts = split_alternatives(rule.pattern)
+    linear: the phrases of a list pattern, else the top-level alternatives of the regex (the
+    whole rule when it cannot be split or lists its own literals)."""
+    parts = list(rule.phrases) or split_alternatives(rule.pattern)
     if len(parts) > 1 and not rule.explicit_literals:
         units: list[tuple[regex.Pattern[str], tuple[str, ...], bool]] = []
         for part in parts:
@@ -272,10 +369,14 @@ def default_classifier() -> Classifier:
     return _default
 
 
-def classify(reply: str | bytes, *, stage: Stage | str | None = None) -> Classification:
+def classify(
+    reply: str | bytes, *, stage: Stage | str | None = None, status: str | None = None
+) -> Classification:
     """Classify an SMTP reply, DSN diagnostic or MTA log text into a MasterBase code.
+
+    ``status``: a DSN ``Status:`` field that came with the reply (see ``Classifier.classify``).
 
     >>> classify("550 5.1.1 <x@example.com>: Recipient address rejected: User unknown").code
     '131'
     """
-    return default_classifier().classify(reply, stage=stage)
+    return default_classifier().classify(reply, stage=stage, status=status)

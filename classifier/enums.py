@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["Stage", "Tier", "Verdict"]
+__all__ = ["LineKind", "LogStatus", "MessageKind", "RecipientKind", "Stage", "Tier", "Verdict"]
 
 
 class _TolerantStrEnum(StrEnum):
@@ -78,9 +78,17 @@ class Stage(_TolerantStrEnum):
             "dot": "end_of_data",
             "eod": "end_of_data",
             "bdat": "end_of_data",
+            ".": "end_of_data",
             "message": "end_of_data",
             "": "unknown",
         }
+
+    @classmethod
+    def named(cls, name: str) -> Stage | None:
+        """The stage a name, synonym or SMTP command word stands for ("RCPT TO", "greeting",
+        "."); None for a name never seen (where ``Stage(name)`` would make a pseudo-member)."""
+        stage = cls(name)
+        return stage if cls.__members__.get(stage.name) is stage else None
 
 
 class Verdict(_TolerantStrEnum):
@@ -111,3 +119,68 @@ class Tier(_TolerantStrEnum):
     DEFAULT = "default"
     #: Nothing usable: the result is "unrecognised" and carries no code.
     NONE = "none"
+
+
+class MessageKind(_TolerantStrEnum):
+    """What a whole message is, as ``classify_message`` reads it."""
+
+    #: Some recipient failed (or the text reports a failure).
+    BOUNCE = "bounce"
+    #: Only delay warnings: the reporting MTA is still retrying.
+    DELAY = "delay"
+    #: Only delivery reports.
+    DELIVERY = "delivery"
+    #: An ARF feedback report (RFC 5965).
+    FEEDBACK = "feedback"
+    #: An auto-reply or vacation notice (RFC 3834).
+    AUTO_REPLY = "auto_reply"
+    #: A List-Unsubscribe request sent by mail.
+    UNSUBSCRIBE = "unsubscribe"
+    #: A delivery notification before its recipients are decided (Amazon SES deliveries).
+    NOTIFICATION = "notification"
+    #: Nothing recognised.
+    UNKNOWN = "unknown"
+
+
+class RecipientKind(_TolerantStrEnum):
+    """What a message says about one recipient."""
+
+    BOUNCE = "bounce"
+    DELAY = "delay"
+    DELIVERY = "delivery"
+    FEEDBACK = "feedback"
+    AUTO_REPLY = "auto_reply"
+    UNSUBSCRIBE = "unsubscribe"
+    UNKNOWN = "unknown"
+
+
+class LogStatus(_TolerantStrEnum):
+    """What an MTA's log line says happened to a delivery."""
+
+    #: Delivered (accepted by the next hop).
+    SENT = "sent"
+    #: A temporary failure: the MTA will retry.
+    DEFERRED = "deferred"
+    #: A failure the MTA will not retry.
+    BOUNCED = "bounced"
+    #: The queue lifetime ran out after deferrals.
+    EXPIRED = "expired"
+    #: Not an attempt: the MTA is done with the message (Postfix "removed", Exim "Completed").
+    DONE = "done"
+    #: An export without a status column, or a status word never seen.
+    UNKNOWN = "unknown"
+
+
+class LineKind(_TolerantStrEnum):
+    """What a log line turned out to be; every input line is exactly one of these."""
+
+    #: A delivery attempt or outcome (a LogRecord with a status other than DONE).
+    DELIVERY = "delivery"
+    #: A known format's line that is not a delivery (arrivals, headers, DONE markers, blanks).
+    SKIPPED = "skipped"
+    #: No known format recognised the line.
+    UNRECOGNISED = "unrecognised"
+    #: A delivery line whose fields could not be read.
+    MALFORMED = "malformed"
+    #: A line longer than the replay's limit, counted and not parsed.
+    OVERLONG = "overlong"

@@ -11,23 +11,23 @@ from typing import NamedTuple
 
 from .enums import Stage, Tier, Verdict
 from .reply import ParsedReply
-from .result import Classification
-from .rules import Rule, RuleSet
+from .rules import ReasonPolicy, Rule, RuleSet
 
 __all__ = [
     "ADDRESS_FACTS",
+    "RECIPIENT_FACTS",
     "Decision",
+    "code_for_reason",
     "decide_fallback",
     "decide_reason",
     "decide_rule",
-    "gave_up",
     "verdict_of",
 ]
 
-#: Reasons about the recipient's mailbox or domain: before RCPT (banner, HELO, MAIL) they cannot
-#: be about the recipient ("553 5.1.8 Domain of sender address does not exist"), so they are a
-#: refused sender, a failed transaction (554).
-_RECIPIENT_REASONS = frozenset(
+#: Reasons that are facts about the recipient's mailbox or domain. Before RCPT (banner, HELO,
+#: MAIL) they cannot be about the recipient ("553 5.1.8 Domain of sender address does not
+#: exist"), so they are a refused sender, a failed transaction (554).
+RECIPIENT_FACTS = frozenset(
     {
         "user_unknown",
         "mailbox_disabled",
@@ -38,6 +38,9 @@ _RECIPIENT_REASONS = frozenset(
         "dns_no_mx",
     }
 )
+#: Reasons whose code does not depend on the reply class or on retries: the facts about the
+#: recipient and a refused relay (an MTA giving up does not change them, see outcome.gave_up).
+ADDRESS_FACTS = RECIPIENT_FACTS | {"relay_denied"}
 _BEFORE_RCPT = frozenset({Stage.CONNECT, Stage.HELO, Stage.STARTTLS, Stage.AUTH, Stage.MAIL})
 _AFTER_RCPT = frozenset({Stage.DATA, Stage.END_OF_DATA})
 
@@ -66,6 +69,19 @@ def verdict_of(reply: ParsedReply) -> Verdict:
     return Verdict.NONE
 
 
+def code_for_reason(policy: ReasonPolicy, basic: int | None, klass: str | None) -> str | None:
+    """The code of a reason for a reply of class ``klass`` ('2', '4', '5' or None)."""
+    if basic == 421 and policy.on_421 is not None:
+        return policy.on_421
+    if klass == "4":
+        return policy.transient
+    if klass == "5":
+        return policy.permanent
+    if klass is None:
+        return policy.no_code or policy.permanent or policy.transient
+    return policy.permanent or policy.transient
+
+
 def _klass(reply: ParsedReply) -> str | None:
     if reply.basic is not None:
         return str(reply.basic)[0]
@@ -82,10 +98,10 @@ def decide_reason(
     ``staged``: the rule or frame names the stages it holds at, so it knows whose words these
     are; otherwise a recipient reason before RCPT is about the sender.
     """
-    if reason in _RECIPIENT_REASONS and not staged and reply.stage in _BEFORE_RCPT:
+    if reason in RECIPIENT_FACTS and not staged and reply.stage in _BEFORE_RCPT:
         # "User unknown" in reply to MAIL FROM is about the sender, not the recipient.
         return Decision("554", tier, "sender_rejected")
-    code = rules.reasons[reason].code_for(reply.basic, _klass(reply))
+    code = code_for_reason(rules.reasons[reason], reply.basic, _klass(reply))
     if code is None:
         return None
     return Decision(code, tier, reason)
@@ -130,9 +146,9 @@ def decide_fallback(rules: RuleSet, reply: ParsedReply) -> Decision | None:
     if reply.enhanced is not None and reply.enhanced[0] == (klass or reply.enhanced[0]):
         reason = _enhanced_reason(rules, reply.enhanced)
         if reason is not None:
-            if reason in _RECIPIENT_REASONS and stage in _BEFORE_RCPT:
+            if reason in RECIPIENT_FACTS and stage in _BEFORE_RCPT:
                 return Decision("554", Tier.ENHANCED, "sender_rejected")
-            code = rules.reasons[reason].code_for(reply.basic, klass)
+            code = code_for_reason(rules.reasons[reason], reply.basic, klass)
             if code is not None:
                 return Decision(code, Tier.ENHANCED, reason)
     if reply.basic is not None:
@@ -153,29 +169,3 @@ def decide_fallback(rules: RuleSet, reply: ParsedReply) -> Decision | None:
         if code is not None:
             return Decision(code, Tier.DEFAULT, "delivered" if code == "250" else None)
     return None
-
-
-#: Reasons whose code does not depend on the reply class: facts about the address or domain.
-ADDRESS_FACTS = frozenset(
-    {
-        "user_unknown",
-        "mailbox_disabled",
-        "mailbox_unavailable",
-        "dns_nxdomain",
-        "dns_no_mx",
-        "user_not_local",
-        "bad_address_syntax",
-        "relay_denied",
-    }
-)
-
-
-def gave_up(result: Classification, why: str) -> Classification:
-    """A failure the sending MTA stopped retrying (expiry, a final 4.x.x): 133.
-
-    Unless a rule read a fact about the address in the words ("450 4.1.1 ... User unknown"):
-    giving up after retries does not change that fact, so its code stays.
-    """
-    if result.tier is Tier.RULE and result.reason in ADDRESS_FACTS:
-        return result
-    return result.with_code("133", reason="expired", why=why)

@@ -2,7 +2,7 @@
 
 Every rule needs at least one of a few literal strings (taken from its pattern, or listed by
 the rule). One automaton over all those literals finds, per text, the rules worth verifying
-with their regex; rules are then checked in priority order, so the answer is the one a plain
+with their regex; rules are then checked in precedence order, so the answer is the one a plain
 loop over all rules would give, at a fraction of the cost.
 """
 

@@ -18,15 +18,15 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 if TYPE_CHECKING:
-    from classifier.harness.dnsserver import FakeDnsServer
-    from classifier.harness.scenario import Scenario
-    from classifier.harness.server import FakeServer
+    from .harness.dnsserver import FakeDnsServer
+    from .harness.scenario import Scenario
+    from .harness.server import FakeServer
 
 __all__ = ["fake_dns_server", "fake_smtp_server"]
 
 
 def _scenarios(items: Iterable[Any]) -> list[Scenario]:
-    from classifier.harness.scenario import Scenario, load_scenarios, parse_scenario  # noqa: PLC0415 - lazy on purpose
+    from .harness.scenario import Scenario, load_scenarios, parse_scenario  # noqa: PLC0415 - lazy on purpose
 
     out: list[Scenario] = []
     for item in items:
@@ -48,7 +48,7 @@ def fake_smtp_server() -> Iterator[Callable[..., FakeServer]]:
     ``base_port``, ``hostname``, ``idle_timeout``). ``server.address_for(id)`` is the
     scenario's own (host, port); ``server.shared`` routes by recipient domain.
     """
-    from classifier.harness.server import BackgroundServer  # noqa: PLC0415 - lazy on purpose
+    from .harness.server import BackgroundServer  # noqa: PLC0415 - lazy on purpose
 
     running: list[BackgroundServer] = []
 
@@ -74,7 +74,7 @@ def fake_dns_server() -> Iterator[Callable[..., FakeDnsServer]]:
     ``records`` is ``{name: {rdtype: [rdata, ...]}}``; ``failures`` maps names to
     ``"servfail"``, ``"refused"`` or ``"drop"``. ``dns.resolver()`` asks only this server.
     """
-    from classifier.harness.dnsserver import FakeDnsServer  # noqa: PLC0415 - lazy on purpose
+    from .harness.dnsserver import FakeDnsServer  # noqa: PLC0415 - lazy on purpose
 
     running: list[FakeDnsServer] = []
 

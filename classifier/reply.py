@@ -9,9 +9,10 @@ remote's own words, the codes they carry and the SMTP stage, so that rules see o
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .enums import Stage
+from .smtp import enhanced_status, find_enhanced, stage_from_words
 
 __all__ = ["MAX_INPUT", "MAX_TEXT", "ParsedReply", "decode", "parse_reply"]
 
@@ -42,6 +43,10 @@ class ParsedReply:
     remote_host: str | None = None
     #: True when the input was cut at MAX_INPUT.
     truncated: bool = False
+    #: A status that came beside the reply, not in the remote's words (a DSN ``Status:``
+    #: field, Sendmail's ``dsn=``), in normal form: the engine lets it fill in what the words
+    #: lack (see ``Classifier.classify``).
+    status: str | None = None
 
 
 def decode(data: str | bytes | bytearray | memoryview) -> tuple[str, bool]:
@@ -73,13 +78,11 @@ def _squash(text: str) -> str:
 _LINE = re.compile(
     r"^[ \t]*([2-5][0-9][0-9])(?:([ -])|$)[ \t]*(?:([245])\.([0-9]{1,3})\.([0-9]{1,3})(?![0-9.]))?"
 )
-# Enhanced status standing alone ("#5.1.1", "(5.1.1)", "dsn=5.1.1", "Status: 5.1.1").
-_ENHANCED_ANYWHERE = re.compile(r"(?<![0-9.])([245])\.([0-9]{1,3})\.([0-9]{1,3})(?![0-9]|\.[0-9])")
 # A code standing alone inside a wrapper, after a colon: "...: 550 5.1.1 text".
 _EMBEDDED_REPLY = re.compile(r"(?:^|[:;>]\s*|\s-\s|'|\")([2-5][0-9][0-9])([ -])(?=\S)")
 
 _DSN_FIELD = re.compile(r"(?im)^[ \t]*diagnostic-code[ \t]*:[ \t]*((?:.*)(?:\r?\n[ \t]+.*)*)")
-_DSN_STATUS = re.compile(r"(?im)^[ \t]*status[ \t]*:[ \t]*([245]\.[0-9]{1,3}\.[0-9]{1,3})")
+_DSN_STATUS = re.compile(r"(?im)^[ \t]*status[ \t]*:[ \t]*([245])\.([0-9]{1,3})\.([0-9]{1,3})")
 _DIAG_TYPE = re.compile(r"^[ \t]*(smtp|x-[a-z0-9-]+|mta|esmtp|lmtp|x400|unix)[ \t]*;[ \t]*", re.I)
 _POSTFIX_STATUS = re.compile(
     r"\bstatus=(sent|deferred|bounced|expired|undeliverable|deliverable|softbounce)\s*\((.*)\)\s*$",
@@ -107,7 +110,7 @@ _EXIM = re.compile(
     re.I,
 )
 _SENDMAIL_STAT = re.compile(r"\bstat=(.*)$", re.I | re.S)
-_SENDMAIL_DSN = re.compile(r"\bdsn=([245]\.[0-9]{1,3}\.[0-9]{1,3})", re.I)
+_SENDMAIL_DSN = re.compile(r"\bdsn=([245])\.([0-9]{1,3})\.([0-9]{1,3})", re.I)
 _SENDMAIL_REPLY = re.compile(r"\breply=([2-5][0-9][0-9][ -].*?)(?:,\s*\w+=|$)", re.I)
 _TRANSCRIPT_CMD = re.compile(r"(?m)^>>> ?([A-Za-z]+(?: [A-Za-z]+)?)")
 _TRANSCRIPT_REPLY = re.compile(r"(?m)^<<< ?(.*)$")
@@ -117,52 +120,6 @@ _QUOTED_REMOTE = re.compile(
     r"\s*:?\s*['\"]?\s*([2-5][0-9][0-9][ -].*?)['\"]?\s*$",
     re.I | re.S,
 )
-
-_STAGE_WORDS: dict[str, Stage] = {
-    "rcpt": Stage.RCPT,
-    "rcpt to": Stage.RCPT,
-    "pipelined rcpt to": Stage.RCPT,
-    "mail": Stage.MAIL,
-    "mail from": Stage.MAIL,
-    "pipelined mail from": Stage.MAIL,
-    "data": Stage.DATA,
-    "pipelined data": Stage.DATA,
-    "end of data": Stage.END_OF_DATA,
-    "ehlo": Stage.HELO,
-    "helo": Stage.HELO,
-    "lhlo": Stage.HELO,
-    "starttls": Stage.STARTTLS,
-    "auth": Stage.AUTH,
-    "quit": Stage.QUIT,
-    "initial connection": Stage.CONNECT,
-    "bdat": Stage.END_OF_DATA,
-}
-
-
-def _stage_from_words(words: str) -> Stage:
-    """Map a wrapper's words ("RCPT TO", "sending end of data") onto a Stage."""
-    w = " ".join(words.lower().split())
-    direct = _STAGE_WORDS.get(w)
-    if direct is not None:
-        return direct
-    if "greeting" in w or "banner" in w or "initial connection" in w or "connect" in w:
-        return Stage.CONNECT
-    if "rcpt" in w:
-        return Stage.RCPT
-    if "end of data" in w or "message body" in w or "message content" in w or "bdat" in w:
-        return Stage.END_OF_DATA
-    if "mail from" in w:
-        return Stage.MAIL
-    if "data" in w:
-        return Stage.DATA
-    if "ehlo" in w or "helo" in w or "lhlo" in w:
-        return Stage.HELO
-    if "tls" in w:
-        return Stage.STARTTLS
-    if "auth" in w:
-        return Stage.AUTH
-    return Stage.UNKNOWN
-
 
 # A bare single-line reply ("550 5.1.1 ...") that carries no wrapper or field to unwrap.
 _BARE = re.compile(r"[2-5][0-9][0-9][ -](?![^\n]*(?:SMTP error from remote|status=|\n))")
@@ -185,7 +142,7 @@ def _split_reply(text: str) -> tuple[int | None, str | None, str]:
             return None, None, text.strip()
         basic = int(m.group(1))
         if m.group(3):
-            enhanced = ".".join(m.group(3, 4, 5))
+            enhanced = enhanced_status(m.group(3), m.group(4), m.group(5))
         flat = text[m.end() :].strip()
     else:
         parts: list[str] = []
@@ -197,7 +154,7 @@ def _split_reply(text: str) -> tuple[int | None, str | None, str]:
                 if basic is None:
                     basic = code
                     if m.group(3):
-                        enhanced = f"{m.group(3)}.{int(m.group(4))}.{int(m.group(5))}"
+                        enhanced = enhanced_status(m.group(3), m.group(4), m.group(5))
                 if code == basic:
                     line = line[m.end() :]
             elif enhanced is not None and line.lstrip().startswith(enhanced + " "):
@@ -221,14 +178,14 @@ def _finish(
     wrapper: str,
     host: str | None,
     truncated: bool,
-    hint_enhanced: str | None = None,
+    status: str | None = None,
 ) -> ParsedReply:
     """Split codes from the remote's words and build the ParsedReply."""
     at = body.rfind("(in reply to ")
     m = _IN_REPLY_TO.match(body, at - 1 if at > 0 else 0) if at >= 0 else None
     if m is not None:
         if stage is Stage.UNKNOWN:
-            stage = _stage_from_words(m.group(1))
+            stage = stage_from_words(m.group(1))
         body = body[: m.start()]
     basic, enhanced, flat = _split_reply(body)
     if basic is not None and basic < 300:
@@ -245,14 +202,20 @@ def _finish(
             if b2 is not None:
                 basic, enhanced, flat = b2, e2, flat2
     if enhanced is None:
-        e = _ENHANCED_ANYWHERE.search(flat)
-        if e is not None:
-            enhanced = f"{e.group(1)}.{int(e.group(2))}.{int(e.group(3))}"
-        elif hint_enhanced is not None:
-            enhanced = hint_enhanced
+        enhanced = find_enhanced(flat)
     consistent = basic is None or enhanced is None or str(basic)[0] == enhanced[0]
     flat = _squash(flat)[:MAX_TEXT]
-    return ParsedReply(basic, enhanced, consistent, flat, stage, wrapper, host, truncated)
+    return ParsedReply(
+        basic=basic,
+        enhanced=enhanced,
+        consistent=consistent,
+        text=flat,
+        stage=stage,
+        wrapper=wrapper,
+        remote_host=host,
+        truncated=truncated,
+        status=status,
+    )
 
 
 # The commonest shapes, read with one anchored match: an optional DSN type, an optional
@@ -269,12 +232,24 @@ _FAST = re.compile(
 _SLOW = re.compile(r"status=|SMTP error from|Diagnostic-Code|<<<|stat=|said:")
 
 
-def parse_reply(data: str | bytes, stage: Stage | str | None = None) -> ParsedReply:
+def parse_reply(
+    data: str | bytes, stage: Stage | str | None = None, *, status: str | None = None
+) -> ParsedReply:
     """Find the remote's reply in ``data`` and split it into codes, words and stage.
 
+    ``status`` is a status that came beside the reply (a DSN ``Status:`` field); it is kept
+    apart from the remote's words, and wins over a ``Status:`` line inside ``data``.
     Never raises: an input with no reply at all yields a ParsedReply with no codes and the
     input's own words (an MTA's text such as "Connection refused" is then what rules read).
     """
+    if status is not None:
+        parsed = _parse(data, stage)
+        given = find_enhanced(status)
+        return parsed if given is None or given == parsed.status else replace(parsed, status=given)
+    return _parse(data, stage)
+
+
+def _parse(data: str | bytes, stage: Stage | str | None) -> ParsedReply:
     if type(data) is str and len(data) <= MAX_TEXT:
         text = data.strip()
         m = _FAST.match(text)
@@ -301,9 +276,9 @@ def _fast(
         r = _IN_REPLY_TO.match(rest, at - 1 if at > 0 else 0)
         if r is not None:
             if given is Stage.UNKNOWN:
-                given = _stage_from_words(r.group(1))
+                given = stage_from_words(r.group(1))
             rest = rest[: r.start()]
-    head = f"{m.group(3)}.{int(m.group(4))}.{int(m.group(5))}" if m.group(3) else None
+    head = enhanced_status(m.group(3), m.group(4), m.group(5)) if m.group(3) else None
     body = rest.strip()
     if body and (f" {basic}-" in body or (head and f" {basic} {head} " in body)):
         # Postfix flattens multi-line replies and keeps every "550-5.1.1 " prefix inside.
@@ -311,12 +286,19 @@ def _fast(
         body = re.sub(pat, " ", body)
     enhanced = head
     if enhanced is None:
-        e = _ENHANCED_ANYWHERE.search(body)
-        enhanced = f"{e.group(1)}.{int(e.group(2))}.{int(e.group(3))}" if e else None
+        enhanced = find_enhanced(body)
     consistent = enhanced is None or enhanced[0] == m.group(2)[0]
     wrapper = "postfix-said" if said is not None else _fast_wrapper(text)
     flat = " ".join(body.split())[:MAX_TEXT]
-    return ParsedReply(basic, enhanced, consistent, flat, given, wrapper, said, False)
+    return ParsedReply(
+        basic=basic,
+        enhanced=enhanced,
+        consistent=consistent,
+        text=flat,
+        stage=given,
+        wrapper=wrapper,
+        remote_host=said,
+    )
 
 
 def _fast_wrapper(data: str) -> str:
@@ -346,7 +328,7 @@ def _parse_general(data: str | bytes, stage: Stage | str | None = None) -> Parse
         m = _DSN_FIELD.search(text)
         if m is not None:
             s = _DSN_STATUS.search(text)
-            hint = s.group(1) if s else None
+            hint = enhanced_status(s.group(1), s.group(2), s.group(3)) if s else None
             text = _unfold(m.group(1)).strip()
             low = text.lower()
             wrapper = "dsn"
@@ -390,23 +372,43 @@ def _parse_general(data: str | bytes, stage: Stage | str | None = None) -> Parse
                 return _finish(rest[r.end() :], st, "postfix-greeting", m.group(1), truncated, hint)
             st = _or(given, Stage.CONNECT)
             flat = _squash(text)[:MAX_TEXT]
-            return ParsedReply(None, hint, True, flat, st, "postfix-connect", m.group(1), truncated)
+            return ParsedReply(
+                basic=None,
+                enhanced=None,
+                consistent=True,
+                text=flat,
+                stage=st,
+                wrapper="postfix-connect",
+                remote_host=m.group(1),
+                truncated=truncated,
+                status=hint,
+            )
     if low.startswith(("lost connection with", "conversation with")):
         m = _LOST.match(text)
         if m is not None:
-            st = _or(given, _stage_from_words(m.group(2)))
+            st = _or(given, stage_from_words(m.group(2)))
             flat = _squash(text)[:MAX_TEXT]
-            return ParsedReply(None, hint, True, flat, st, "postfix-lost", m.group(1), truncated)
+            return ParsedReply(
+                basic=None,
+                enhanced=None,
+                consistent=True,
+                text=flat,
+                stage=st,
+                wrapper="postfix-lost",
+                remote_host=m.group(1),
+                truncated=truncated,
+                status=hint,
+            )
     if "smtp error from remote" in low:
         m = _EXIM.search(text)
         if m is not None:
-            st = _or(given, _stage_from_words(m.group(1)))
+            st = _or(given, stage_from_words(m.group(1)))
             return _finish(text[m.end() :], st, "exim", m.group(2), truncated, hint)
     if "<<<" in text and ">>>" in text:
         replies = _TRANSCRIPT_REPLY.findall(text)
         cmds = _TRANSCRIPT_CMD.findall(text)
         if replies:
-            st = _or(given, _stage_from_words(cmds[-1]) if cmds else Stage.UNKNOWN)
+            st = _or(given, stage_from_words(cmds[-1]) if cmds else Stage.UNKNOWN)
             last = [r for r in replies if r.strip()]
             return _finish("\n".join(last[-8:]), st, "transcript", None, truncated, hint)
     if "stat=" in low:
@@ -415,7 +417,9 @@ def _parse_general(data: str | bytes, stage: Stage | str | None = None) -> Parse
             dsn = _SENDMAIL_DSN.search(text)
             rep = _SENDMAIL_REPLY.search(text)
             body = rep.group(1) if rep is not None else m.group(1)
-            return _finish(body, given, "sendmail", None, truncated, dsn.group(1) if dsn else hint)
+            if dsn is not None:
+                hint = enhanced_status(dsn.group(1), dsn.group(2), dsn.group(3))
+            return _finish(body, given, "sendmail", None, truncated, hint)
     if "remote" in low or "server" in low:
         m = _QUOTED_REMOTE.search(text)
         if m is not None:

@@ -45,6 +45,34 @@ class Classification:
     #: Why a layer above the reply (DSN, log replay) changed the code, if it did.
     note: str | None = None
 
+    @classmethod
+    def unrecognised(
+        cls,
+        text: str = "",
+        *,
+        verdict: Verdict = Verdict.NONE,
+        basic: int | None = None,
+        enhanced: str | None = None,
+        stage: Stage = Stage.UNKNOWN,
+    ) -> Classification:
+        """The explicit "unrecognised" result: no code, no reason, no rule.
+
+        Also the base of a result whose code a layer above any reply decides (an ARF
+        complaint is 162 with ``Classification.unrecognised().with_code("162", ...)``).
+        """
+        return cls(
+            code="",
+            verdict=verdict,
+            reason=None,
+            basic=basic,
+            enhanced=enhanced,
+            stage=stage,
+            rule_id=None,
+            matched=None,
+            tier=Tier.NONE,
+            text=text,
+        )
+
     @property
     def info(self) -> CodeInfo | None:
         """The catalogue row of the code (labels, estado, retry), None when unrecognised."""

@@ -9,11 +9,12 @@ wrong and raises RuleError naming the file and rule, so a bad rule never slips t
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import regex
@@ -47,24 +48,27 @@ _RULE_KEYS = frozenset(
         "enhanced",
         "stage",
         "provider",
-        "priority",
         "code",
         "note",
         "example",
         "literals",
-        "final",
     }
 )
 _EXAMPLE_KEYS = frozenset({"reply", "code", "stage", "source", "note"})
-_META_KEYS = frozenset({"description", "priority", "disable", "source"})
+_META_KEYS = frozenset({"description", "disable", "source"})
+#: What precedence is, said once for every message that needs it.
+PRECEDENCE = (
+    "precedence is the order of the rule directories (yours first), then the file name, then "
+    "the position in the file"
+)
 _REASON_KEYS = frozenset({"description", "code", "permanent", "transient", "on_421", "no_code"})
 _FLAGS = regex.IGNORECASE | regex.VERSION0
-DEFAULT_PRIORITY = 500
 
 
 @dataclass(frozen=True, slots=True)
 class ReasonPolicy:
-    """A portable reason and the MasterBase code it gets for each kind of reply."""
+    """A portable reason and the MasterBase code it gets for each kind of reply (as
+    ``reasons.toml`` says; :func:`classifier.policy.code_for_reason` applies it)."""
 
     name: str
     description: str
@@ -72,18 +76,6 @@ class ReasonPolicy:
     transient: str | None
     on_421: str | None
     no_code: str | None
-
-    def code_for(self, basic: int | None, klass: str | None) -> str | None:
-        """The code for a reply of class ``klass`` ('2','4','5' or None) and basic code."""
-        if basic == 421 and self.on_421 is not None:
-            return self.on_421
-        if klass == "4":
-            return self.transient
-        if klass == "5":
-            return self.permanent
-        if klass is None:
-            return self.no_code or self.permanent or self.transient
-        return self.permanent or self.transient
 
 
 def _code_matches(patterns: tuple[str, ...], value: str | None) -> bool:
@@ -115,7 +107,6 @@ class Rule:
     enhanced: tuple[tuple[str, str, str], ...] = ()
     stages: frozenset[Stage] = frozenset()
     provider: str | None = None
-    priority: int = DEFAULT_PRIORITY
     code: str | None = None
     note: str | None = None
     examples: tuple[Example, ...] = ()
@@ -124,6 +115,9 @@ class Rule:
     origin: int = 0
     #: True when the rule lists its prefilter literals itself (then it is never split).
     explicit_literals: bool = False
+    #: The phrases of a pattern written as a list (``pattern`` is them joined by "|"), each
+    #: verified on its own; () for a pattern written as one regex.
+    phrases: tuple[str, ...] = ()
 
     @property
     def has_conditions(self) -> bool:
@@ -139,22 +133,32 @@ class Rule:
         return not (self.stages and stage not in self.stages)
 
     @property
-    def sort_key(self) -> tuple[int, int, str, int]:
-        """Precedence: user directories first, then priority, file name, position in file."""
-        return (self.origin, self.priority, Path(self.file).name, self.position)
+    def sort_key(self) -> tuple[int, str, int]:
+        """Precedence: the rule directory (user directories first, in the order given), then
+        the file name (bundled files are numbered: 100-gmail.toml before 500-generic...),
+        then the position in the file."""
+        return (self.origin, Path(self.file).name, self.position)
 
 
 @dataclass(frozen=True, slots=True)
 class RuleSet:
-    """Rules in precedence order, with the reason policies and fallback tables they use."""
+    """Rules in precedence order, with the reason policies and fallback tables they use.
+
+    Immutable: the tables are read-only mappings.
+    """
 
     rules: tuple[Rule, ...]
-    reasons: dict[str, ReasonPolicy]
-    enhanced_fallback: dict[str, str]
-    basic_fallback: dict[str, str]
+    reasons: Mapping[str, ReasonPolicy]
+    enhanced_fallback: Mapping[str, str]
+    basic_fallback: Mapping[str, str]
     sources: tuple[str, ...] = ()
     #: The meaning layer (lexicon and frames), consulted where no phrase rule matched.
     meaning: MeaningReader | None = None
+
+    def __post_init__(self) -> None:
+        # Read-only views of private copies: a rule set cannot change under a classifier.
+        for name in ("reasons", "enhanced_fallback", "basic_fallback"):
+            object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
 
     def __iter__(self) -> Iterator[Rule]:
         return iter(self.rules)
@@ -250,11 +254,35 @@ def _load_fallbacks(
     return enhanced, basic
 
 
+def _compile(pattern: str, file: str, rule_id: str, what: str) -> regex.Pattern[str]:
+    try:
+        return regex.compile(pattern, _FLAGS)
+    except (regex.error, OverflowError, RecursionError) as exc:
+        raise RuleError(f"{what}: {exc}", file=file, rule_id=rule_id) from exc
+
+
+def _phrases(value: Any, file: str, rule_id: str) -> tuple[str, ...]:
+    """A rule's pattern: one regex, or a list of phrases (each a regex of its own) that are
+    alternatives, so a phrase is added by adding a line."""
+    if isinstance(value, str) and value.strip():
+        return (value,)
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(v, str) and v.strip() for v in value)
+    ):
+        raise RuleError(
+            "missing pattern (a regex, or a list of phrases)", file=file, rule_id=rule_id
+        )
+    for index, phrase in enumerate(value):
+        _compile(phrase, file, rule_id, f"bad pattern phrase #{index + 1} {phrase!r}")
+    return tuple(value)
+
+
 def _parse_rule(
     raw: Any,
     file: str,
     position: int,
-    default_priority: int,
     origin: int,
     reasons: dict[str, ReasonPolicy],
 ) -> Rule:
@@ -264,18 +292,16 @@ def _parse_rule(
     if not isinstance(rule_id, str) or not _ID.match(rule_id):
         raise RuleError(f"rule #{position + 1}: missing or malformed id {rule_id!r}", file=file)
     unknown = set(raw) - _RULE_KEYS
+    if "priority" in unknown:
+        raise RuleError(f"'priority' is not a rule key: {PRECEDENCE}", file=file, rule_id=rule_id)
     if unknown:
         raise RuleError(f"unknown keys {sorted(unknown)}", file=file, rule_id=rule_id)
     reason = raw.get("reason")
     if reason not in reasons:
         raise RuleError(f"unknown reason {reason!r}", file=file, rule_id=rule_id)
-    pattern = raw.get("pattern")
-    if not isinstance(pattern, str) or not pattern.strip():
-        raise RuleError("missing pattern", file=file, rule_id=rule_id)
-    try:
-        compiled = regex.compile(pattern, _FLAGS)
-    except (regex.error, OverflowError, RecursionError) as exc:
-        raise RuleError(f"bad pattern: {exc}", file=file, rule_id=rule_id) from exc
+    phrases = _phrases(raw.get("pattern"), file, rule_id)
+    pattern = "|".join(phrases)
+    compiled = _compile(pattern, file, rule_id, "bad pattern")
     if compiled.search("") is not None:
         raise RuleError("pattern matches the empty string", file=file, rule_id=rule_id)
     basic = _str_list(raw.get("basic", []), file, rule_id, "basic")
@@ -310,9 +336,6 @@ def _parse_rule(
             )
     else:
         literals = required_literals(pattern)
-    priority = raw.get("priority", default_priority)
-    if not isinstance(priority, int) or isinstance(priority, bool):
-        raise RuleError("priority must be an integer", file=file, rule_id=rule_id)
     code = _check_code(raw["code"], file, rule_id, "code") if "code" in raw else None
     examples_raw = raw.get("example", [])
     if not isinstance(examples_raw, list) or not examples_raw:
@@ -351,7 +374,6 @@ def _parse_rule(
         enhanced=enhanced,
         stages=frozenset(stages),
         provider=str(provider) if provider is not None else None,
-        priority=priority,
         code=code,
         note=str(note) if note is not None else None,
         examples=tuple(examples),
@@ -359,6 +381,7 @@ def _parse_rule(
         position=position,
         origin=origin,
         explicit_literals="literals" in raw,
+        phrases=phrases if len(phrases) > 1 else (),
     )
 
 
@@ -408,17 +431,16 @@ def load_rules(
             if unknown:
                 raise RuleError(f"unknown top-level keys {sorted(unknown)}", file=file)
             meta = data.get("meta", {})
+            if isinstance(meta, dict) and "priority" in meta:
+                raise RuleError(f"[meta] priority is not accepted: {PRECEDENCE}", file=file)
             if not isinstance(meta, dict) or set(meta) - _META_KEYS:
                 raise RuleError(f"[meta] accepts only {sorted(_META_KEYS)}", file=file)
-            default_priority = meta.get("priority", DEFAULT_PRIORITY)
-            if not isinstance(default_priority, int):
-                raise RuleError("[meta] priority must be an integer", file=file)
             disabled.update(_str_list(meta.get("disable", []), file, "meta", "disable"))
             raw_rules = data.get("rule", [])
             if not isinstance(raw_rules, list):
                 raise RuleError("'rule' must be an array of tables ([[rule]])", file=file)
             for position, raw in enumerate(raw_rules):
-                rule = _parse_rule(raw, file, position, default_priority, origin, reasons)
+                rule = _parse_rule(raw, file, position, origin, reasons)
                 if rule.id in seen:
                     raise RuleError(
                         f"duplicate id (also in {seen[rule.id]})", file=file, rule_id=rule.id

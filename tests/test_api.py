@@ -36,3 +36,40 @@ def test_package_is_typed() -> None:
     from importlib.resources import files
 
     assert (files("classifier") / "py.typed").is_file()
+
+
+def _modules_after(code: str) -> set[str]:
+    out = subprocess.run(
+        [sys.executable, "-c", f"import sys\n{code}\nprint(' '.join(sorted(sys.modules)))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return set(out.stdout.split())
+
+
+def test_check_domain_does_not_load_the_test_fakes() -> None:
+    # The live DNS check is a user feature; the fake SMTP/DNS servers are test fakes only.
+    loaded = _modules_after("import classifier\nclassifier.check_domain")
+    assert "classifier.network.mx" in loaded  # the lazy name really was resolved
+    fakes = {
+        m for m in loaded if m == "aiosmtpd" or m.startswith(("aiosmtpd.", "classifier.harness"))
+    }
+    assert fakes == set()
+
+
+def test_importing_classifier_loads_no_server() -> None:
+    loaded = _modules_after("import classifier")
+    assert not {m for m in loaded if m.startswith(("aiosmtpd", "classifier.harness", "aiosmtplib"))}
+
+
+def test_public_functions_are_not_shadowed_by_subpackages() -> None:
+    # Importing every subpackage must leave classifier.replay and classifier.probe the
+    # functions of __all__ (a subpackage of the same name would replace them).
+    import classifier.logreplay
+    import classifier.network
+    from classifier.logreplay.run import replay
+    from classifier.network.probe import probe
+
+    assert classifier.replay is replay
+    assert classifier.probe is probe

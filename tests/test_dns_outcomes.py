@@ -12,7 +12,7 @@ import pytest
 
 from classifier import ClassifierError
 from classifier.harness.dnsserver import FakeDnsServer
-from classifier.harness.mx import check_domain, check_domain_async
+from classifier.network.mx import check_domain, check_domain_async
 
 RECORDS = {
     "mail.test": {"MX": ["20 mx2.mail.test.", "10 mx1.mail.test."]},

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from classifier.dsn import (
+from classifier.mail.dsn import (
     clean_address,
     looks_like_dsn_fields,
     normalise_action,
@@ -10,7 +10,7 @@ from classifier.dsn import (
 )
 
 # Field blocks as Sendmail and Postfix write them (Sisimai set-of-emails rfc3464-35.eml, and
-# Postfix 3.7.11's own DSN in ../shared/corpus/postfix).
+# Postfix 3.7.11's own DSN in fixtures/postfix).
 SENDMAIL_NO_BLANK_LINES = """Reporting-MTA: dns; cs.utk.edu
 Original-Recipient: rfc822;kijitora@nyaan.example.com
 Final-Recipient: rfc822;kijitora@nyaan.example.com

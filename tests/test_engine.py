@@ -164,3 +164,27 @@ def test_thread_safety_same_answers_from_many_threads() -> None:
     for t in threads:
         t.join()
     assert errors == []
+
+
+def test_what_decides_an_answer_cannot_be_changed() -> None:
+    clf = Classifier.from_dirs([])
+    with pytest.raises(AttributeError):
+        clf.rules = clf.rules  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        clf.extra = 1  # type: ignore[attr-defined]
+    with pytest.raises(TypeError):
+        clf.rules.reasons["user_unknown"] = clf.rules.reasons["mailbox_full"]  # type: ignore[index]
+    with pytest.raises(TypeError):
+        clf.rules.basic_fallback["550"] = "250"  # type: ignore[index]
+    with pytest.raises(FrozenInstanceError):
+        clf.rules.rules[0].code = "250"  # type: ignore[misc]
+
+
+def test_rule_set_copies_the_tables_it_is_given() -> None:
+    from classifier import RuleSet
+
+    rules = Classifier.from_dirs([]).rules
+    basic = dict(rules.basic_fallback)
+    copy = RuleSet(rules.rules, rules.reasons, rules.enhanced_fallback, basic)
+    basic["550"] = "250"
+    assert copy.basic_fallback["550"] == "550"

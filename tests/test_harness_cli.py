@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from classifier.cli import main
-from classifier.harness.probe import probe
+from classifier.network.probe import probe
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "scenarios"
 STEP = 15.0

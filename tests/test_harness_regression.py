@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from classifier import classify
-from classifier.harness.probe import ProbeResult, probe_async
 from classifier.harness.scenario import Scenario, Step, load_scenarios
 from classifier.harness.server import FakeServer
+from classifier.logreplay import classify_record
 from classifier.logs import parse_postfix
-from classifier.replay import classify_record
+from classifier.network.probe import ProbeResult, probe_async
 
 SCENARIOS = load_scenarios(Path(__file__).resolve().parent.parent / "fixtures" / "scenarios")
 PROBE_TIMEOUT = 1.0  # the timeout scenarios delay 5-30 s; the probe must give up at once

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from classifier.harness.probe import probe_async
 from classifier.harness.scenario import Scenario, parse_scenario
 from classifier.harness.server import FakeServer
+from classifier.network.probe import probe_async
 
 STEP = 5.0  # seconds: bound of every network step in these tests
 

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from classifier.logreplay import classify_record
 from classifier.logs import (
     BOUNCED,
     DEFERRED,
@@ -252,7 +253,13 @@ def test_sendmail_bounce_keeps_dsn_beside_sendmail_words() -> None:
     assert record.queue_id == "l8E3xVpO007423"
     assert record.recipients == ("myemail@whatever.com",)
     assert record.dsn == "5.1.1"
-    assert record.reply == "dsn=5.1.1, stat=User unknown"
+    # Sendmail's own words and its status, side by side: nothing rebuilt into text.
+    assert (record.reply, record.reply_status) == ("User unknown", "5.1.1")
+    result = classify_record(record)
+    assert (result.code, result.enhanced) == ("131", None)  # the words decided
+    unknown_words = parse_sendmail(line.replace("stat=User unknown", "stat=zz qq"))
+    assert unknown_words is not None
+    assert classify_record(unknown_words).code == "131"  # dsn=5.1.1 filled in
 
 
 def test_sendmail_deferral_with_remote_reply_and_sent_with_text() -> None:
@@ -263,7 +270,8 @@ def test_sendmail_deferral_with_remote_reply_and_sent_with_text() -> None:
         "stat=Deferred: 421 unable to verify sender domain"
     )
     assert deferred is not None and deferred.status == DEFERRED
-    assert deferred.reply == "dsn=4.0.0, stat=Deferred: 421 unable to verify sender domain"
+    assert deferred.reply == "Deferred: 421 unable to verify sender domain"
+    assert deferred.reply_status == "4.0.0"
     sent = parse_sendmail(
         "Sep 14 11:59:35 ubuntu-server sm-mta[7425]: l8E3xZpO007425: to=<nobody@ubuntu-server>,"
         " delay=00:00:00, xdelay=00:00:00, mailer=local, pri=30000, dsn=2.0.0, "

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from classifier.message import BounceRecipient, MessageReport, classify_message
+from classifier.mail.message import BounceRecipient, MessageReport, classify_message
 
 MAIL = Path(__file__).resolve().parent.parent / "fixtures" / "mail"
 
@@ -447,6 +447,10 @@ def test_amazon_ses_complaint_and_delivery_notifications() -> None:
     )
     (r,) = classify_message(delivery).recipients
     assert (r.kind, r.code) == ("delivery", "250")
+    # The reporting MTA is read as a typed field ("dsn; host") for every notification type.
+    typed = delivery.replace('"a8-70.smtp-out.example"', '"dsn; a8-70.smtp-out.example"')
+    (r,) = classify_message(typed).recipients
+    assert r.reporting_mta == "a8-70.smtp-out.example"
 
 
 def test_a_bounce_like_subject_does_not_hide_an_auto_reply() -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from classifier.cli import main
 from classifier.errors import InputError
-from classifier.mailbox import iter_mail
+from classifier.mail.mailbox import iter_mail
 
 MAIL = Path(__file__).resolve().parent.parent / "fixtures" / "mail"
 QMAIL = MAIL / "lhost-qmail-02.eml"

@@ -10,7 +10,7 @@ import os
 
 import pytest
 
-from classifier.message import classify_message
+from classifier.mail.message import classify_message
 
 BOUNCE_HEAD = b"From: MAILER-DAEMON@mta.test\nTo: a@sender.test\nSubject: failure notice\n\n"
 

@@ -4,7 +4,7 @@ The test runs a private Postfix instance (its own config, queue and data directo
 temporary directory, no inet listeners, loopback only) and never touches /etc/postfix.
 Every scenario with a ``postfix`` block (all shipped ones) gets its own port through
 ``transport_maps``; the bounce notices Postfix sends back go, over SMTP, to a capture
-scenario of the same fake server. For the scenarios of ../shared/corpus/postfix/README.md
+scenario of the same fake server. For the scenarios of fixtures/postfix/CORPUS.md
 the ``postfix`` blocks encode that table (checked below against the table itself).
 """
 
@@ -30,10 +30,10 @@ import pytest
 
 from classifier.harness.scenario import Scenario, load_scenarios, parse_scenario
 from classifier.harness.server import BackgroundServer, FakeServer
+from classifier.logreplay import classify_record
 from classifier.logs import parse_postfix
-from classifier.message import classify_message
-from classifier.replay import classify_record
-from tests.conftest import shared_dir
+from classifier.mail.message import classify_message
+from tests.conftest import FIXTURES
 
 pytestmark = pytest.mark.postfix
 
@@ -305,7 +305,7 @@ def _table_codes(cell: str, count: int) -> list[str | None]:
 
 
 def test_scenarios_encode_the_shared_corpus_table() -> None:
-    readme = (shared_dir() / "corpus" / "postfix" / "README.md").read_text(encoding="utf-8")
+    readme = (FIXTURES / "postfix" / "CORPUS.md").read_text(encoding="utf-8")
     rows = re.findall(r"^\| ([a-z0-9]+)\.test \| .*? \| (.*?) \| (.*?) \|$", readme, re.M)
     assert len(rows) == 19
     by_id = {s.id: s for s in SCENARIOS}

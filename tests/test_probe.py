@@ -11,9 +11,9 @@ import pytest
 
 from classifier.cli import main
 from classifier.harness.dnsserver import FakeDnsServer
-from classifier.harness.probe import ProbeError, probe, probe_async
 from classifier.harness.scenario import Scenario, parse_scenario
 from classifier.harness.server import FakeServer
+from classifier.network.probe import ProbeError, probe, probe_async
 
 GMAIL = [
     "550-5.1.1 The email account that you tried to reach does not exist. Please try",

@@ -109,7 +109,7 @@ def test_explicit_stage_wins_and_unknown_stage_is_tolerated() -> None:
         (
             "to=<a@b>, delay=1, mailer=esmtp, dsn=5.1.1, stat=User unknown",
             None,
-            "5.1.1",
+            None,  # dsn=5.1.1 is Sendmail's status beside the words (ParsedReply.status)
             Stage.UNKNOWN,
             "sendmail",
         ),
@@ -165,8 +165,22 @@ def test_enhanced_status_consistency_is_checked() -> None:
 def test_folded_dsn_field_and_status_hint() -> None:
     text = 'Status: 5.1.1\nDiagnostic-Code: X-Postfix; unknown user:\n    "kijitora"'
     p = parse_reply(text)
-    assert p.enhanced == "5.1.1"
+    assert (p.enhanced, p.status) == (None, "5.1.1")  # the Status is not the remote's words
     assert p.text == 'unknown user: "kijitora"'
+    assert parse_reply(text, status="4.02.2").status == "4.2.2"  # the caller's status wins
+
+
+def test_status_beside_the_reply_fills_in_only_what_the_words_lack() -> None:
+    # No rule knows these words: the Status decides by its enhanced status (5.1.1: 131).
+    assert classify("550 zz qq", status="5.1.1").code == "131"
+    assert classify("Status: 5.1.1\nDiagnostic-Code: smtp; 550 zz qq").code == "131"
+    # Not applied when the words carry their own status, when it is only a class, or when its
+    # class contradicts the reply code; the same DSN block by classify or classify_message.
+    assert classify("550 5.7.1 zz qq", status="5.1.1").enhanced == "5.7.1"
+    assert classify("550 zz qq", status="5.0.0").code == classify("550 zz qq").code
+    assert classify("550 zz qq", status="4.2.2").code == classify("550 zz qq").code
+    sendmail = classify("to=<a@b>, delay=1, mailer=esmtp, dsn=5.1.1, stat=zz qq")
+    assert (sendmail.code, sendmail.enhanced) == ("131", "5.1.1")
 
 
 def test_ip_address_is_not_an_enhanced_status() -> None:

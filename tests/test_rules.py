@@ -67,9 +67,37 @@ def test_every_smtp_code_has_rules() -> None:
     assert wanted <= produced, sorted(wanted - produced)
 
 
-def test_precedence_is_priority_then_file_then_position() -> None:
-    keys = [r.sort_key for r in RULES]
+def test_precedence_is_directory_then_file_name_then_position() -> None:
+    keys = [(r.origin, Path(r.file).name, r.position) for r in RULES]
     assert keys == sorted(keys)
+    # Bundled files are numbered: the number is the order, and nothing else changes it.
+    names = [Path(r.file).name for r in RULES]
+    assert all(n[:3].isdigit() and n[3] == "-" for n in names)
+    assert [int(n[:3]) for n in names] == sorted(int(n[:3]) for n in names)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[meta]\npriority = 100\n",
+        "[[rule]]\nid = 'a.b'\nreason = 'user_unknown'\npattern = 'abc'\npriority = 1\n"
+        "[[rule.example]]\nreply = '550 abc'\ncode = '131'\nsource = 'test'\n",
+    ],
+)
+def test_priority_is_refused_with_the_precedence_rule(tmp_path: Path, body: str) -> None:
+    d = _write(tmp_path, "x.toml", body)
+    with pytest.raises(RuleError, match="file name, then the position"):
+        load_rules([d])
+
+
+def test_every_accepted_rule_key_changes_the_rule(tmp_path: Path) -> None:
+    # 'final' was accepted and read by nothing: a key that does nothing is refused.
+    body = (
+        "[[rule]]\nid = 'a.b'\nreason = 'user_unknown'\npattern = 'abc'\nfinal = true\n"
+        "[[rule.example]]\nreply = '550 abc'\ncode = '131'\nsource = 'test'\n"
+    )
+    with pytest.raises(RuleError, match="unknown keys"):
+        load_rules([_write(tmp_path, "x.toml", body)])
 
 
 def _write(tmp: Path, name: str, body: str) -> Path:
@@ -80,8 +108,6 @@ def _write(tmp: Path, name: str, body: str) -> Path:
 
 
 USER_RULE = """
-[meta]
-priority = 900
 [[rule]]
 id = "local.acme-vacation-box"
 reason = "mailbox_disabled"
@@ -97,7 +123,7 @@ def test_user_directory_goes_in_front_of_bundled_rules(tmp_path: Path) -> None:
     d = _write(tmp_path, "local.toml", USER_RULE)
     clf = Classifier.from_dirs([d])
     result = clf.classify("550 5.1.1 acme mailbox parked: user unknown")
-    # priority 900 would lose to the bundled 'user unknown' rules; user dirs come first anyway
+    # the bundled 'user unknown' rules would decide otherwise; user directories come first
     assert (result.rule_id, result.code) == ("local.acme-vacation-box", "132")
     assert (
         Classifier.from_dirs([]).classify("550 5.1.1 acme mailbox parked: user unknown").code
@@ -155,3 +181,59 @@ def test_duplicate_id_with_a_bundled_rule_is_rejected(tmp_path: Path) -> None:
 
 def test_rules_directory_is_the_bundled_one() -> None:
     assert any(Path(s).resolve() == (ROOT / "rules").resolve() for s in RULES.sources)
+
+
+LIST_RULE = """
+[[rule]]
+id = "local.parked"
+reason = "mailbox_disabled"
+pattern = [
+    'acme mailbox parked',
+    'acme (?:box|account) frozen',
+]
+[[rule.example]]
+reply = "550 5.1.1 ACME account frozen"
+code = "132"
+source = "ACME Corp internal MTA, ticket 43"
+"""
+
+
+def test_a_pattern_may_be_a_list_of_phrases(tmp_path: Path) -> None:
+    from classifier.engine import _units_of
+
+    rules = load_rules([_write(tmp_path, "local.toml", LIST_RULE)], builtin=True)
+    rule = rules.get("local.parked")
+    assert rule is not None
+    assert rule.phrases == ("acme mailbox parked", "acme (?:box|account) frozen")
+    assert rule.pattern == "acme mailbox parked|acme (?:box|account) frozen"
+    # Each phrase is a unit of its own for the prefilter and the verification.
+    assert [u.pattern for u, _lits, _lin in _units_of(rule)] == list(rule.phrases)
+    clf = Classifier(rules)
+    for reply in ("550 acme mailbox parked", "550 5.1.1 ACME box frozen"):
+        result = clf.classify(reply)
+        assert (result.rule_id, result.code) == ("local.parked", "132")
+
+
+@pytest.mark.parametrize(
+    ("pattern", "message"),
+    [
+        ("[]", "missing pattern"),
+        ("['abc', '']", "missing pattern"),
+        ("['abc', 'de(f']", "bad pattern phrase #2"),
+        ("['abc', 1]", "missing pattern"),
+    ],
+)
+def test_a_bad_phrase_list_is_refused(tmp_path: Path, pattern: str, message: str) -> None:
+    body = LIST_RULE.replace(
+        "pattern = [\n    'acme mailbox parked',\n    'acme (?:box|account) frozen',\n]",
+        f"pattern = {pattern}",
+    )
+    with pytest.raises(RuleError, match=message):
+        load_rules([_write(tmp_path, "local.toml", body)])
+
+
+def test_bundled_patterns_are_short_enough_to_read() -> None:
+    # A long alternation is written as a list, one phrase per line.
+    for rule in RULES:
+        for phrase in rule.phrases or (rule.pattern,):
+            assert len(phrase) <= 200, rule.id

@@ -10,8 +10,8 @@ from typing import TextIO
 
 from ..enums import Tier
 from ..errors import InputError
-from ..mailbox import iter_mail
-from ..message import BounceRecipient, MessageReport, classify_message
+from ..mail.mailbox import iter_mail
+from ..mail.message import BounceRecipient, MessageReport, classify_message
 
 __all__ = ["register"]
 

@@ -7,8 +7,8 @@ import asyncio
 import json
 import sys
 
-from ..harness.mx import async_resolver_for
-from ..harness.probe import ProbeError, ProbeResult, probe_async
+from ..network.mx import async_resolver_for
+from ..network.probe import ProbeError, ProbeResult, probe_async
 
 __all__ = ["register"]
 

@@ -8,8 +8,8 @@ import os
 import sys
 from typing import TextIO
 
-from ..logs import FORMATS
-from ..replay import FINAL_WINDOW, ReplayOptions, ReplaySummary, replay
+from ..logreplay import FINAL_WINDOW, ReplayOptions, ReplaySummary, replay
+from ..logs.parser import FORMATS
 
 __all__ = ["register", "run"]
 

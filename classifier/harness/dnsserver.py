@@ -22,9 +22,9 @@ import dns.rdatatype
 import dns.resolver
 import dns.rrset
 
-from classifier.errors import ClassifierError
-from classifier.harness.loopthread import LoopThread
-from classifier.harness.mx import async_resolver_for, normal_name, resolver_for
+from ..errors import ClassifierError
+from ..network.mx import async_resolver_for, normal_name, resolver_for
+from .loopthread import LoopThread
 
 __all__ = ["FakeDnsError", "FakeDnsServer"]
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from classifier.errors import ClassifierError
+from ..errors import ClassifierError
 
 __all__ = [
     "DEFAULT_END_OF_DATA",

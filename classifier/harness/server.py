@@ -22,8 +22,8 @@ from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from classifier.harness.loopthread import LoopThread
-from classifier.harness.scenario import DEFAULT_END_OF_DATA, Scenario, Step
+from .loopthread import LoopThread
+from .scenario import DEFAULT_END_OF_DATA, Scenario, Step
 
 __all__ = ["BackgroundServer", "Exchange", "FakeServer", "Transcript"]
 

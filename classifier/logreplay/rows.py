@@ -1,0 +1,111 @@
+"""One row per recipient and attempt: the record, its classification, the output columns."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from ..engine import classify
+from ..logs import DONE, LogRecord, LogStatus
+from ..outcome import after_log, logged_as_sent
+from ..result import Classification
+
+__all__ = ["FIELDS", "ReplayRow", "classify_record", "render", "rows_of"]
+
+#: Output columns, in order (JSON keys and the CSV header).
+FIELDS: Final = (
+    "source",
+    "line",
+    "time",
+    "id",
+    "recipient",
+    "mta",
+    "mta_status",
+    "dsn",
+    "code",
+    "estado",
+    "reason",
+    "rule",
+    "tier",
+    "stage",
+    "matched",
+    "text",
+    "note",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayRow:
+    """One recipient's delivery attempt (or final outcome) and its classification.
+
+    For sent lines ``result`` is one shared 250 whose ``text`` is empty: the MTA's logged reply
+    is ``record.reply`` (and the ``text`` of ``to_dict()``).
+    """
+
+    source: str
+    line: int
+    record: LogRecord
+    recipient: str
+    result: Classification
+
+    def to_dict(self) -> dict[str, Any]:
+        """The output record as a JSON-ready mapping (keys are ``FIELDS``)."""
+        r, c = self.record, self.result
+        return {
+            "source": self.source,
+            "line": self.line,
+            "time": r.time,
+            "id": r.queue_id,
+            "recipient": self.recipient,
+            "mta": r.mta,
+            "mta_status": r.status,
+            "dsn": r.dsn,
+            "code": c.code,
+            "estado": c.estado,
+            "reason": c.reason,
+            "rule": c.rule_id,
+            "tier": c.tier.value,
+            "stage": c.stage.value,
+            "matched": c.matched,
+            "text": c.text or r.reply[:512],
+            "note": c.note,
+        }
+
+
+# --- classification of one record ------------------------------------------------------------
+
+
+def classify_record(record: LogRecord) -> Classification:
+    """The classification of one record: its text, read in the light of the MTA's status
+    (see :mod:`classifier.outcome`)."""
+    if record.status is LogStatus.SENT:
+        return logged_as_sent()
+    result = classify(record.reply, stage=record.stage, status=record.reply_status or None)
+    return after_log(result, record.status)
+
+
+#: One encoder for every row: json.dumps(..., ensure_ascii=False) builds one per call.
+_JSON: Final = json.JSONEncoder(ensure_ascii=False)
+
+
+def render(rows: Sequence[ReplayRow], output: str) -> str:
+    if output == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        for row in rows:
+            writer.writerow(["" if v is None else v for v in row.to_dict().values()])
+        return buffer.getvalue()
+    encode = _JSON.encode
+    return "".join(encode(row.to_dict()) + "\n" for row in rows)
+
+
+def rows_of(record: LogRecord, source: str, number: int, final: bool) -> list[ReplayRow]:
+    """The rows of one record: one per recipient (one with no recipient for message lines)."""
+    if record.status == DONE:
+        return [ReplayRow(source, number, record, "", logged_as_sent())] if final else []
+    result = classify_record(record)
+    return [ReplayRow(source, number, record, r, result) for r in record.recipients or ("",)]

@@ -1,0 +1,251 @@
+"""Replaying MTA logs: every delivery line classified, in order, in bounded memory.
+
+The input (plain or gzip files, or a stream) is read in blocks cut at line ends; each block
+is split, parsed and classified by ``run_chunk``, in this process or in forked workers, and
+the results are written in input order. Every input line is counted as exactly one of delivery,
+skipped, unrecognised, malformed or overlong, so the totals always add up to the lines read.
+
+With ``final`` only the last word per (queue id, recipient) is written: a deferral followed by
+the queue giving up (Postfix ``status=expired``) ends as 133. Messages are written when the MTA
+says it is done with them (Postfix ``removed``, Exim ``Completed``, an expiry) or when the
+window of pending recipients is full, so memory stays bounded on any log.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from ..errors import InputError
+from ..logs import LineKind, LineParser
+from ..outcome import logged_as_sent
+from .final import (
+    FINAL_WINDOW,
+    FinalOutcomes,
+    Packed,
+    expire_packed,
+    expired_row,
+    pack,
+    view_packed,
+    view_row,
+)
+from .progress import Progress
+from .rows import FIELDS, ReplayRow, render, rows_of
+from .sources import CHUNK_BYTES, Chunk, Source, chunks, open_sources
+from .summary import ReplaySummary
+
+__all__ = ["ReplayOptions", "replay", "replay_lines", "run_chunk"]
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayOptions:
+    """How to read and what to write; shared by the CLI and library callers."""
+
+    #: Log format: auto, postfix, exim, sendmail, powermta, kumomta, csv or json.
+    fmt: str = "auto"
+    #: Reply column of a generic CSV/JSON export (dotted path for nested JSON keys).
+    field: str | None = None
+    #: Status column of a generic export, when not one of the usual names.
+    status_field: str | None = None
+    #: Write only the last word per (queue id, recipient).
+    final: bool = False
+    #: Output format: "json" (JSON lines) or "csv".
+    output: str = "json"
+    #: Write records (False: only count them, for a summary).
+    records: bool = True
+    #: Lines longer than this many bytes are counted as overlong and not parsed.
+    max_line_bytes: int = 1 << 20
+    #: Worker processes (1: everything in this process).
+    workers: int = 1
+    #: Pending (id, recipient) pairs kept by ``final`` before the oldest are written (about
+    #: 1 KB each).
+    final_window: int = FINAL_WINDOW
+    #: Bytes per chunk (cut at line ends).
+    chunk_bytes: int = CHUNK_BYTES
+
+
+@dataclass(frozen=True, slots=True)
+class _ChunkResult:
+    text: str
+    packed: list[Packed]
+    summary: ReplaySummary
+
+
+def _split(chunk: Chunk, summary: ReplaySummary) -> list[str]:
+    """The chunk's lines as text: UTF-8, or with replacement characters where it is not."""
+    data = chunk.data
+    if data.endswith(b"\n"):
+        data = data[:-1]
+    try:
+        lines = data.decode("utf-8").split("\n")
+    except UnicodeDecodeError:
+        lines = []
+        for offset, raw in enumerate(data.split(b"\n")):
+            try:
+                lines.append(raw.decode("utf-8"))
+            except UnicodeDecodeError:
+                summary.undecodable += 1
+                summary.note("undecodable", f"{chunk.source}:{chunk.first_line + offset}")
+                lines.append(raw.decode("utf-8", errors="replace"))
+    return lines
+
+
+def run_chunk(chunk: Chunk, s: ReplayOptions) -> _ChunkResult:
+    """Parse and classify one chunk; the same code runs in this process and in workers.
+
+    With ``final`` the rows go back packed (rendered, with their expired form) for
+    ``FinalOutcomes``.
+    """
+    parser = LineParser(s.fmt, field=s.field, status_field=s.status_field)
+    parser.header, parser.header_kind = chunk.header, chunk.header_kind
+    summary = ReplaySummary()
+    rows: list[ReplayRow] = []
+    source, first, overlong = chunk.source, chunk.first_line, chunk.overlong
+    limit = s.max_line_bytes
+    parse, kinds = parser.parse, summary.kinds
+    lines = _split(chunk, summary)
+    summary.lines = len(lines)
+    for offset, text in enumerate(lines):
+        line = text[:-1] if text.endswith("\r") else text
+        number = first + offset
+        if (overlong and number in overlong) or len(line) > limit:
+            kinds[LineKind.OVERLONG] += 1
+            summary.note(LineKind.OVERLONG, f"{source}:{number}")
+            continue
+        kind, record = parse(line, first=chunk.at_start and offset == 0)
+        kinds[kind] += 1
+        if record is not None:
+            rows.extend(rows_of(record, source, number, s.final))
+        elif kind != LineKind.SKIPPED:
+            summary.note(kind, f"{source}:{number}")
+    if s.final:
+        output = s.output if s.records else None
+        return _ChunkResult("", [pack(row, output) for row in rows], summary)
+    for row in rows:
+        summary.add_row(row)
+    text = render(rows, s.output) if s.records else ""
+    return _ChunkResult(text, [], summary)
+
+
+def replay(
+    names: Sequence[str],
+    out: TextIO,
+    options: ReplayOptions = ReplayOptions(),
+    *,
+    progress: TextIO | None = None,
+) -> ReplaySummary:
+    """Replay the named inputs ("-" is standard input) and write records to ``out``.
+
+    Raises ``InputError`` when an input cannot be opened or read at all; the message says how
+    many lines were done. Bad lines, damaged gzip data and overlong lines are counted in the
+    returned summary, never raised.
+    """
+    LineParser(options.fmt, field=options.field)  # reject a bad format before reading
+    logged_as_sent()  # build the rule engine now: forked workers share it
+    summary = ReplaySummary()
+    opened: list[Source] = []
+    totals = sum(os.path.getsize(n) for n in names if n != "-" and os.path.isfile(n))
+    meter = Progress(progress, totals)
+    done_before = 0
+
+    def sources() -> Iterator[Source]:
+        nonlocal done_before
+        for source in open_sources(names):
+            if opened:
+                done_before += opened[-1].position()
+            opened.append(source)
+            yield source
+
+    def tick() -> None:
+        current = opened[-1].position() if opened else 0
+        meter.update(summary.lines, done_before + current)
+
+    def write_packed(row: Packed) -> None:
+        summary.add(row.keys)
+        if options.records:
+            out.write(row.text)
+
+    final = None
+    if options.final:
+        final = FinalOutcomes(options.final_window, write_packed, view_packed, expire_packed)
+    if options.records and options.output == "csv":
+        out.write(",".join(FIELDS) + "\n")
+
+    def consume(result: _ChunkResult) -> None:
+        summary.merge(result.summary)
+        if final is not None:
+            for row in result.packed:
+                final.add(row)
+        elif result.text:
+            out.write(result.text)
+
+    work = chunks(
+        sources(),
+        LineParser(options.fmt, field=options.field, status_field=options.status_field),
+        (options.chunk_bytes, options.max_line_bytes),
+        summary.problems,
+        tick,
+    )
+    try:
+        if options.workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+            context = multiprocessing.get_context("fork")
+            with context.Pool(options.workers) as pool:
+                pending: deque[Any] = deque()
+                for chunk in work:
+                    pending.append(pool.apply_async(run_chunk, (chunk, options)))
+                    if len(pending) >= 3 * options.workers:
+                        consume(pending.popleft().get())
+                while pending:
+                    consume(pending.popleft().get())
+        else:
+            for chunk in work:
+                consume(run_chunk(chunk, options))
+    except InputError as exc:
+        raise InputError(f"{exc} ({summary.lines} lines done)") from exc
+    finally:
+        summary.bytes_read = done_before + (opened[-1].position() if opened else 0)
+        meter.update(summary.lines, summary.bytes_read, force=True)
+        meter.close()
+    if final is not None:
+        final.close()
+    read = sum(source.line for source in opened)
+    if read != summary.lines:  # every line read must have been counted once
+        summary.problems.append(f"{read} lines were read but {summary.lines} were counted")
+    return summary
+
+
+def replay_lines(
+    lines: Iterable[str],
+    *,
+    fmt: str = "auto",
+    field: str | None = None,
+    status_field: str | None = None,
+    final: bool = False,
+    source: str = "-",
+) -> Iterator[ReplayRow]:
+    """Classify the delivery lines of ``lines`` (text) as they come, in this process.
+
+    With ``final``, rows come out when their message is done (or at the end), as in ``replay``.
+    """
+    parser = LineParser(fmt, field=field, status_field=status_field)
+    buffered: list[ReplayRow] = []
+    finals = FinalOutcomes(FINAL_WINDOW, buffered.append, view_row, expired_row) if final else None
+    for number, line in enumerate(lines, 1):
+        _, record = parser.parse(line.rstrip("\r\n"), first=number == 1)
+        if record is None:
+            continue
+        rows = rows_of(record, source, number, final)
+        if finals is None:
+            yield from rows
+            continue
+        for row in rows:
+            finals.add(row)
+        yield from buffered
+        buffered.clear()
+    if finals is not None:
+        finals.close()
+        yield from buffered

@@ -1,0 +1,143 @@
+"""Reading delivery attempts out of MTA log lines: each line goes to the parser of its format.
+
+Every parser takes one line (without its line break) and returns a ``LogRecord`` when the line
+reports a delivery attempt or its outcome, ``None`` when it is some other line of that MTA (or
+not of that format at all), and raises ``MalformedLineError`` when the line claims to be a delivery
+but cannot be read. Parsers look for cheap substrings before doing any real work, because a
+replay reads millions of lines and most of them are not deliveries.
+
+Formats, one module each: ``postfix``, ``exim``, ``sendmail``, ``powermta`` (accounting CSV),
+``kumomta`` (JSON), ``export`` (any CSV or JSON-lines export).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from .exim import exim_prefix, parse_exim
+from .export import parse_csv_row, parse_json
+from .fields import csv_header, load_object
+from .kumomta import parse_kumomta
+from .postfix import parse_postfix
+from .powermta import parse_powermta, powermta_header
+from .record import DONE, LineKind, LogRecord, MalformedLineError
+from .sendmail import parse_sendmail
+
+__all__ = ["FORMATS", "LineParser"]
+
+FORMATS: Final = ("auto", "postfix", "exim", "sendmail", "powermta", "kumomta", "csv", "json")
+
+
+class LineParser:
+    """Sends each line to the parser of its format and says what kind of line it was.
+
+    In ``auto`` mode each line is recognised by cheap markers, so one stream may mix formats
+    (a syslog file holding Postfix and Sendmail). CSV files need their header line: the parser
+    remembers the last header seen until ``reset()`` is called for a new file.
+    """
+
+    __slots__ = ("field", "fmt", "header", "header_kind", "status_field")
+
+    def __init__(
+        self, fmt: str = "auto", *, field: str | None = None, status_field: str | None = None
+    ) -> None:
+        if fmt not in FORMATS:
+            raise ValueError(f"unknown log format {fmt!r}; expected one of {', '.join(FORMATS)}")
+        if fmt in ("csv", "json") and not field:
+            raise ValueError(f"the {fmt} format needs the name of the reply field")
+        self.fmt = fmt
+        self.field = field
+        self.status_field = status_field
+        self.header: tuple[str, ...] | None = None
+        self.header_kind = ""
+
+    def reset(self) -> None:
+        """Forget the CSV header: the next file starts afresh."""
+        self.header = None
+        self.header_kind = ""
+
+    def observe_header(self, line: str, *, first: bool) -> bool:
+        """Take ``line`` as the CSV header when it is one; ``first`` is the file's first line."""
+        if self.fmt in ("auto", "powermta"):
+            header = powermta_header(line)
+            if header is not None:
+                self.header, self.header_kind = header, "powermta"
+                return True
+        if first and self.field and self.fmt in ("auto", "csv") and not line.startswith("{"):
+            header = csv_header(line, self.field)
+            if header is not None:
+                self.header, self.header_kind = header, "csv"
+                return True
+        return False
+
+    def parse(self, line: str, *, first: bool = False) -> tuple[LineKind, LogRecord | None]:
+        """The kind of ``line`` (a LineKind value) and its record when it is a delivery."""
+        if not line or line.isspace():
+            return LineKind.SKIPPED, None
+        if (first or line.startswith("type,")) and self.observe_header(line, first=first):
+            return LineKind.SKIPPED, None
+        fmt = self.fmt
+        if fmt == "auto":
+            fmt = self._detect(line)
+            if not fmt:
+                return LineKind.UNRECOGNISED, None
+        try:
+            record, known = self._parse(fmt, line)
+        except MalformedLineError:
+            return LineKind.MALFORMED, None
+        if record is None:
+            return (LineKind.SKIPPED if known else LineKind.UNRECOGNISED), None
+        if record.status == DONE:
+            return LineKind.SKIPPED, record
+        return LineKind.DELIVERY, record
+
+    def _parse(self, fmt: str, line: str) -> tuple[LogRecord | None, bool]:
+        """The record of ``line`` read as ``fmt``, and whether the line is of that format."""
+        record: LogRecord | None
+        if fmt == "postfix":
+            record = parse_postfix(line)
+            known = record is not None or "postfix" in line
+        elif fmt == "exim":
+            record = parse_exim(line)
+            known = record is not None or exim_prefix(line) is not None
+        elif fmt == "sendmail":
+            record = parse_sendmail(line)
+            known = record is not None or "]: " in line
+        elif fmt in ("powermta", "csv"):
+            if self.header is None or (self.fmt != "auto" and self.header_kind != fmt):
+                return None, False
+            if self.header_kind == "powermta":
+                record = parse_powermta(line, self.header)
+            else:
+                assert self.field is not None
+                record = parse_csv_row(
+                    line, self.header, self.field, status_field=self.status_field
+                )
+            known = True
+        else:  # kumomta or json
+            obj = load_object(line)
+            if obj is None:
+                return None, False
+            if fmt != "json" and isinstance(obj.get("type"), str) and "response" in obj:
+                record = parse_kumomta(line, obj)
+            elif self.field:
+                record = parse_json(line, self.field, status_field=self.status_field, obj=obj)
+            else:
+                return None, False
+            known = True
+        return record, known
+
+    def _detect(self, line: str) -> str:
+        """The likely format of one line, from cheap substring tests only."""
+        c = line[0]
+        if c == "{":
+            return "kumomta"
+        if self.header is not None and "," in line:
+            return self.header_kind
+        if c.isdigit() and len(line) > 20 and line[4] == "-" and line[10] == " ":
+            return "exim"
+        if "postfix" in line and "]: " in line:
+            return "postfix"
+        if " stat=" in line or "sendmail[" in line or "sm-mta[" in line:
+            return "sendmail"
+        return ""

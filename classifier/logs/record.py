@@ -1,0 +1,63 @@
+"""A delivery attempt read from one log line, and what kind of line it was."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from ..enums import LineKind, LogStatus, Stage
+from ..errors import ClassifierError
+
+__all__ = [
+    "BOUNCED",
+    "DEFERRED",
+    "DONE",
+    "EXPIRED",
+    "SENT",
+    "LineKind",
+    "LogRecord",
+    "LogStatus",
+    "MalformedLineError",
+]
+
+
+#: The statuses, by their short names (members of LogStatus).
+SENT: Final = LogStatus.SENT
+DEFERRED: Final = LogStatus.DEFERRED
+BOUNCED: Final = LogStatus.BOUNCED
+EXPIRED: Final = LogStatus.EXPIRED
+DONE: Final = LogStatus.DONE
+
+
+class MalformedLineError(ClassifierError):
+    """A line that names a delivery but whose fields cannot be read (cut, mangled)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LogRecord:
+    """One delivery attempt (or outcome) read from one log line."""
+
+    #: Which log format the line came from: postfix, exim, sendmail, powermta, kumomta, csv, json.
+    mta: str
+    #: What happened; UNKNOWN for exports without a status column.
+    status: LogStatus
+    #: The time as the log wrote it (not parsed: logs rarely carry the year or the zone).
+    time: str
+    #: The MTA's queue or message id ("" when the format has none).
+    queue_id: str
+    #: Recipients the line reports on; empty for message-level lines (Postfix expired, DONE).
+    recipients: tuple[str, ...]
+    #: The text to classify: the remote's reply, or the MTA's description of what happened.
+    reply: str
+    #: The MTA's own status code (Postfix/Sendmail ``dsn=``, PowerMTA ``dsnStatus``): its
+    #: reading, kept as evidence, not the remote's words.
+    dsn: str = ""
+    #: SMTP stage when the format states it separately (KumoMTA ``response.command``).
+    stage: Stage | None = None
+    #: The MTA's own category, when it logs one (PowerMTA ``bounceCat``, KumoMTA
+    #: ``bounce_classification``).
+    category: str = ""
+    #: A status that fills in what ``reply`` lacks (``classify(..., status=)``): Sendmail's
+    #: ``dsn=`` beside its own words ("User unknown"); "" where the MTA's status is only
+    #: evidence (Postfix logs the remote's reply and its own reading of it).
+    reply_status: str = ""

@@ -1,0 +1,130 @@
+"""Read mail from the places bounces are kept: .eml files, directories, mbox files, Maildirs.
+
+Every message comes out as raw bytes with a name saying where it was found
+(``path`` for a file, ``path#N`` for the N-th message of an mbox, ``-`` for stdin), so that a
+result can be traced back to its message.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import re
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InputError
+
+__all__ = ["MailSource", "iter_mail"]
+
+#: A message larger than this is read only up to this size (the parser reads less anyway).
+MAX_READ_BYTES = 64 * 1024 * 1024
+_MAILDIR_SUBDIRS = ("cur", "new")
+_HEADER_START = re.compile(rb"\s*[A-Za-z][A-Za-z0-9-]{0,60}:")
+_SKIPPED_NAMES = frozenset({".DS_Store", "maildirfolder", "dovecot-uidlist", "dovecot.index"})
+
+
+@dataclass(frozen=True, slots=True)
+class MailSource:
+    """One raw message and where it came from."""
+
+    name: str
+    data: bytes
+
+
+def _is_mbox(head: bytes) -> bool:
+    return head.startswith(b"From ") and b"\n" in head
+
+
+def _split_mbox(data: bytes, name: str) -> Iterator[MailSource]:
+    """Messages of an mbox file (mboxo/mboxrd: a "From " line starts each message)."""
+    starts = [0]
+    search = 0
+    while True:
+        index = data.find(b"\nFrom ", search)
+        if index < 0:
+            break
+        starts.append(index + 1)
+        search = index + 1
+    starts.append(len(data))
+    number = 0
+    for begin, end in itertools.pairwise(starts):
+        chunk = data[begin:end]
+        if not chunk.strip():
+            continue
+        first_newline = chunk.find(b"\n")
+        body = chunk[first_newline + 1 :] if chunk.startswith(b"From ") else chunk
+        body = body.replace(b"\n>From ", b"\nFrom ")
+        number += 1
+        yield MailSource(f"{name}#{number}", body)
+
+
+def _read_file(path: Path) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(MAX_READ_BYTES)
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
+def _from_file(path: Path) -> Iterator[MailSource]:
+    """An mbox file, or one message (an .eml may start with a "From " line: it is one)."""
+    data = _read_file(path)
+    if _is_mbox(data[:200]) and path.suffix.lower() != ".eml":
+        yield from _split_mbox(data, str(path))
+    elif data.startswith(b"From "):
+        yield MailSource(str(path), data[data.find(b"\n") + 1 :])
+    else:
+        yield MailSource(str(path), data)
+
+
+def _looks_like_mail(path: Path) -> bool:
+    """Within a directory, only files that start like a message or an mbox are read."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(1024)
+    except OSError:
+        return True  # let the read report the error
+    return head.startswith(b"From ") or bool(_HEADER_START.match(head))
+
+
+def _from_directory(path: Path) -> Iterator[MailSource]:
+    """A Maildir (its cur/ and new/), or any directory tree of message files."""
+    if (path / "cur").is_dir():
+        roots = [path / sub for sub in _MAILDIR_SUBDIRS if (path / sub).is_dir()]
+    else:
+        roots = [path]
+    for root in roots:
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames[:] = sorted(d for d in dirnames if d != "tmp" and not d.startswith("."))
+            for filename in sorted(filenames):
+                path_in = Path(dirpath) / filename
+                if filename in _SKIPPED_NAMES or filename.startswith("."):
+                    continue
+                if not _looks_like_mail(path_in):
+                    continue
+                yield from _from_file(path_in)
+
+
+def iter_mail(paths: Iterable[str]) -> Iterator[MailSource]:
+    """Every message found under ``paths`` ("-" reads one message or an mbox from stdin).
+
+    Raises InputError for a path that does not exist or cannot be read.
+    """
+    for raw in paths:
+        if raw == "-":
+            data = sys.stdin.buffer.read(MAX_READ_BYTES)
+            if _is_mbox(data[:200]):
+                yield from _split_mbox(data, "-")
+            else:
+                yield MailSource("-", data)
+            continue
+        path = Path(raw)
+        if path.is_dir():
+            yield from _from_directory(path)
+        elif path.is_file():
+            yield from _from_file(path)
+        else:
+            raise InputError(f"no such file or directory: {raw}")

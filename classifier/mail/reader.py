@@ -1,0 +1,387 @@
+"""Read a mail message into per-recipient evidence: what kind of report it is, and who failed.
+
+No classification happens here; :mod:`classifier.message` turns the evidence into codes. The
+order of the checks matters: a feedback report or an unsubscribe request can carry
+``Auto-Submitted: auto-replied`` too, and a DSN may also paste its text into a plain part.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from email.message import Message
+
+from ..enums import MessageKind
+from .dsn import (
+    ADDRESS_PATTERN,
+    RecipientEvidence,
+    clean_address,
+    looks_like_dsn_fields,
+    parse_delivery_status,
+)
+from .feedback import (
+    NOT_COMPLAINTS,
+    auto_reply_reason,
+    parse_feedback_report,
+    unsubscribe_reason,
+)
+from .parts import (
+    MAX_MESSAGE_BYTES,
+    MAX_SECOND_READ_BYTES,
+    MAX_TEXT_CHARS,
+    TextPart,
+    header,
+    parse_message,
+    text_parts,
+)
+from .ses import decode_ses_json
+from .text_bounces import (
+    cut_original,
+    decode_text_bounce,
+    guess_mta,
+    has_reply_code,
+    looks_like_bounce_text,
+    looks_like_delay,
+)
+
+#: Kinds of an attached message that are no report about our recipients.
+_NOT_REPORTS = frozenset({MessageKind.UNKNOWN, MessageKind.AUTO_REPLY, MessageKind.UNSUBSCRIBE})
+
+__all__ = ["MessageEvidence", "read_message"]
+
+#: Recipients reported per message; a report naming more is cut (and still cheap to read).
+MAX_RECIPIENTS = 1000
+#: Characters of the human-readable parts that are read: an MTA writes its report in the first
+#: text part, and a message of many big text parts must not cost more than its parse.
+MAX_BODY_CHARS = 2 * MAX_TEXT_CHARS
+#: Attached messages read in search of an embedded report: a forwarded bounce is among the
+#: first, and each one read may search its own (a message of hundreds must stay cheap).
+MAX_ATTACHED_READ = 8
+_DSN_TYPES = frozenset({"message/delivery-status", "message/global-delivery-status"})
+_HEADER_TYPES = frozenset(
+    {"text/rfc822-headers", "message/rfc822-headers", "message/global-headers"}
+)
+_TAG = re.compile(r"<[^>]{0,2000}>")
+_FORWARDED = re.compile(r"^\s*(?:fwd?|fw|tr|wg|rv|enc|i)\s*:", re.IGNORECASE)
+_QUOTED = re.compile(r"(?m)^>[ >]?\S")
+_UNQUOTE = re.compile(r"(?m)^> ?")
+_ADDRESS = re.compile(ADDRESS_PATTERN)
+_TO_FIELD = re.compile(r"(?im)^to:\s*(.+(?:\n[ \t].+)*)")
+
+
+@dataclass(frozen=True, slots=True)
+class MessageEvidence:
+    """What one message reports, before classification.
+
+    kind: bounce, feedback, auto_reply, unsubscribe, notification (SES delivery) or unknown.
+    """
+
+    kind: MessageKind
+    recipients: tuple[RecipientEvidence, ...] = ()
+    decoded_by: str = ""
+    note: str = ""
+    feedback_type: str = ""
+    subject: str = ""
+    sender: str = ""
+    message_id: str = ""
+
+
+_BOUNCE_SUBJECT = re.compile(
+    r"undeliver|delivery (?:status|fail|notification|problem|report)|returned mail|"
+    r"failure notice|mail delivery|delivery has failed|could not be delivered|not delivered|"
+    r"non[ -]?remis|unzustellbar|nicht zustellbar|no entregado|warning: could not|"
+    r"mail system error|returned to sender|delayed mail|delivery delayed|rejected|"
+    r"message not delivered|nondeliverable|non-delivery|problem delivering|"
+    r"error sending|bounce|unable to deliver|недостав|не доставлено",
+    re.IGNORECASE,
+)
+_DAEMON = re.compile(
+    r"mailer[-_]?daemon|postmaster|mail delivery (?:system|subsystem)|mail administrator|"
+    r"system administrator|mail ?delivery|\bndr\b|\bbounces?\b",
+    re.IGNORECASE,
+)
+
+
+def sent_as_report(msg: Message) -> bool:
+    """Does the message come as a delivery report (report content type, daemon sender)?"""
+    try:
+        ctype = msg.get_content_type()
+        report_type = str(msg.get_param("report-type", "") or "").lower()
+    except Exception:
+        ctype, report_type = "", ""
+    if ctype == "multipart/report" and report_type in ("delivery-status", ""):
+        return True
+    return bool(_DAEMON.search(header(msg, "From")))
+
+
+def looks_like_bounce(msg: Message) -> bool:
+    """A delivery report by its headers, or a subject that only bounces use."""
+    return sent_as_report(msg) or bool(_BOUNCE_SUBJECT.search(header(msg, "Subject")))
+
+
+def _html_to_text(html: str) -> str:
+    text = re.sub(r"(?i)<br\s{0,10}/?>|</p>|</div>|</tr>|</li>", "\n", html[:200_000])
+    text = _TAG.sub(" ", text)
+    return (
+        text.replace("&nbsp;", " ")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+        .replace("&quot;", '"')
+    )
+
+
+def _plain_body(parts: list[TextPart]) -> str:
+    """The human-readable report: the top-level text/plain parts, else the HTML ones.
+
+    Cut at MAX_BODY_CHARS.
+    """
+    plain = [p for p in parts if p.content_type == "text/plain" and p.depth == 0]
+    html = not plain
+    if html:
+        plain = [p for p in parts if p.content_type == "text/html"]
+    out: list[str] = []
+    size = 0
+    for part in plain:
+        text = _html_to_text(part.text) if html else part.text
+        out.append(text)
+        size += len(text) + 1
+        if size > MAX_BODY_CHARS:
+            break
+    return "\n".join(out)[:MAX_BODY_CHARS]
+
+
+def _addresses(value: str) -> list[str]:
+    out: list[str] = []
+    for raw in _ADDRESS.findall(value):
+        address = clean_address(raw)
+        if address and address not in out:
+            out.append(address)
+    return out
+
+
+def _original_recipients(parts: list[TextPart], pasted: str) -> list[str]:
+    """Recipients named by the returned original (its To), as a last resort.
+
+    ``pasted`` is the text after the report: an original pasted into the plain part.
+    """
+    for part in parts:
+        if part.content_type in ("message/rfc822", "message/global"):
+            found = _addresses(header(part.part, "To"))
+            if found:
+                return found
+        if part.content_type in _HEADER_TYPES:
+            match = _TO_FIELD.search(part.text)
+            if match:
+                return _addresses(match.group(1))
+    match = _TO_FIELD.search(pasted)
+    return _addresses(match.group(1)) if match else []
+
+
+def _embedded_report(
+    parts: list[TextPart], body: str, report: str, depth: int
+) -> MessageEvidence | None:
+    """A bounce forwarded as an attachment, quoted with "> ", or pasted after the report."""
+    attached = [
+        part.part
+        for part in parts
+        if part.content_type in ("message/rfc822", "message/global") and part.depth == 0
+    ]
+    candidates: list[bytes | str | Message] = [*attached[:MAX_ATTACHED_READ]]
+    quoted = _QUOTED.search(body)
+    if quoted:
+        candidates.append(_UNQUOTE.sub("", body[quoted.start() :]))
+    if len(report) < len(body) - 20:
+        candidates.append(body[len(report) :].lstrip("\r\n"))
+    for candidate in candidates:
+        inner = read_message(candidate, _depth=depth + 1)
+        if inner.kind not in _NOT_REPORTS and inner.recipients:
+            return inner
+    return None
+
+
+def read_message(data: bytes | str | Message, *, _depth: int = 0) -> MessageEvidence:
+    """Evidence from one message; never raises.
+
+    Only the first MAX_MESSAGE_BYTES are read; when that finds no report in a bigger message
+    (a report placed after a large attachment), the message is read again up to
+    MAX_SECOND_READ_BYTES.
+    """
+    found = _read(data, MAX_MESSAGE_BYTES, _depth)
+    if (
+        found.kind is MessageKind.UNKNOWN
+        and isinstance(data, bytes | str)
+        and len(data) > MAX_MESSAGE_BYTES
+    ):
+        found = _read(data, MAX_SECOND_READ_BYTES, _depth)
+    return found
+
+
+def _read(data: bytes | str | Message, limit: int, _depth: int) -> MessageEvidence:
+    msg = parse_message(data, limit)
+    subject = header(msg, "Subject")
+    sender = header(msg, "From")
+    base = MessageEvidence(
+        kind=MessageKind.UNKNOWN,
+        subject=subject,
+        sender=sender,
+        message_id=header(msg, "Message-ID"),
+    )
+    parts = list(text_parts(msg))
+    body = _plain_body(parts)
+    report = cut_original(body)  # the MTA's own words, without the returned original
+    # Reports embedded in a forwarded message are looked for first, in any other message
+    # only when nothing else is found.
+    forwarded = _depth < 2 and bool(_FORWARDED.match(subject))
+    if forwarded:
+        inner = _embedded_report(parts, body, report, _depth)
+        if inner is not None:
+            return inner
+
+    # 1. ARF feedback report (RFC 5965).
+    feedback = [p for p in parts if p.content_type == "message/feedback-report"]
+    if feedback:
+        arf = parse_feedback_report(feedback[0].text)
+        recipients = arf.recipients or tuple(_original_recipients(parts, ""))
+        note = "" if arf.feedback_type not in NOT_COMPLAINTS else "not a complaint"
+        return replace(
+            base,
+            kind=MessageKind.FEEDBACK,
+            recipients=tuple(
+                RecipientEvidence(recipient=r, reporting_mta=arf.reporting_mta, decoded_by="arf")
+                for r in recipients
+            ),
+            decoded_by="arf",
+            feedback_type=arf.feedback_type or "abuse",
+            note=note,
+        )
+
+    excluded = _addresses(sender)
+    sender_side = excluded + _addresses(header(msg, "To"))
+
+    # 2. RFC 3464 delivery-status parts, completed by the text part for empty diagnostics.
+    evidence: list[RecipientEvidence] = []
+    decoded_by = ""
+    for part in parts:
+        if part.content_type in _DSN_TYPES:
+            evidence.extend(parse_delivery_status(part.text))
+    if evidence:
+        decoded_by = "rfc3464"
+    elif looks_like_dsn_fields(report):
+        evidence = parse_delivery_status(report, decoded_by="rfc3464-text")
+        decoded_by = "rfc3464-text" if evidence else ""
+
+    # 3. Amazon SES notifications (JSON).
+    if not evidence:
+        ses = decode_ses_json(body)
+        if ses is not None:
+            kind, found = ses
+            mapping = {
+                "Bounce": MessageKind.BOUNCE,
+                "Complaint": MessageKind.FEEDBACK,
+                "Delivery": MessageKind.NOTIFICATION,
+            }
+            return replace(
+                base,
+                kind=mapping.get(kind, MessageKind.UNKNOWN),
+                recipients=tuple(found),
+                decoded_by="amazon-ses-notification",
+                feedback_type="abuse" if kind == "Complaint" else "",
+            )
+
+    bounce_like = bool(evidence) or looks_like_bounce(msg)
+
+    # 4. Unsubscribe requests and auto-replies (checked before free-text decoding, because
+    #    an ordinary message can quote addresses that look like recipient lines). A subject
+    #    alone ("Re: rejected") does not make a report.
+    if not evidence and not sent_as_report(msg):
+        why = unsubscribe_reason(msg)
+        who = excluded
+        if why:
+            return replace(
+                base,
+                kind=MessageKind.UNSUBSCRIBE,
+                recipients=tuple(
+                    RecipientEvidence(recipient=a, decoded_by="list-unsubscribe") for a in who
+                ),
+                decoded_by="list-unsubscribe",
+                note=why,
+            )
+        why = auto_reply_reason(msg)
+        if why:
+            return replace(
+                base,
+                kind=MessageKind.AUTO_REPLY,
+                recipients=tuple(RecipientEvidence(recipient=a, decoded_by="rfc3834") for a in who),
+                decoded_by="rfc3834",
+                note=why,
+            )
+
+    # 5. The MTA's free text: recipients of its own, or diagnostics for the DSN's.
+    mta = guess_mta(body, sender)
+    # With DSN recipients the text only adds missing diagnostics and the stage ("after EHLO"),
+    # so a long human-readable part is skipped when every recipient has its diagnostic.
+    needed = bool(body) and (
+        not evidence or len(body) <= 32_000 or any(not r.diagnostic for r in evidence)
+    )
+    text_found = (
+        decode_text_bounce(report, excluded=excluded, sender_side=sender_side, decoded_by=mta)
+        if needed
+        else []
+    )
+    if len(evidence) == 1 and not evidence[0].diagnostic and not text_found:
+        # One recipient and no Diagnostic-Code: the human-readable report is about it.
+        evidence = [replace(evidence[0], diagnostic=" ".join(report.split())[:4000])]
+    if evidence:
+        by_address = {r.recipient: r for r in text_found}
+        evidence = [
+            r.merged(by_address[r.recipient])
+            if r.recipient in by_address and (not r.diagnostic or not r.stage)
+            else r
+            for r in evidence
+        ]
+    elif text_found and (
+        bounce_like
+        or looks_like_bounce_text(body)
+        or any(has_reply_code(r.diagnostic) for r in text_found)
+    ):
+        evidence = text_found
+        decoded_by = mta
+        bounce_like = True
+
+    if not evidence and _depth < 2 and not forwarded:
+        inner = _embedded_report(parts, body, report, _depth)
+        if inner is not None:
+            return inner
+
+    if not evidence and bounce_like:
+        failed = _addresses(header(msg, "X-Failed-Recipients"))
+        if not failed:
+            # The returned original says who it was for; only a single addressee is
+            # unambiguous (with several, which of them failed is not known).
+            addressees = [
+                a for a in _original_recipients(parts, body[len(report) :]) if a not in sender_side
+            ]
+            failed = addressees if len(addressees) == 1 else []
+        if failed:
+            evidence = [
+                RecipientEvidence(
+                    recipient=a,
+                    action="delayed" if looks_like_delay(report) else "failed",
+                    diagnostic=" ".join(report.split())[:4000],
+                    decoded_by=f"{mta}-fallback",
+                )
+                for a in failed
+            ]
+            decoded_by = f"{mta}-fallback"
+
+    if evidence:
+        return replace(
+            base,
+            kind=MessageKind.BOUNCE,
+            recipients=tuple(evidence[:MAX_RECIPIENTS]),
+            decoded_by=decoded_by,
+        )
+    if bounce_like:
+        return replace(base, note="looks like a bounce, but names no recipient it can be tied to")
+    return replace(base, note="no report recognised")

@@ -1,0 +1,364 @@
+"""Non-standard bounces: recipients and their diagnostic texts from an MTA's free text.
+
+qmail, Exim, old Sendmail and Postfix, Exchange, Lotus Notes, Courier, OpenSMTPD, Gmail,
+Yahoo, mail.ru, GMX and many appliances write a human-readable report instead of (or beside)
+an RFC 3464 part. They share a shape: an introduction, then for each failed recipient its
+address followed by the remote server's words, then a marker and a copy of the original
+message. The decoder below reads that shape rather than one layout per vendor:
+
+1. cut the text at the first marker of the returned original (or at the first block of
+   original headers), so nothing in the quoted message is ever read;
+2. find recipient lines (an address that starts a line, a Sendmail transcript line
+   ``550 <a@b>... text``, ``RCPT TO:<a@b>`` followed by ``<<<`` replies, or a sentence such
+   as "could not be delivered to <a@b>");
+3. give each recipient the text up to the next recipient as its diagnostic, and the
+   introduction when that is empty; read the SMTP stage from the MTA's wrapper words.
+
+Amazon SES / SNS JSON notifications are decoded in :mod:`classifier.mail.ses`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from ..smtp import find_stage
+from .dsn import ADDRESS_PATTERN, RecipientEvidence, clean_address
+
+__all__ = [
+    "cut_original",
+    "decode_text_bounce",
+    "guess_mta",
+    "has_reply_code",
+    "looks_like_bounce_text",
+    "looks_like_delay",
+]
+
+_ADDR = ADDRESS_PATTERN
+
+#: Lines that introduce the returned original message (qmail, Exim, Postfix, Sendmail,
+#: Gmail, Notes, Courier, OpenSMTPD, Exchange, mail.ru, Yahoo, GMX, DragonFly ...).
+_ORIGINAL_MARKERS = re.compile(
+    r"""^[\s>|*=_-]*(?:
+        below\ this\ line\ is\ a\ copy\ of\ the\ message
+      | this\ is\ a\ copy\ of\ the\ message
+      | (?:the\ )?original\ message\ (?:follows|headers?|is\ attached)
+      | -+\ ?original\ message\ ?-+
+      | original\ message\ -{2,}
+      | (?:the\ )?(?:original|returned|unsent|rejected)\ message(?:\ header)?s?\ ?
+        (?:follows?|:|-{2,}|$)
+      | message\ headers\ follow
+      | headers\ of\ the\ original\ message
+      | (?:a\ |the\ )?copy\ of\ (?:the\ |your\ )?(?:original\ )?message
+      | below\ is\ a\ copy\ of\ the\ original\ message
+      | unsent\ message\ follows
+      | message\ text\ follows
+      | text\ of\ the\ message\ follows
+      | your\ message\ (?:reads|follows|was\ as\ follows)
+      | original\ message\ header
+      | returned\ message
+      | undelivered\ message\ (?:headers\ )?follows
+      | the\ header\ of\ the\ original\ message
+      | received\ message\ (?:headers\ )?follows?
+      | content-type:\ message/rfc822
+      | original\ message\ headers:
+      | 元のメッセージ
+      | исходное\ сообщение
+    )""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+#: Words of which every marker above contains one: a cheap test before the expression.
+_MARKER_HINTS = ("message", "copy", "original", "content-type", "元のメッセージ", "исходное")
+
+_ORIGINAL_HEADERS = frozenset(
+    {
+        "return-path",
+        "received",
+        "dkim-signature",
+        "domainkey-signature",
+        "message-id",
+        "mime-version",
+        "x-mailer",
+        "authentication-results",
+        "arc-seal",
+        "date",
+        "subject",
+        "from",
+        "to",
+        "reply-to",
+        "content-type",
+        "user-agent",
+        "x-originating-ip",
+    }
+)
+_HEADER_LINE = re.compile(r"^([A-Za-z][A-Za-z0-9-]{1,40}):[ \t]?\S")
+
+
+def cut_original(text: str) -> str:
+    """The report part of a bounce text: everything before the quoted original message."""
+    lines = text.splitlines(keepends=True)
+    offset = 0
+    for index, line in enumerate(lines):
+        low = line.lower()
+        if index and any(hint in low for hint in _MARKER_HINTS) and _ORIGINAL_MARKERS.match(line):
+            return text[:offset]
+        if ":" in line[:42] and _starts_header_block(lines, index):
+            return text[:offset]
+        offset += len(line)
+    return text
+
+
+def _starts_header_block(lines: list[str], index: int) -> bool:
+    match = _HEADER_LINE.match(lines[index])
+    if not match or match.group(1).lower() not in _ORIGINAL_HEADERS:
+        return False
+    known = 1
+    for line in lines[index + 1 : index + 6]:
+        other = _HEADER_LINE.match(line)
+        if other and other.group(1).lower() in _ORIGINAL_HEADERS:
+            known += 1
+        elif not line.strip():
+            break
+    return known >= 3
+
+
+# Recipient lines, most specific first.
+_TRANSCRIPT_LINE = re.compile(
+    rf"^\s*(?:<<<\s*)?([245]\d\d)[ -](?:[245]\.\d{{1,3}}\.\d{{1,3}}\s+)?<?({_ADDR})>?\.\.\.\s*(.*)$"
+)
+_RCPT_COMMAND = re.compile(rf"^\s*>>>\s*RCPT\s+TO:\s*<?({_ADDR})>?", re.IGNORECASE)
+_RCPT_DETAIL = re.compile(
+    rf"^\s*(?:RCPT\s+TO|Envelope-To|Recipient(?:\s+address)?)\s*:\s*<?({_ADDR})>?", re.IGNORECASE
+)
+_LEADING_ADDRESS = re.compile(
+    rf"^\s{{0,12}}(?:\d+[.)]\s+|[*•-]\s+)?[<\x22]?(?:mailto:)?({_ADDR})[>\x22]?(?:\s*\((?:[^)]{{0,200}})\))?"
+    rf"(?:<mailto:[^>]{{0,200}}>)?(.*)$"
+)
+_SENTENCE_ADDRESS = re.compile(
+    rf"""(?:\b(?:to|for|recipient|address|user|mailbox|rcpt)\b:?\s*(?:address\s*)?
+          <({_ADDR})>
+        | <({_ADDR})>\s*(?::|\.{{3}}|,|\s|$)
+        | \b(?:deliver(?:ed|ing|y)?|sent|send|reach)\s+(?:your\s+\w+\s+|the\s+\w+\s+)?to\s+
+          "?({_ADDR})
+        )""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_NOT_RECIPIENT = re.compile(
+    r"^(?:mailer-daemon|postmaster|root|no-?reply|do-?not-?reply|abuse|support|help)@",
+    re.IGNORECASE,
+)
+
+_REPLY_CODE = re.compile(r"(?<![\d.])([245]\d\d)(?:[ -]|$)(?:\s*([245]\.\d{1,3}\.\d{1,3}))?")
+_ENHANCED = re.compile(r"(?<![\d.])[245]\.\d{1,3}\.\d{1,3}(?![\d.])")
+
+#: Boilerplate lines that say nothing about the failure and must not be classified.
+_BOILERPLATE = re.compile(
+    r"^\s*(?:giving up on \S+\.?|"
+    r"for further assistance,? please .*|please include this problem report.*|"
+    r"the mail system\s*|if you do so, please include.*|delete your own text.*|"
+    r"this is a permanent error;? i've given up\.? sorry it didn't work out\.?|"
+    r"-{3,}.*|={3,}.*|\*{3,}.*)$",
+    re.IGNORECASE,
+)
+
+
+_BOUNCE_PROSE = re.compile(
+    r"could not be delivered|undeliverable|unable to deliver|delivery (?:has )?failed|"
+    r"permanent (?:fatal )?errors?|did not reach|could not be reached|rejected your message|"
+    r"failed permanently|returned mail|not be delivered|delivery to the following|"
+    r"was not delivered|couldn't be delivered|message could not|mail delivery failed",
+    re.IGNORECASE,
+)
+
+
+_DELAY_PROSE = re.compile(
+    r"has not yet been delivered|this is a warning message only|delivery attempts will continue|"
+    r"will (?:continue|keep) (?:trying|to try)|is only a temporary failure report|"
+    r"message will be retried|delay reason:|has been delayed|delivery is delayed|"
+    r"you do not need to resend|still trying to deliver",
+    re.IGNORECASE,
+)
+
+
+def looks_like_delay(text: str) -> bool:
+    """Is the report a delay warning (still retrying) rather than a failure?"""
+    return bool(_DELAY_PROSE.search(text))
+
+
+def looks_like_bounce_text(text: str) -> bool:
+    """Does the report part of a text say that delivery failed?"""
+    return bool(_BOUNCE_PROSE.search(cut_original(text[:50_000])))
+
+
+def has_reply_code(text: str) -> bool:
+    """Does the text carry an SMTP reply code or an enhanced status code?"""
+    return bool(_ENHANCED.search(text) or _REPLY_CODE.search(text))
+
+
+def _clean_segment(lines: Iterable[str]) -> str:
+    kept = [ln.strip() for ln in lines if ln.strip() and not _BOILERPLATE.match(ln)]
+    return "\n".join(kept)
+
+
+def _candidates(
+    lines: list[str], excluded: set[str], sender_side: set[str]
+) -> list[tuple[int, str, str]]:
+    """(line index, recipient, inline text) for each recipient line, most specific kind."""
+    transcript: list[tuple[int, str, str]] = []
+    leading: list[tuple[int, str, str]] = []
+    for index, line in enumerate(lines):
+        if "@" not in line:
+            continue  # every recipient line names an address
+        match = _TRANSCRIPT_LINE.match(line)
+        if match:
+            address = clean_address(match.group(2))
+            if address and address not in excluded:
+                transcript.append((index, address, line.strip()))
+            continue
+        match = _RCPT_COMMAND.match(line)
+        if match:
+            address = clean_address(match.group(1))
+            if address and address not in excluded:
+                transcript.append((index, address, ""))
+            continue
+        match = _RCPT_DETAIL.match(line)
+        if match:
+            address = clean_address(match.group(1))
+            if address and address not in excluded:
+                leading.append((index, address, ""))
+            continue
+        match = _LEADING_ADDRESS.match(line)
+        if match:
+            address = clean_address(match.group(1))
+            rest = match.group(2).strip().lstrip(":;,.- ").strip()
+            if not address or address in excluded:
+                continue
+            if address in sender_side and not has_reply_code("\n".join(lines[index : index + 4])):
+                continue  # our own sender named in a greeting ("a@b 様", "Dear a@b")
+            leading.append((index, address, rest))
+    if transcript:
+        # A transcript names its recipients; a listed address without a transcript line
+        # (Sendmail's "(reason: ...)" list) still counts.
+        named = {address for _, address, _ in transcript}
+        extra = [item for item in leading if item[1] not in named]
+        return sorted(transcript + extra)
+    if leading:
+        return leading
+    sentence: list[tuple[int, str, str]] = []
+    for index, line in enumerate(lines):
+        if "@" not in line:
+            continue
+        for match in _SENTENCE_ADDRESS.finditer(line):
+            raw = next(g for g in match.groups() if g)
+            address = clean_address(raw)
+            if address and address not in sender_side and not _NOT_RECIPIENT.match(address):
+                sentence.append((index, address, line.strip()))
+                break
+    return sentence
+
+
+def _merge_consecutive(found: list[tuple[int, str, str]]) -> list[tuple[int, str, str]]:
+    """One entry per run of the same address ("<a@b>: host x said: 550 <a@b>: ...")."""
+    out: list[tuple[int, str, str]] = []
+    for item in found:
+        if out and out[-1][1] == item[1]:
+            continue
+        out.append(item)
+    return out
+
+
+def decode_text_bounce(
+    text: str,
+    *,
+    excluded: Iterable[str] = (),
+    sender_side: Iterable[str] = (),
+    decoded_by: str = "text",
+) -> list[RecipientEvidence]:
+    """Recipients and their diagnostic texts from the free text of a bounce.
+
+    ``excluded`` lists addresses that are never recipients (the bounce's own From);
+    ``sender_side`` those not taken from running prose (the bounce's To, i.e. our sender).
+    """
+    report = cut_original(text)
+    lines = report.splitlines()
+    excluded_set = {clean_address(a) for a in excluded} - {""}
+    sender_set = excluded_set | ({clean_address(a) for a in sender_side} - {""})
+    found = _merge_consecutive(_candidates(lines, excluded_set, sender_set))
+    if not found:
+        return []
+    first = found[0][0]
+    intro = _clean_segment(lines[:first])
+    intro_has_code = has_reply_code(intro)
+    action = "delayed" if looks_like_delay(report) else "failed"
+    by_recipient: dict[str, RecipientEvidence] = {}
+    order: list[str] = []
+    for position, (index, address, inline) in enumerate(found):
+        end = found[position + 1][0] if position + 1 < len(found) else len(lines)
+        body = lines[index + 1 : end]
+        if inline and _TRANSCRIPT_LINE.match(lines[index]):
+            body = []  # a Sendmail transcript line is the whole diagnostic for its address
+        elif lines[index].lstrip().startswith(">>>"):
+            # Sendmail transcript: the replies follow the command as "<<< " lines.
+            body = [ln for ln in body if not ln.lstrip().startswith(">>>")]
+        segment = _clean_segment([inline, *body])
+        context = "\n".join(lines[max(0, index - 2) : end])
+        if has_reply_code(segment):
+            diagnostic = segment
+        elif intro_has_code:
+            diagnostic = _clean_segment([intro, segment])
+        else:
+            diagnostic = segment if len(segment) >= 8 else _clean_segment([segment, intro])
+        record = RecipientEvidence(
+            recipient=address,
+            action=action,
+            diagnostic=diagnostic,
+            stage=find_stage(context),
+            decoded_by=decoded_by,
+        )
+        previous = by_recipient.get(address)
+        if previous is None:
+            by_recipient[address] = record
+            order.append(address)
+        elif has_reply_code(record.diagnostic) and not has_reply_code(previous.diagnostic):
+            by_recipient[address] = record
+    return [by_recipient[a] for a in order]
+
+
+#: Signature phrases of the MTAs whose text bounces are read here; only used to name the
+#: decoder in results (``decoded_by``), never to decide a code.
+_SIGNATURES: tuple[tuple[str, str], ...] = (
+    ("this is the qmail-send program", "qmail"),
+    ("qmail", "qmail"),
+    ("dragonfly mail agent", "dragonfly"),
+    ("this message was created automatically by mail delivery software", "exim"),
+    ("the following address(es) failed", "exim"),
+    ("transcript of session follows", "sendmail"),
+    ("this is the mail system at host", "postfix"),
+    ("the postfix program", "postfix"),
+    ("the mail system", "postfix"),
+    ("diagnostic information for administrators", "exchange"),
+    ("microsoft exchange", "exchange"),
+    ("could not be reached", "exchange"),
+    ("technical details of permanent failure", "gmail"),
+    ("delivery to the following recipient", "gmail"),
+    ("sorry, we were unable to deliver your message", "yahoo"),
+    ("failure reasons", "lotus-notes"),
+    ("lotus", "lotus-notes"),
+    ("courier mail server", "courier"),
+    ("this is the mailer-daemon, please do not reply", "opensmtpd"),
+    ("mail.ru", "mail.ru"),
+    ("gmx", "gmx"),
+    ("sendgrid", "sendgrid"),
+    ("amazonses", "amazon-ses"),
+)
+
+
+def guess_mta(text: str, sender: str = "") -> str:
+    """A name for the software that wrote a text bounce ("text" when unknown)."""
+    low = text[:20_000].lower()
+    sender_low = sender.lower()
+    for needle, name in _SIGNATURES:
+        if needle in low or needle in sender_low:
+            return f"text/{name}"
+    return "text"

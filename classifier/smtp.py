@@ -1,0 +1,143 @@
+"""SMTP knowledge shared by every reader: stage words, enhanced status codes, typed DSN fields.
+
+Replies reach the classifier through many wrappers (wire text, DSN fields, MTA logs, bounce
+prose), and each wrapper names the SMTP stage, writes enhanced status codes and types its
+fields in the same few ways. Those ways are read here, once.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .enums import Stage
+
+__all__ = [
+    "ENHANCED",
+    "enhanced_status",
+    "find_enhanced",
+    "find_stage",
+    "split_typed",
+    "stage_from_words",
+]
+
+# --- stages ---------------------------------------------------------------------------------
+
+
+def stage_from_words(words: str) -> Stage:
+    """The stage named by a wrapper's words ("RCPT TO", "sending end of data", "DATA").
+
+    A name or command word of the stage (see ``Stage``) first, then the words it contains.
+    """
+    w = " ".join(words.lower().split())
+    named = Stage.named(w)
+    if named is not None:
+        return named
+    if "greeting" in w or "banner" in w or "initial connection" in w or "connect" in w:
+        return Stage.CONNECT
+    if "rcpt" in w:
+        return Stage.RCPT
+    if "end of data" in w or "message body" in w or "message content" in w or "bdat" in w:
+        return Stage.END_OF_DATA
+    if "mail from" in w:
+        return Stage.MAIL
+    if "data" in w:
+        return Stage.DATA
+    if "ehlo" in w or "helo" in w or "lhlo" in w:
+        return Stage.HELO
+    if "tls" in w:
+        return Stage.STARTTLS
+    if "auth" in w:
+        return Stage.AUTH
+    return Stage.UNKNOWN
+
+
+#: Phrases of bounce prose that name the SMTP stage (Exim, Postfix, qmail, Sendmail, DragonFly ...).
+_STAGE_PHRASES: tuple[tuple[re.Pattern[str], Stage], ...] = (
+    (
+        re.compile(
+            r"\b(?:after|in reply to|while sending|in response to)\s+(?:the\s+)?"
+            r"(?:RCPT\s+TO|RCPT)\b|does not like recipient|\[RCPT_TO\]|>>>\s*RCPT",
+            re.IGNORECASE,
+        ),
+        Stage.RCPT,
+    ),
+    (
+        re.compile(
+            r"\b(?:after|in reply to|while sending|in response to)\s+(?:the\s+)?"
+            r"(?:MAIL\s+FROM|MAIL)\b|sender was rejected|\[MAIL_FROM\]|>>>\s*MAIL",
+            re.IGNORECASE,
+        ),
+        Stage.MAIL,
+    ),
+    (
+        re.compile(
+            r"\b(?:after|in reply to|while sending)\s+(?:the\s+)?(?:end of data|"
+            r"end of message|final DATA|message body|DATA\s+(?:command\s+)?(?:terminator|"
+            r"body))|(?:did not|didn't) like our final DATA|after end of data|"
+            r"\[DATA\]|<<<\s*\.|>>>\s*\.\s*$",
+            re.IGNORECASE | re.MULTILINE,
+        ),
+        Stage.END_OF_DATA,
+    ),
+    (
+        re.compile(
+            r"\b(?:after|in reply to|while sending)\s+(?:the\s+)?DATA\b|>>>\s*DATA", re.IGNORECASE
+        ),
+        Stage.DATA,
+    ),
+    (
+        re.compile(r"\b(?:after|in reply to)\s+(?:the\s+)?(?:EHLO|HELO|LHLO)\b", re.IGNORECASE),
+        Stage.HELO,
+    ),
+    (
+        re.compile(
+            r"\b(?:after|in reply to)\s+(?:the\s+)?(?:initial connection|greeting|"
+            r"banner)|refused to talk to me|\bSMTP greeting\b",
+            re.IGNORECASE,
+        ),
+        Stage.CONNECT,
+    ),
+)
+
+
+def find_stage(text: str) -> Stage | None:
+    """The SMTP stage named anywhere in an MTA's prose ("... after RCPT TO ..."), or None."""
+    flat = " ".join(text.split())  # wrappers are often folded ("in reply\n    to RCPT TO")
+    for pattern, stage in _STAGE_PHRASES:
+        if pattern.search(text) or pattern.search(flat):
+            return stage
+    return None
+
+
+# --- enhanced status codes (RFC 3463) -------------------------------------------------------
+
+#: An enhanced status standing alone ("#5.1.1", "(5.1.1)", "dsn=5.1.1", "Status: 5.1.1"); an
+#: IP address or a version number is not one.
+ENHANCED = re.compile(r"(?<![0-9.])([245])\.([0-9]{1,3})\.([0-9]{1,3})(?![0-9]|\.[0-9])")
+
+
+def enhanced_status(klass: str, subject: str, detail: str) -> str:
+    """The normal form of an enhanced status: no leading zeros ("5.01.1" is "5.1.1")."""
+    return f"{klass}.{int(subject)}.{int(detail)}"
+
+
+def find_enhanced(text: str) -> str | None:
+    """The first enhanced status in ``text``, in normal form, or None."""
+    m = ENHANCED.search(text)
+    return None if m is None else enhanced_status(m.group(1), m.group(2), m.group(3))
+
+
+# --- typed DSN fields (RFC 3464 §2.1.2: "type; value") --------------------------------------
+
+_FIELD_TYPE = re.compile(r"\s*[A-Za-z][A-Za-z0-9-]{0,20}\s*")
+
+
+def split_typed(value: str) -> tuple[str, str]:
+    """Split a typed field ("dns; mx.example.com", "smtp; 550 ...") into (type, value).
+
+    The type is lower-cased; a value without a type gives ("", value), stripped.
+    """
+    head, sep, rest = value.partition(";")
+    if sep and _FIELD_TYPE.fullmatch(head):
+        return head.strip().lower(), rest.strip()
+    return "", value.strip()

@@ -1,0 +1,45 @@
+"""The MTA's last word: an MTA that gave up retrying (DSN, log replay) gives 133, decided once."""
+
+from __future__ import annotations
+
+from classifier import classify, classify_message
+from classifier.logreplay import classify_record
+from classifier.logs import parse_postfix
+from classifier.outcome import gave_up
+
+
+def test_gave_up_is_133_for_temporary_meanings() -> None:
+    r = gave_up(classify("452 4.2.2 <a@example.com>: Mailbox full"), why="queue expired")
+    assert (r.code, r.reason, r.note) == ("133", "expired", "queue expired")
+
+
+def test_gave_up_keeps_facts_about_the_address() -> None:
+    reply = (
+        "450 4.1.1 <a@example.org>: Recipient address rejected: User unknown in virtual alias table"
+    )
+    assert gave_up(classify(reply), why="x").code == "131"
+
+
+def test_replay_and_dsn_agree_on_a_final_temporary_failure() -> None:
+    line = (
+        "Nov 26 11:31:27 mta postfix/smtp[1]: ABC123: to=<a@example.org>, relay=mx[192.0.2.1]:25, "
+        "delay=1, delays=0/0/0/1, dsn=4.1.1, status=bounced (host mx[192.0.2.1] said: 450 4.1.1 "
+        "<a@example.org>: Recipient address rejected: User unknown in virtual alias table "
+        "(in reply to RCPT TO command))"
+    )
+    record = parse_postfix(line)
+    assert record is not None
+    assert classify_record(record).code == "131"
+    full = line.replace("User unknown in virtual alias table", "Mailbox full")
+    record = parse_postfix(full)
+    assert record is not None
+    assert classify_record(record).code == "133"
+    dsn = (
+        "From: MAILER-DAEMON@mta.example\r\nTo: s@example.net\r\nSubject: Undelivered Mail\r\n"
+        'MIME-Version: 1.0\r\nContent-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
+        "--B\r\nContent-Type: text/plain\r\n\r\nfailed\r\n"
+        "--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mta.example\r\n\r\n"
+        "Final-Recipient: rfc822; a@example.org\r\nAction: failed\r\nStatus: 4.2.2\r\n"
+        "Diagnostic-Code: smtp; 452 4.2.2 <a@example.org>: Mailbox full\r\n--B--\r\n"
+    )
+    assert [r.code for r in classify_message(dsn).recipients] == ["133"]
