@@ -32,13 +32,19 @@ _BOUNCED_WHY: Final = "the MTA bounced the recipient on a temporary failure: it 
 _DELIVERED: Final = frozenset({"delivered", "relayed", "expanded"})
 
 
+#: Facts about the address that survive the MTA giving up. A domain that does not resolve is
+#: not among them: a final 4.x.x after DNS errors is the MTA giving up on a destination it
+#: treated as temporarily unreachable (Sisimai corpus rfc3464-53, rhost-gsuite-05: 133).
+_KEPT_FACTS: Final = ADDRESS_FACTS - {"dns_nxdomain", "dns_no_mx"}
+
+
 def gave_up(result: Classification, why: str) -> Classification:
     """A failure the sending MTA stopped retrying (expiry, a final 4.x.x): 133.
 
-    Unless a rule read a fact about the address in the words ("450 4.1.1 ... User unknown"):
-    giving up after retries does not change that fact, so its code stays.
+    Unless a rule or frame read a fact about the mailbox in the words ("450 4.1.1 ... User
+    unknown"): giving up after retries does not change that fact, so its code stays.
     """
-    if result.tier is Tier.RULE and result.reason in ADDRESS_FACTS:
+    if result.tier in (Tier.RULE, Tier.MEANING) and result.reason in _KEPT_FACTS:
         return result
     return result.with_code("133", reason="expired", why=why)
 

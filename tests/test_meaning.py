@@ -48,16 +48,21 @@ def test_precedence_rule_then_frame_then_codes(reply: str, code: str, rule_id: s
 
 
 def test_a_general_frame_gives_way_to_a_specific_status() -> None:
-    # "delivery failed" is general; 5.1.1 says more: the status decides.
-    result = classify("550 5.1.1 Delivery failed for this message")
+    # "service unavailable, try later" is general; 5.1.1 says more: the status decides.
+    text = "Service temporairement indisponible, reessayez plus tard"
+    result = classify(f"550 5.1.1 {text}")
     assert (result.code, result.tier) == ("131", Tier.ENHANCED)
-    # Without a specific status the general frame decides: the MTA gave up, no reason.
-    vague = classify("550 Delivery failed for this message")
-    assert (vague.code, vague.tier, vague.rule_id) == (
-        "133",
-        Tier.MEANING,
-        "meaning.delivery-failed",
-    )
+    # Without a specific status the general frame decides.
+    vague = classify(f"451 {text}")
+    assert (vague.code, vague.tier) == ("202", Tier.MEANING)
+    assert vague.rule_id == "meaning.service-unavailable"
+
+
+def test_an_mta_giving_up_without_a_reason_is_133_only_without_a_reply_code() -> None:
+    gave_up = classify("Delivery failed for this message")
+    assert (gave_up.code, gave_up.rule_id) == ("133", "meaning.delivery-failed")
+    # With the remote's reply code, its code decides: "not sent" is the remote's account.
+    assert classify("550 Delivery failed for this message").tier is not Tier.MEANING
 
 
 def test_negation_keeps_a_frame_from_firing() -> None:
