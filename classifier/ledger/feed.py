@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Final
 
 from ..logs import BOUNCED, DEFERRED, EXPIRED, SENT
 from .model import LedgerEvent, event_key, normalise_address, parse_time
+from .policy import EventRow
 
 if TYPE_CHECKING:
     from classifier import MessageReport, ReplayRow
@@ -30,6 +31,7 @@ __all__ = ["FeedCounts", "ReplayFeed", "message_events", "message_time"]
 
 #: Queue ids whose deferred recipients are remembered for an expiry, at most.
 PENDING_MAX: Final = 200_000
+_FINAL: Final = frozenset({SENT, BOUNCED, EXPIRED})
 #: Header bytes read for a message's Date.
 _HEADER_BYTES: Final = 64 * 1024
 
@@ -75,9 +77,24 @@ class ReplayFeed:
 
     def events(self, rows: Iterable[ReplayRow]) -> Iterator[LedgerEvent]:
         """The events of ``rows``; counts what gave none in ``counts``."""
+        for row in self.rows(rows):
+            key, address, time, code, transient, reason, origin, seq = row
+            yield LedgerEvent(
+                key=key,
+                address=address,
+                time=time,
+                code=code,
+                transient=transient,
+                reason=reason,
+                origin=origin,
+                seq=seq,
+            )
+
+    def rows(self, rows: Iterable[ReplayRow]) -> Iterator[EventRow]:
+        """``events`` as plain rows, for ``Ledger.record_rows``."""
         for row in rows:
             r = row.record
-            yield from self.event_tuple(
+            yield from self.of(
                 row.source,
                 row.line,
                 r.mta,
@@ -90,7 +107,7 @@ class ReplayFeed:
                 row.result.reason or "",
             )
 
-    def event_tuple(
+    def of(
         self,
         source: str,
         line: int,
@@ -102,45 +119,34 @@ class ReplayFeed:
         reply: str,
         code: str,
         reason: str,
-    ) -> list[LedgerEvent]:
-        """The events of one row given as plain values (what replay workers hand over)."""
-        counts = self.counts
+    ) -> list[EventRow]:
+        """The event rows of one replayed row given as plain values (as workers hand them)."""
         if not recipient:
             if status == EXPIRED and qid in self.pending:
                 return self._expired(source, line, mta, time, qid, code, reason)
-            counts.no_recipient += 1
+            self.counts.no_recipient += 1
             return []
         address = normalise_address(recipient)
         if address is None:
-            counts.bad_address += 1
-            counts.note(f"{source}:{line}")
+            self.counts.bad_address += 1
+            self.counts.note(f"{source}:{line}")
             return []
         if qid:
             if status == DEFERRED:
                 self._defer(qid, address)
-            elif status in (SENT, BOUNCED, EXPIRED):
+            elif status in _FINAL:
                 waiting = self.pending.get(qid)
                 if waiting is not None:
                     waiting.discard(address)
         when = parse_time(time, self.year)
         if not when:
-            counts.no_time += 1
+            self.counts.no_time += 1
         if time and qid:
             key = event_key("log", mta, time, qid, address, status, reply)
         else:
             key = event_key("line", source, str(line), address)
-        counts.events += 1
-        event = LedgerEvent(
-            key=key,
-            address=address,
-            time=when,
-            code=code,
-            transient=status == DEFERRED,
-            reason=reason,
-            origin=f"{source}:{line}",
-            seq=line,
-        )
-        return [event]
+        self.counts.events += 1
+        return [(key, address, when, code, status == DEFERRED, reason, f"{source}:{line}", line)]
 
     def _defer(self, qid: str, address: str) -> None:
         waiting = self.pending.get(qid)
@@ -154,20 +160,12 @@ class ReplayFeed:
 
     def _expired(
         self, source: str, line: int, mta: str, time: str, qid: str, code: str, reason: str
-    ) -> list[LedgerEvent]:
+    ) -> list[EventRow]:
         when = parse_time(time, self.year)
-        out = [
-            LedgerEvent(
-                key=event_key("expired", mta, time, qid, address),
-                address=address,
-                time=when,
-                code=code,
-                transient=False,
-                reason=reason,
-                origin=f"{source}:{line}",
-                seq=line,
-            )
-            for address in sorted(self.pending.pop(qid))
+        where = f"{source}:{line}"
+        out: list[EventRow] = [
+            (event_key("expired", mta, time, qid, a), a, when, code, False, reason, where, line)
+            for a in sorted(self.pending.pop(qid))
         ]
         self.counts.events += len(out)
         return out

@@ -20,7 +20,8 @@ from types import TracebackType
 from typing import Final, Self
 
 from .model import AddressState, Decision, LedgerError, LedgerEvent, normalise_address
-from .policy import DEFAULT_POLICY, Policy, empty_state, fold
+from .policy import DEFAULT_POLICY, EventRow, Policy, StateRow, fold_rows, state_of
+from .schema import ADDRESS_COLUMNS
 from .sqlite import SqliteStore
 from .store import Store
 
@@ -32,6 +33,10 @@ BATCH: Final = 20_000
 #: Times a batch is run again after the database aborted it to break a deadlock.
 RETRIES: Final = 10
 _POLICY_META: Final = "policy"
+_EVENTS: Final = ADDRESS_COLUMNS.index("events")
+_LAST_TIME: Final = ADDRESS_COLUMNS.index("last_time")
+_LAST_SEQ: Final = ADDRESS_COLUMNS.index("last_seq")
+_LAST_KEY: Final = ADDRESS_COLUMNS.index("last_key")
 
 
 def is_postgres(target: str) -> bool:
@@ -133,10 +138,18 @@ class Ledger:
 
     def record_many(self, events: Iterable[LedgerEvent], batch: int = BATCH) -> RecordCounts:
         """Record events, a transaction per ``batch`` of them; returns what changed."""
+        rows = (
+            (e.key, e.address, e.time, e.code, e.transient, e.reason, e.origin, e.seq)
+            for e in events
+        )
+        return self.record_rows(rows, batch)
+
+    def record_rows(self, rows: Iterable[EventRow], batch: int = BATCH) -> RecordCounts:
+        """``record_many`` for events as rows (``ReplayFeed.rows``): no objects per event."""
         counts = RecordCounts()
-        pending: list[LedgerEvent] = []
-        for event in events:
-            pending.append(event)
+        pending: list[EventRow] = []
+        for row in rows:
+            pending.append(row)
             if len(pending) >= batch:
                 counts.add(self._apply(pending))
                 pending = []
@@ -144,8 +157,8 @@ class Ledger:
             counts.add(self._apply(pending))
         return counts
 
-    def _apply(self, events: list[LedgerEvent]) -> RecordCounts:
-        unique = sorted({e.key: e for e in events}.values(), key=_by_key)
+    def _apply(self, events: list[EventRow]) -> RecordCounts:
+        unique = sorted({e[0]: e for e in events}.values())  # by key: PostgreSQL's lock order
         retry = self.store.retry_errors
         with _database_errors(self.where):
             for attempt in range(RETRIES):
@@ -156,33 +169,32 @@ class Ledger:
                         raise
         raise LedgerError(f"{self.where}: gave up after {RETRIES} deadlocks")
 
-    def _transaction(self, unique: list[LedgerEvent], given: int) -> RecordCounts:
+    def _transaction(self, unique: list[EventRow], given: int) -> RecordCounts:
         """Record one batch (sorted by key, without repeats) in one transaction."""
         policy = self.policy
         with self.store.batch() as tx:
             new = tx.insert_events(unique)
-            by_address: dict[str, list[LedgerEvent]] = {}
+            by_address: dict[str, list[EventRow]] = {}
             for e in new:
-                group = by_address.get(e.address)
+                group = by_address.get(e[1])
                 if group is None:
-                    by_address[e.address] = [e]
+                    by_address[e[1]] = [e]
                 else:
                     group.append(e)
             states = tx.load_states(sorted(by_address)) if by_address else {}
             refolded = 0
-            changed: list[AddressState] = []
+            changed: list[StateRow] = []
             for address, group in by_address.items():
                 if len(group) > 1:
-                    group.sort(key=_by_order)
+                    group.sort(key=_order)
                 state = states.get(address)
-                if state is None or not state.events:
-                    state = fold(empty_state(address), group, policy)
-                elif group[0].order > state.order:
-                    state = fold(state, group, policy)
+                if state is None or not state[_EVENTS]:
+                    changed.append(fold_rows(None, group, policy))
+                elif _order(group[0]) > (state[_LAST_TIME], state[_LAST_SEQ], state[_LAST_KEY]):
+                    changed.append(fold_rows(state, group, policy))
                 else:  # an older event: fold the address again from all its events
                     refolded += 1
-                    state = fold(empty_state(address), tx.address_events(address), policy)
-                changed.append(state)
+                    changed.append(fold_rows(None, tx.address_events(address), policy))
             tx.save_states(changed)
         return RecordCounts(len(new), given - len(new), refolded, 1)
 
@@ -190,11 +202,11 @@ class Ledger:
         """Fold every address again from its events (after a policy change); returns them."""
         done = 0
         with _database_errors(self.where):
-            addresses = list(self.store.all_addresses())
+            addresses = self.store.all_addresses()
             for start in range(0, len(addresses), BATCH):
                 with self.store.batch() as tx:
                     states = [
-                        fold(empty_state(a), tx.address_events(a), self.policy)
+                        fold_rows(None, tx.address_events(a), self.policy)
                         for a in addresses[start : start + BATCH]
                     ]
                     tx.save_states(states)
@@ -221,7 +233,8 @@ class Ledger:
         if key is None:
             return None
         with _database_errors(self.where):
-            return self.store.get(key)
+            row = self.store.get(key)
+        return None if row is None else state_of(row)
 
     def history(self, address: str, limit: int = 20) -> list[LedgerEvent]:
         """The last ``limit`` events of an address, oldest first."""
@@ -229,13 +242,14 @@ class Ledger:
         if key is None:
             return []
         with _database_errors(self.where):
-            return self.store.history(key, limit)
+            return [_event(r) for r in self.store.history(key, limit)]
 
     def states(self, decisions: Iterable[Decision] | None = None) -> Iterator[AddressState]:
         """Every address, or those with one of ``decisions``, by address."""
         wanted = None if decisions is None else frozenset(decisions)
         with _database_errors(self.where):
-            yield from self.store.states(wanted)
+            for row in self.store.states(wanted):
+                yield state_of(row)
 
     def suppressed(self) -> Iterator[AddressState]:
         """Every address the platform should stop sending to."""
@@ -256,15 +270,25 @@ class Ledger:
         wrong = []
         with _database_errors(self.where), self.store.batch() as tx:
             for address in self.store.all_addresses():
-                expected = fold(empty_state(address), tx.address_events(address), self.policy)
+                expected = fold_rows(None, tx.address_events(address), self.policy)
                 if tx.load_states([address]).get(address) != expected:
                     wrong.append(address)
         return wrong
 
 
-def _by_key(e: LedgerEvent) -> bytes:
-    return e.key
+def _order(e: EventRow) -> tuple[float, int, int]:
+    return (e[2], e[7], e[0])
 
 
-def _by_order(e: LedgerEvent) -> tuple[float, int, bytes]:
-    return (e.time, e.seq, e.key)
+def _event(row: EventRow) -> LedgerEvent:
+    key, address, time, code, transient, reason, origin, seq = row
+    return LedgerEvent(
+        key=key,
+        address=address,
+        time=time,
+        code=code,
+        transient=bool(transient),
+        reason=reason,
+        origin=origin,
+        seq=seq,
+    )

@@ -13,9 +13,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Final
 
-from .model import AddressState, Decision, LedgerError, LedgerEvent
+from .model import Decision, LedgerError
+from .policy import EventRow, StateRow
 from .schema import ADDRESS_COLUMNS, EVENT_COLUMNS, POSTGRES_MIGRATIONS, SCHEMA_VERSION
-from .store import event_row, row_event, row_state, state_row
 
 try:
     import psycopg
@@ -29,7 +29,7 @@ __all__ = ["PostgresStore"]
 _MIGRATION_LOCK: Final = 0x53434C47
 _EVENTS: Final = ", ".join(EVENT_COLUMNS)
 _ADDRESSES: Final = ", ".join(ADDRESS_COLUMNS)
-_EVENT_TYPES: Final = ("bytea", "text", "float8", "text", "bool", "text", "text", "int8")
+_EVENT_TYPES: Final = ("int8", "text", "float8", "text", "bool", "text", "text", "int8")
 _INSERT_EVENTS: Final = (
     f"INSERT INTO ledger_events ({_EVENTS}) SELECT * FROM unnest("
     + ", ".join(f"%s::{t}[]" for t in _EVENT_TYPES)
@@ -46,13 +46,15 @@ class _PostgresBatch:
     def __init__(self, conn: Any) -> None:
         self.conn = conn
 
-    def insert_events(self, events: Sequence[LedgerEvent]) -> list[LedgerEvent]:
-        columns = list(zip(*(event_row(e) for e in events), strict=True))
-        rows = self.conn.execute(_INSERT_EVENTS, [list(c) for c in columns]).fetchall()
-        new = {bytes(k) for (k,) in rows}
-        return [e for e in events if e.key in new]
+    def insert_events(self, events: Sequence[EventRow]) -> Sequence[EventRow]:
+        columns = [list(c) for c in zip(*events, strict=True)]
+        rows = self.conn.execute(_INSERT_EVENTS, columns).fetchall()
+        if len(rows) == len(events):
+            return events
+        new = {k for (k,) in rows}
+        return [e for e in events if e[0] in new]
 
-    def load_states(self, addresses: Sequence[str]) -> dict[str, AddressState]:
+    def load_states(self, addresses: Sequence[str]) -> dict[str, StateRow]:
         ordered = sorted(addresses)
         self.conn.execute(
             "INSERT INTO ledger_addresses (address) SELECT unnest(%s::text[]) "
@@ -64,20 +66,17 @@ class _PostgresBatch:
             "ORDER BY address FOR UPDATE",
             (ordered,),
         )
-        return {row[0]: row_state(row) for row in rows}
+        return {row[0]: row for row in rows}
 
-    def address_events(self, address: str) -> list[LedgerEvent]:
-        rows = self.conn.execute(
+    def address_events(self, address: str) -> list[EventRow]:
+        rows: list[EventRow] = self.conn.execute(
             f"SELECT {_EVENTS} FROM ledger_events WHERE address = %s ORDER BY time, seq, key",
             (address,),
-        )
-        return [row_event(r) for r in rows]
+        ).fetchall()
+        return rows
 
-    def save_states(self, states: Sequence[AddressState]) -> None:
-        rows = []
-        for s in states:
-            row = state_row(s)
-            rows.append((*row[1:], row[0]))
+    def save_states(self, states: Sequence[StateRow]) -> None:
+        rows = [(*row[1:], row[0]) for row in states]
         with self.conn.cursor() as cur:
             cur.executemany(_UPDATE_STATE, rows)
 
@@ -148,24 +147,24 @@ class PostgresStore:
         with self.conn.transaction():
             yield _PostgresBatch(self.conn)
 
-    def get(self, address: str) -> AddressState | None:
+    def get(self, address: str) -> StateRow | None:
         with self.conn.transaction():
-            row = self.conn.execute(
+            row: StateRow | None = self.conn.execute(
                 f"SELECT {_ADDRESSES} FROM ledger_addresses WHERE address = %s AND events > 0",
                 (address,),
             ).fetchone()
-        return None if row is None else row_state(row)
+        return row
 
-    def history(self, address: str, limit: int) -> list[LedgerEvent]:
+    def history(self, address: str, limit: int) -> list[EventRow]:
         with self.conn.transaction():
             rows = self.conn.execute(
                 f"SELECT {_EVENTS} FROM ledger_events WHERE address = %s "
                 "ORDER BY time DESC, seq DESC, key DESC LIMIT %s",
                 (address, limit),
             ).fetchall()
-        return [row_event(r) for r in reversed(rows)]
+        return rows[::-1]
 
-    def states(self, decisions: frozenset[Decision] | None = None) -> Iterator[AddressState]:
+    def states(self, decisions: frozenset[Decision] | None = None) -> Iterator[StateRow]:
         query = f"SELECT {_ADDRESSES} FROM ledger_addresses WHERE events > 0"
         params: tuple[Any, ...] = ()
         if decisions is not None:
@@ -173,8 +172,7 @@ class PostgresStore:
             params = (sorted(d.value for d in decisions),)
         with self.conn.transaction(), self.conn.cursor(name="ledger_states") as cur:
             cur.execute(query + " ORDER BY address", params)
-            for row in cur:
-                yield row_state(row)
+            yield from cur
 
     def counts(self) -> list[tuple[str, str, int]]:
         with self.conn.transaction():
@@ -201,11 +199,11 @@ class PostgresStore:
             self.conn.execute("DELETE FROM ledger_addresses WHERE address = %s", (address,))
             return int(cur.rowcount)
 
-    def all_addresses(self) -> Iterator[str]:
+    def all_addresses(self) -> list[str]:
         rows = self.conn.execute(
             "SELECT DISTINCT address FROM ledger_events ORDER BY address"
         ).fetchall()
-        return (str(a) for (a,) in rows)
+        return [str(a) for (a,) in rows]
 
     def get_meta(self, name: str) -> str | None:
         with self.conn.transaction():

@@ -57,8 +57,7 @@ ADDRESS_COLUMNS: Final = (
 _SQLITE_V1: Final = (
     "CREATE TABLE ledger_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
     """CREATE TABLE ledger_events (
-        id INTEGER PRIMARY KEY,
-        key BLOB NOT NULL UNIQUE,
+        key INTEGER PRIMARY KEY,
         address TEXT NOT NULL,
         time REAL NOT NULL,
         code TEXT NOT NULL,
@@ -67,7 +66,7 @@ _SQLITE_V1: Final = (
         origin TEXT NOT NULL,
         seq INTEGER NOT NULL
     )""",
-    "CREATE INDEX ledger_events_address ON ledger_events (address, time, seq, key)",
+    "CREATE INDEX ledger_events_address ON ledger_events (address, time, seq)",
     """CREATE TABLE ledger_addresses (
         address TEXT PRIMARY KEY,
         decision TEXT NOT NULL,
@@ -77,7 +76,7 @@ _SQLITE_V1: Final = (
         first_time REAL NOT NULL,
         last_time REAL NOT NULL,
         last_seq INTEGER NOT NULL,
-        last_key BLOB NOT NULL,
+        last_key INTEGER NOT NULL,
         events INTEGER NOT NULL,
         delivered INTEGER NOT NULL,
         hard INTEGER NOT NULL,
@@ -98,8 +97,7 @@ _SQLITE_V1: Final = (
 _POSTGRES_V1: Final = (
     "CREATE TABLE IF NOT EXISTS ledger_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
     """CREATE TABLE ledger_events (
-        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-        key BYTEA NOT NULL UNIQUE,
+        key BIGINT PRIMARY KEY,
         address TEXT NOT NULL,
         time DOUBLE PRECISION NOT NULL,
         code TEXT NOT NULL,
@@ -118,7 +116,7 @@ _POSTGRES_V1: Final = (
         first_time DOUBLE PRECISION NOT NULL DEFAULT 0,
         last_time DOUBLE PRECISION NOT NULL DEFAULT 0,
         last_seq BIGINT NOT NULL DEFAULT 0,
-        last_key BYTEA NOT NULL DEFAULT '',
+        last_key BIGINT NOT NULL DEFAULT 0,
         events BIGINT NOT NULL DEFAULT 0,
         delivered BIGINT NOT NULL DEFAULT 0,
         hard BIGINT NOT NULL DEFAULT 0,

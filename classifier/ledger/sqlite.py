@@ -9,7 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Final
 
-from .model import AddressState, Decision, LedgerError, LedgerEvent
+from .model import Decision, LedgerError
+from .policy import EventRow, StateRow
 from .schema import (
     ADDRESS_COLUMNS,
     APPLICATION_ID,
@@ -17,17 +18,17 @@ from .schema import (
     SCHEMA_VERSION,
     SQLITE_MIGRATIONS,
 )
-from .store import event_row, row_event, row_state, state_row
 
 __all__ = ["SqliteStore"]
 
 #: How long a writer waits for another writer's transaction before giving up.
 BUSY_TIMEOUT_MS: Final = 60_000
+#: Page cache per connection, in KiB: the indexes of a few million events stay in memory.
+CACHE_KIB: Final = 64 * 1024
 _EVENTS: Final = ", ".join(EVENT_COLUMNS)
 _ADDRESSES: Final = ", ".join(ADDRESS_COLUMNS)
 _INSERT_EVENT: Final = (
-    f"INSERT OR IGNORE INTO ledger_events ({_EVENTS}) "
-    f"VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
+    f"INSERT INTO ledger_events ({_EVENTS}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
 )
 _SAVE_STATE: Final = (
     f"INSERT OR REPLACE INTO ledger_addresses ({_ADDRESSES}) "
@@ -39,37 +40,41 @@ class _SqliteBatch:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
 
-    def insert_events(self, events: Sequence[LedgerEvent]) -> list[LedgerEvent]:
+    def insert_events(self, events: Sequence[EventRow]) -> Sequence[EventRow]:
         conn = self.conn
-        (top,) = conn.execute("SELECT coalesce(max(id), 0) FROM ledger_events").fetchone()
-        before = conn.total_changes
-        conn.executemany(_INSERT_EVENT, [event_row(e) for e in events])
-        added = conn.total_changes - before
-        if added == len(events):
-            return list(events)
-        if not added:
-            return []
-        rows = conn.execute("SELECT key FROM ledger_events WHERE id > ?", (top,))
-        new = {bytes(k) for (k,) in rows}
-        return [e for e in events if e.key in new]
+        conn.execute("SAVEPOINT events")
+        try:
+            conn.executemany(_INSERT_EVENT, events)  # new events: the usual case, one pass
+        except sqlite3.IntegrityError:  # some are recorded already: insert only the others
+            conn.execute("ROLLBACK TO events")
+            known = {
+                k
+                for (k,) in conn.execute(
+                    "SELECT key FROM ledger_events WHERE key IN (SELECT value FROM json_each(?))",
+                    (json.dumps([e[0] for e in events]),),
+                )
+            }
+            events = [e for e in events if e[0] not in known]
+            conn.executemany(_INSERT_EVENT, events)
+        conn.execute("RELEASE events")
+        return events
 
-    def load_states(self, addresses: Sequence[str]) -> dict[str, AddressState]:
+    def load_states(self, addresses: Sequence[str]) -> dict[str, StateRow]:
         rows = self.conn.execute(
             f"SELECT {_ADDRESSES} FROM ledger_addresses "
             "WHERE address IN (SELECT value FROM json_each(?))",
-            (json.dumps(list(addresses)),),
+            (json.dumps(addresses),),
         )
-        return {row[0]: row_state(row) for row in rows}
+        return {row[0]: row for row in rows}
 
-    def address_events(self, address: str) -> list[LedgerEvent]:
-        rows = self.conn.execute(
+    def address_events(self, address: str) -> list[EventRow]:
+        return self.conn.execute(
             f"SELECT {_EVENTS} FROM ledger_events WHERE address = ? ORDER BY time, seq, key",
             (address,),
-        )
-        return [row_event(r) for r in rows]
+        ).fetchall()
 
-    def save_states(self, states: Sequence[AddressState]) -> None:
-        self.conn.executemany(_SAVE_STATE, [state_row(s) for s in states])
+    def save_states(self, states: Sequence[StateRow]) -> None:
+        self.conn.executemany(_SAVE_STATE, states)
 
 
 def _check(conn: sqlite3.Connection, path: str) -> int:
@@ -132,6 +137,7 @@ class SqliteStore:
         if mode != "wal":
             raise LedgerError(f"{self.path}: cannot use write-ahead logging (mode {mode})")
         conn.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints, safe in WAL
+        conn.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
         conn.execute("PRAGMA foreign_keys = OFF")
 
     @contextmanager
@@ -145,28 +151,27 @@ class SqliteStore:
             raise
         conn.execute("COMMIT")
 
-    def get(self, address: str) -> AddressState | None:
-        row = self.conn.execute(
+    def get(self, address: str) -> StateRow | None:
+        row: StateRow | None = self.conn.execute(
             f"SELECT {_ADDRESSES} FROM ledger_addresses WHERE address = ?", (address,)
         ).fetchone()
-        return None if row is None else row_state(row)
+        return row
 
-    def history(self, address: str, limit: int) -> list[LedgerEvent]:
+    def history(self, address: str, limit: int) -> list[EventRow]:
         rows = self.conn.execute(
             f"SELECT {_EVENTS} FROM ledger_events WHERE address = ? "
             "ORDER BY time DESC, seq DESC, key DESC LIMIT ?",
             (address, limit),
         ).fetchall()
-        return [row_event(r) for r in reversed(rows)]
+        return rows[::-1]
 
-    def states(self, decisions: frozenset[Decision] | None = None) -> Iterator[AddressState]:
+    def states(self, decisions: frozenset[Decision] | None = None) -> Iterator[StateRow]:
         query = f"SELECT {_ADDRESSES} FROM ledger_addresses"
         params: tuple[str, ...] = ()
         if decisions is not None:
             query += " WHERE decision IN (SELECT value FROM json_each(?))"
             params = (json.dumps(sorted(d.value for d in decisions)),)
-        for row in self.conn.execute(query + " ORDER BY address", params):
-            yield row_state(row)
+        yield from self.conn.execute(query + " ORDER BY address", params)
 
     def counts(self) -> list[tuple[str, str, int]]:
         rows = self.conn.execute(
@@ -185,9 +190,9 @@ class SqliteStore:
             self.conn.execute("DELETE FROM ledger_addresses WHERE address = ?", (address,))
             return cur.rowcount
 
-    def all_addresses(self) -> Iterator[str]:
+    def all_addresses(self) -> list[str]:
         rows = self.conn.execute("SELECT DISTINCT address FROM ledger_events ORDER BY address")
-        return (a for (a,) in rows.fetchall())
+        return [a for (a,) in rows]
 
     def get_meta(self, name: str) -> str | None:
         row = self.conn.execute("SELECT value FROM ledger_meta WHERE name = ?", (name,)).fetchone()

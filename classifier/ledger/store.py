@@ -1,33 +1,34 @@
 """What the ledger needs from a database; SQLite and PostgreSQL each implement it.
 
-A store only moves rows. The deciding (the fold) is done once, in ``Ledger``, for both.
+A store only moves rows (``EventRow``, ``StateRow``). The deciding (the fold) is done once,
+in ``Ledger``, for both.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, Protocol
+from typing import Protocol
 
-from .model import AddressState, Decision, LedgerEvent
-from .schema import ADDRESS_COLUMNS
+from .model import Decision
+from .policy import EventRow, StateRow
 
-__all__ = ["Batch", "Store", "event_row", "row_event", "row_state", "state_row"]
+__all__ = ["Batch", "Store"]
 
 
 class Batch(Protocol):
-    """One write transaction: what ``Ledger.record_many`` does with a batch of events."""
+    """One write transaction: what ``Ledger.record_rows`` does with a batch of events."""
 
-    def insert_events(self, events: Sequence[LedgerEvent]) -> list[LedgerEvent]:
-        """Insert the events not already recorded; returns those (in the order given)."""
+    def insert_events(self, events: Sequence[EventRow]) -> Sequence[EventRow]:
+        """Insert the events not already recorded (sorted by key, no repeats); returns them."""
 
-    def load_states(self, addresses: Sequence[str]) -> dict[str, AddressState]:
+    def load_states(self, addresses: Sequence[str]) -> dict[str, StateRow]:
         """The recorded states of ``addresses`` (absent when none), locked until commit."""
 
-    def address_events(self, address: str) -> list[LedgerEvent]:
+    def address_events(self, address: str) -> list[EventRow]:
         """Every event of ``address``, in (time, seq, key) order."""
 
-    def save_states(self, states: Sequence[AddressState]) -> None:
+    def save_states(self, states: Sequence[StateRow]) -> None:
         """Write the states (insert or replace)."""
 
 
@@ -44,13 +45,13 @@ class Store(Protocol):
     def batch(self) -> AbstractContextManager[Batch]:
         """A write transaction: committed when the block ends, rolled back on an exception."""
 
-    def get(self, address: str) -> AddressState | None:
+    def get(self, address: str) -> StateRow | None:
         """The state of one address."""
 
-    def history(self, address: str, limit: int) -> list[LedgerEvent]:
+    def history(self, address: str, limit: int) -> list[EventRow]:
         """The last ``limit`` events of an address, oldest first."""
 
-    def states(self, decisions: frozenset[Decision] | None = None) -> Iterator[AddressState]:
+    def states(self, decisions: frozenset[Decision] | None = None) -> Iterator[StateRow]:
         """Every address (with one of ``decisions``), by address."""
 
     def counts(self) -> list[tuple[str, str, int]]:
@@ -62,7 +63,7 @@ class Store(Protocol):
     def forget(self, address: str) -> int:
         """Delete an address's state and events; returns the events deleted."""
 
-    def all_addresses(self) -> Iterator[str]:
+    def all_addresses(self) -> list[str]:
         """Every address that has events (for a refold after a policy change)."""
 
     def get_meta(self, name: str) -> str | None:
@@ -73,36 +74,3 @@ class Store(Protocol):
 
     def close(self) -> None:
         """Close the connection."""
-
-
-def event_row(e: LedgerEvent) -> tuple[Any, ...]:
-    """An event as a row of EVENT_COLUMNS."""
-    return (e.key, e.address, e.time, e.code, e.transient, e.reason, e.origin, e.seq)
-
-
-def row_event(row: Sequence[Any]) -> LedgerEvent:
-    """An event from a row of EVENT_COLUMNS."""
-    key, address, time, code, transient, reason, origin, seq = row
-    return LedgerEvent(
-        key=bytes(key),
-        address=address,
-        time=float(time),
-        code=code,
-        transient=bool(transient),
-        reason=reason,
-        origin=origin,
-        seq=int(seq),
-    )
-
-
-def state_row(s: AddressState) -> tuple[Any, ...]:
-    """A state as a row of ADDRESS_COLUMNS."""
-    return tuple(s.decision.value if c == "decision" else getattr(s, c) for c in ADDRESS_COLUMNS)
-
-
-def row_state(row: Sequence[Any]) -> AddressState:
-    """A state from a row of ADDRESS_COLUMNS."""
-    values = dict(zip(ADDRESS_COLUMNS, row, strict=True))
-    values["decision"] = Decision(values["decision"])
-    values["last_key"] = bytes(values["last_key"])
-    return AddressState(**values)
