@@ -8,10 +8,10 @@ import os
 import sys
 from typing import Final, TextIO
 
-from ..ledger import Decision, Ledger, LedgerError, load_policy
+from ..ledger import Decision, FeedCounts, Ledger, LedgerError, RecordCounts, load_policy
 from ..ledger.report import export, render_show, render_stats, stats
 
-__all__ = ["ENV_LEDGER", "open_ledger", "register"]
+__all__ = ["ENV_LEDGER", "add_ledger_options", "open_ledger", "register", "tell_recorded"]
 
 #: Environment variable naming the ledger when --ledger is not given.
 ENV_LEDGER: Final = "SMTP_CLASSIFIER_LEDGER"
@@ -34,7 +34,8 @@ inconsistencies; 2 usage error; 3 the ledger or the policy cannot be used.
 
 
 def add_ledger_options(parser: argparse.ArgumentParser, *, required: bool) -> None:
-    """--ledger and --policy (and --year), shared with replay and classify-mail."""
+    """--ledger and --policy, shared with replay and classify-mail (``required``: the ledger
+    command itself, where $SMTP_CLASSIFIER_LEDGER is the default)."""
     parser.add_argument(
         "--ledger",
         metavar="DB",
@@ -44,6 +45,30 @@ def add_ledger_options(parser: argparse.ArgumentParser, *, required: bool) -> No
         else "also record every outcome in this bounce ledger (SQLite file or postgresql:// URI)",
     )
     parser.add_argument("--policy", metavar="TOML", help="ledger policy file over the defaults")
+
+
+def tell_recorded(command: str, recorded: RecordCounts, fed: FeedCounts, stream: TextIO) -> None:
+    """One line on what went into the ledger, and what could not (nothing vanishes unsaid)."""
+    stream.write(
+        f"smtp-classifier {command}: ledger: {recorded.new} new event(s), "
+        f"{recorded.duplicate} already recorded, {recorded.refolded} address(es) refolded\n"
+    )
+    if fed.bad_address:
+        places = ", ".join(fed.samples)
+        stream.write(
+            f"smtp-classifier {command}: ledger: {fed.bad_address} row(s) without a usable "
+            f"recipient address not recorded: {places}\n"
+        )
+    if fed.no_time:
+        stream.write(
+            f"smtp-classifier {command}: ledger: {fed.no_time} event(s) without a readable "
+            "time (recorded first in the order)\n"
+        )
+    if fed.pending_dropped:
+        stream.write(
+            f"smtp-classifier {command}: ledger: {fed.pending_dropped} deferred message(s) "
+            "forgotten before their expiry (pending window full)\n"
+        )
 
 
 def open_ledger(target: str, policy_path: str | None, *, create: bool = True) -> Ledger:

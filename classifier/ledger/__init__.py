@@ -8,7 +8,7 @@ PostgreSQL with the ``postgres`` extra. docs/ledger.md tells the rules.
 
 from __future__ import annotations
 
-from .feed import FeedCounts, ReplayFeed, message_events
+from .feed import FeedCounts, ReplayFeed, ReplaySink, message_events
 from .ledger import BATCH, Ledger, RecordCounts, is_postgres
 from .model import (
     AddressState,
@@ -35,6 +35,7 @@ __all__ = [
     "Policy",
     "RecordCounts",
     "ReplayFeed",
+    "ReplaySink",
     "event_key",
     "is_postgres",
     "load_policy",

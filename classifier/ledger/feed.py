@@ -21,13 +21,15 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Final
 
 from ..logs import BOUNCED, DEFERRED, EXPIRED, SENT
+from .ledger import BATCH, Ledger, RecordCounts
 from .model import LedgerEvent, event_key, normalise_address, parse_time
 from .policy import EventRow
 
 if TYPE_CHECKING:
     from classifier import MessageReport, ReplayRow
+    from classifier.logreplay.run import LedgerRow
 
-__all__ = ["FeedCounts", "ReplayFeed", "message_events", "message_time"]
+__all__ = ["FeedCounts", "ReplayFeed", "ReplaySink", "message_events", "message_time"]
 
 #: Queue ids whose deferred recipients are remembered for an expiry, at most.
 PENDING_MAX: Final = 200_000
@@ -169,6 +171,33 @@ class ReplayFeed:
         ]
         self.counts.events += len(out)
         return out
+
+
+class ReplaySink:
+    """Records what ``replay(..., ledger=sink)`` hands over, a transaction per ``batch`` events.
+
+    Call ``flush`` at the end (and after an error: what was read is recorded).
+    """
+
+    def __init__(self, ledger: Ledger, *, year: int | None = None, batch: int = BATCH) -> None:
+        self.ledger = ledger
+        self.feed = ReplayFeed(year=year)
+        self.batch = batch
+        self.pending: list[EventRow] = []
+        self.recorded = RecordCounts()
+
+    def __call__(self, rows: list[LedgerRow]) -> None:
+        of, pending = self.feed.of, self.pending
+        for values in rows:
+            pending.extend(of(*values))
+        if len(pending) >= self.batch:
+            self.flush()
+
+    def flush(self) -> None:
+        """Record the events waiting for a full batch."""
+        if self.pending:
+            self.recorded.add(self.ledger.record_rows(self.pending, self.batch))
+            self.pending = []
 
 
 def message_time(data: bytes) -> float:
