@@ -158,7 +158,8 @@ class Ledger:
         return counts
 
     def _apply(self, events: list[EventRow]) -> RecordCounts:
-        unique = sorted({e[0]: e for e in events}.values())  # by key: PostgreSQL's lock order
+        # one of each (address, key), in that order: PostgreSQL's lock order, SQLite's layout
+        unique = sorted({(e[1], e[0]): e for e in events}.values(), key=_address_key)
         retry = self.store.retry_errors
         with _database_errors(self.where):
             for attempt in range(RETRIES):
@@ -274,6 +275,10 @@ class Ledger:
                 if tx.load_states([address]).get(address) != expected:
                     wrong.append(address)
         return wrong
+
+
+def _address_key(e: EventRow) -> tuple[str, int]:
+    return (e[1], e[0])
 
 
 def _order(e: EventRow) -> tuple[float, int, int]:

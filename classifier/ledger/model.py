@@ -83,6 +83,7 @@ class LedgerEvent:
     """One classified outcome for one address, as the ledger records it."""
 
     #: 64 bits naming the event by its origin (``event_key``): the same input, the same key.
+    #: An event is recorded once per (address, key).
     key: int
     #: The normalised address (``normalise_address``).
     address: str

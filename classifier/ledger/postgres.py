@@ -33,7 +33,7 @@ _EVENT_TYPES: Final = ("int8", "text", "float8", "text", "bool", "text", "text",
 _INSERT_EVENTS: Final = (
     f"INSERT INTO ledger_events ({_EVENTS}) SELECT * FROM unnest("
     + ", ".join(f"%s::{t}[]" for t in _EVENT_TYPES)
-    + ") ON CONFLICT (key) DO NOTHING RETURNING key"
+    + ") ON CONFLICT (address, key) DO NOTHING RETURNING address, key"
 )
 _UPDATE_STATE: Final = (
     "UPDATE ledger_addresses SET "
@@ -51,8 +51,8 @@ class _PostgresBatch:
         rows = self.conn.execute(_INSERT_EVENTS, columns).fetchall()
         if len(rows) == len(events):
             return events
-        new = {k for (k,) in rows}
-        return [e for e in events if e[0] in new]
+        new = set(rows)
+        return [e for e in events if (e[1], e[0]) in new]
 
     def load_states(self, addresses: Sequence[str]) -> dict[str, StateRow]:
         ordered = sorted(addresses)

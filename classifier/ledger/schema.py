@@ -56,17 +56,19 @@ ADDRESS_COLUMNS: Final = (
 
 _SQLITE_V1: Final = (
     "CREATE TABLE ledger_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    # Clustered by address (the address's events are read together); the key is made from the
+    # address and the event's origin, so (address, key) is as unique as the key.
     """CREATE TABLE ledger_events (
-        key INTEGER PRIMARY KEY,
         address TEXT NOT NULL,
+        key INTEGER NOT NULL,
         time REAL NOT NULL,
         code TEXT NOT NULL,
         transient INTEGER NOT NULL,
         reason TEXT NOT NULL,
         origin TEXT NOT NULL,
-        seq INTEGER NOT NULL
-    )""",
-    "CREATE INDEX ledger_events_address ON ledger_events (address, time, seq)",
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (address, key)
+    ) WITHOUT ROWID""",
     """CREATE TABLE ledger_addresses (
         address TEXT PRIMARY KEY,
         decision TEXT NOT NULL,
@@ -97,16 +99,16 @@ _SQLITE_V1: Final = (
 _POSTGRES_V1: Final = (
     "CREATE TABLE IF NOT EXISTS ledger_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
     """CREATE TABLE ledger_events (
-        key BIGINT PRIMARY KEY,
+        key BIGINT NOT NULL,
         address TEXT NOT NULL,
         time DOUBLE PRECISION NOT NULL,
         code TEXT NOT NULL,
         transient BOOLEAN NOT NULL,
         reason TEXT NOT NULL,
         origin TEXT NOT NULL,
-        seq INTEGER NOT NULL
+        seq BIGINT NOT NULL,
+        PRIMARY KEY (address, key)
     )""",
-    "CREATE INDEX ledger_events_address ON ledger_events (address, time, seq, key)",
     """CREATE TABLE ledger_addresses (
         address TEXT PRIMARY KEY,
         decision TEXT NOT NULL DEFAULT 'deliverable',

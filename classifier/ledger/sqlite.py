@@ -47,14 +47,14 @@ class _SqliteBatch:
             conn.executemany(_INSERT_EVENT, events)  # new events: the usual case, one pass
         except sqlite3.IntegrityError:  # some are recorded already: insert only the others
             conn.execute("ROLLBACK TO events")
-            known = {
-                k
-                for (k,) in conn.execute(
-                    "SELECT key FROM ledger_events WHERE key IN (SELECT value FROM json_each(?))",
-                    (json.dumps([e[0] for e in events]),),
+            known = set(
+                conn.execute(
+                    "SELECT address, key FROM ledger_events WHERE (address, key) IN "
+                    "(SELECT value ->> 0, value ->> 1 FROM json_each(?))",
+                    (json.dumps([(e[1], e[0]) for e in events]),),
                 )
-            }
-            events = [e for e in events if e[0] not in known]
+            )
+            events = [e for e in events if (e[1], e[0]) not in known]
             conn.executemany(_INSERT_EVENT, events)
         conn.execute("RELEASE events")
         return events
