@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from email.message import Message
 from typing import Any
 
+from ..safetext import clean_text
+
 __all__ = [
     "MAX_MESSAGE_BYTES",
     "MAX_PARTS",
@@ -52,7 +54,7 @@ def parse_message(data: bytes | str | Message, limit: int = MAX_MESSAGE_BYTES) -
     if isinstance(data, Message):
         return data
     if isinstance(data, str):
-        data = data.encode("utf-8", "surrogateescape")
+        data = _encode(data)
     if len(data) > limit:
         data = data[:limit]
     if b"\r" in data[:4096] and b"\n" not in data[:4096]:
@@ -63,12 +65,21 @@ def parse_message(data: bytes | str | Message, limit: int = MAX_MESSAGE_BYTES) -
         return email.message_from_string("", policy=email.policy.compat32)
 
 
+def _encode(text: str) -> bytes:
+    """Raw mail given as text: bytes kept with ``surrogateescape`` come back as they were,
+    other surrogates (from a JSON escape, say) as U+FFFD."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return clean_text(text).encode("utf-8")
+
+
 def decode_header(value: object) -> str:
     """Decode an RFC 2047 header value to text, keeping what cannot be decoded."""
     if value is None:
         return ""
     raw = str(value)[:MAX_HEADER_CHARS]
-    raw = raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    raw = _encode(raw).decode("utf-8", "replace")
     if "=?" not in raw:
         return " ".join(raw.split())
     try:
@@ -97,7 +108,8 @@ def _decode_bytes(data: bytes, charset: str | None) -> str:
     if name in ("us-ascii", "ascii", "unknown-8bit", "x-unknown", "8bit", "default"):
         name = "utf-8"
     try:
-        return data.decode(name, "replace")
+        # Some codecs (UTF-7, UTF-16) can yield lone surrogates even with "replace".
+        return clean_text(data.decode(name, "replace"))
     except (LookupError, ValueError):
         return data.decode("utf-8", "replace")
 
@@ -114,8 +126,8 @@ def part_text(part: Message, limit: int = MAX_TEXT_CHARS) -> str:
         except Exception:
             return ""
         if isinstance(raw, list):
-            return _join_submessages(raw, limit)
-        return str(raw)[:limit]
+            return clean_text(_join_submessages(raw, limit))
+        return clean_text(str(raw)[:limit])
     if not isinstance(payload, bytes):
         return ""
     payload = payload[: limit * 4]
@@ -234,6 +246,6 @@ def _inner_message(part: Message) -> Message | None:
             raw = part.get_payload(decode=True)
         except Exception:
             raw = None
-        data = raw if isinstance(raw, bytes) else payload.encode("utf-8", "surrogateescape")
+        data = raw if isinstance(raw, bytes) else _encode(payload)
         return parse_message(data)  # cut at MAX_MESSAGE_BYTES there
     return None
