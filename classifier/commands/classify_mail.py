@@ -26,8 +26,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "classify-mail",
         help="classify bounce mail (DSNs, MTA bounces, ARF reports, auto-replies)",
         description="Read .eml files, directories, mbox files or Maildirs ('-' for stdin) and "
-        "print one line per recipient reported, then a summary per code. Exit 0 when every "
-        "message was recognised, 1 when some were not, 3 when an input could not be read.",
+        "print one line per recipient reported, then a summary per code. Files of a directory "
+        "that are not mail are reported as skipped on stderr, with the reason. Exit 0 when "
+        "every message was recognised, 1 when some were not, 3 when an input could not be read "
+        "(the others are still read).",
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="file, directory, mbox, Maildir, -")
     p.add_argument("--json", action="store_true", help="JSON lines (summary goes to stderr)")
@@ -61,9 +63,12 @@ def _print_report(name: str, report: MessageReport, as_json: bool, out: TextIO) 
         print(_table_row(name, report, None), file=out)
 
 
-def _summary(counts: Counter[str], messages: int, unknown: int, out: TextIO) -> None:
+def _summary(
+    counts: Counter[str], messages: int, unknown: int, skipped: int, out: TextIO
+) -> None:
     print(
-        f"\n{messages} messages, {sum(counts.values())} recipients, {unknown} unrecognised",
+        f"\n{messages} messages, {sum(counts.values())} recipients, {unknown} unrecognised, "
+        f"{skipped} files skipped",
         file=out,
     )
     for code, count in sorted(counts.items()):
@@ -74,13 +79,21 @@ def run(args: argparse.Namespace) -> int:
     """Classify every message found and print the results."""
     out = sys.stdout
     counts: Counter[str] = Counter()
-    messages = unknown = 0
+    messages = unknown = skipped = 0
     failed_input = False
     if not args.json:
         print(f"{'code':<5} {'kind':<11} {'recipient':<32} {'rule / tier':<22} message", file=out)
     for path in args.paths:
         try:
             for source in iter_mail([path]):
+                if source.skipped:
+                    skipped += 1
+                    failed_input = failed_input or source.unreadable
+                    print(
+                        f"smtp-classifier classify-mail: skipped {source.name}: {source.skipped}",
+                        file=sys.stderr,
+                    )
+                    continue
                 report = classify_message(source.data)
                 messages += 1
                 if report.kind == "unknown":
@@ -91,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"smtp-classifier classify-mail: {exc}", file=sys.stderr)
             failed_input = True
     if not args.no_summary:
-        _summary(counts, messages, unknown, sys.stderr if args.json else out)
+        _summary(counts, messages, unknown, skipped, sys.stderr if args.json else out)
     if failed_input:
         return EXIT_INPUT
     return EXIT_UNRECOGNISED if unknown else EXIT_OK
