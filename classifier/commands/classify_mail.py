@@ -64,13 +64,19 @@ def _print_report(name: str, report: MessageReport, as_json: bool, out: TextIO) 
 
 
 def _summary(
-    counts: Counter[str], messages: int, unknown: int, skipped: int, out: TextIO
+    counts: Counter[str], messages: int, unknown: int, cut: Counter[str], out: TextIO
 ) -> None:
     print(
         f"\n{messages} messages, {sum(counts.values())} recipients, {unknown} unrecognised, "
-        f"{skipped} files skipped",
+        f"{cut['skipped']} files skipped",
         file=out,
     )
+    if cut["unreported"] or cut["over_budget"]:
+        print(
+            f"{cut['unreported']} recipients not reported, {cut['over_budget']} read in part "
+            "(time budget): see the messages' notes",
+            file=out,
+        )
     for code, count in sorted(counts.items()):
         print(f"  {code:<5} {count}", file=out)
 
@@ -79,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
     """Classify every message found and print the results."""
     out = sys.stdout
     counts: Counter[str] = Counter()
-    messages = unknown = skipped = 0
+    cut: Counter[str] = Counter()
+    messages = unknown = 0
     failed_input = False
     if not args.json:
         print(f"{'code':<5} {'kind':<11} {'recipient':<32} {'rule / tier':<22} message", file=out)
@@ -87,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             for source in iter_mail([path]):
                 if source.skipped:
-                    skipped += 1
+                    cut["skipped"] += 1
                     failed_input = failed_input or source.unreadable
                     print(
                         f"smtp-classifier classify-mail: skipped {source.name}: {source.skipped}",
@@ -95,6 +102,9 @@ def run(args: argparse.Namespace) -> int:
                     )
                     continue
                 report = classify_message(source.data)
+                cut.update(unreported=report.unreported, over_budget=report.over_budget)
+                for what in report.cuts:
+                    print(f"smtp-classifier classify-mail: {source.name}: {what}", file=sys.stderr)
                 messages += 1
                 if report.kind == "unknown":
                     unknown += 1
@@ -104,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"smtp-classifier classify-mail: {exc}", file=sys.stderr)
             failed_input = True
     if not args.no_summary:
-        _summary(counts, messages, unknown, skipped, sys.stderr if args.json else out)
+        _summary(counts, messages, unknown, cut, sys.stderr if args.json else out)
     if failed_input:
         return EXIT_INPUT
     return EXIT_UNRECOGNISED if unknown else EXIT_OK

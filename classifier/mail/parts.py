@@ -23,6 +23,7 @@ from ..safetext import clean_text
 __all__ = [
     "MAX_MESSAGE_BYTES",
     "MAX_PARTS",
+    "MAX_REPORT_CHARS",
     "MAX_SECOND_READ_BYTES",
     "MAX_TEXT_CHARS",
     "TextPart",
@@ -41,6 +42,10 @@ MAX_MESSAGE_BYTES = 2 * 1024 * 1024
 MAX_SECOND_READ_BYTES = 24 * 1024 * 1024
 #: Characters of one decoded text part that are examined.
 MAX_TEXT_CHARS = 128 * 1024
+#: Characters of one machine-readable report part (delivery-status, feedback-report) that are
+#: read: as much as the parse keeps, so a DSN of 1000 recipients (about 300 bytes each, or a
+#: few KB with long diagnostics) is read whole. Its fields are read in linear time.
+MAX_REPORT_CHARS = MAX_MESSAGE_BYTES
 #: MIME parts visited per message (a bomb of tiny parts must stay cheap too).
 MAX_PARTS = 200
 #: Characters of one header value that are examined.
@@ -172,6 +177,8 @@ class TextPart:
     text: str
     depth: int
     part: Message
+    #: True when ``text`` was cut at its limit (MAX_TEXT_CHARS or MAX_REPORT_CHARS).
+    cut: bool = False
 
 
 _CTYPE = re.compile(r"[a-z0-9][a-z0-9.+_-]*/[a-z0-9][a-z0-9.+_-]*")
@@ -217,7 +224,9 @@ def text_parts(msg: Message, *, max_depth: int = 0) -> Iterator[TextPart]:
                 stack.append((inner, depth + 1))
             continue
         if ctype.startswith("text/") or ctype in _TEXTUAL_MESSAGE:
-            yield TextPart(ctype, part_text(part), depth, part)
+            limit = MAX_REPORT_CHARS if ctype in _TEXTUAL_MESSAGE else MAX_TEXT_CHARS
+            text = part_text(part, limit + 1)
+            yield TextPart(ctype, text[:limit], depth, part, cut=len(text) > limit)
             continue
         if ctype.startswith("multipart/") and not part.is_multipart():
             # Boundary not found: the parser kept the whole body as one string; read it as
