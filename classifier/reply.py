@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, replace
 
 from .enums import Stage
+from .safetext import clean_text
 from .smtp import enhanced_status, find_enhanced, stage_from_words
 
 __all__ = ["MAX_INPUT", "MAX_TEXT", "ParsedReply", "decode", "parse_reply"]
@@ -56,7 +57,7 @@ def decode(data: str | bytes | bytearray | memoryview) -> tuple[str, bool]:
     Latin-1 reply with a single accented letter still reads as words.
     """
     if isinstance(data, str):
-        return data[:MAX_INPUT], len(data) > MAX_INPUT
+        return clean_text(data[:MAX_INPUT]), len(data) > MAX_INPUT
     raw = bytes(data[:MAX_INPUT]) if not isinstance(data, bytes) else data[:MAX_INPUT]
     truncated = len(data) > MAX_INPUT
     try:

@@ -36,10 +36,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "classify-mail",
         help="classify bounce mail (DSNs, MTA bounces, ARF reports, auto-replies)",
         description="Read .eml files, directories, mbox files or Maildirs ('-' for stdin) and "
-        "print one line per recipient reported, then a summary per code. With --ledger DB "
+        "print one line per recipient reported, then a summary per code. Files of a directory "
+        "that are not mail are reported as skipped on stderr, with the reason. With --ledger DB "
         "every recipient's outcome is also recorded in the bounce ledger (a message read "
         "twice is recorded once). Exit 0 when every message was recognised, 1 when some were "
-        "not, 3 when an input could not be read or the ledger cannot be used.",
+        "not, 3 when an input could not be read (the others are still read) or the ledger "
+        "cannot be used.",
     )
     p.add_argument("paths", nargs="+", metavar="PATH", help="file, directory, mbox, Maildir, -")
     p.add_argument("--json", action="store_true", help="JSON lines (summary goes to stderr)")
@@ -74,11 +76,20 @@ def _print_report(name: str, report: MessageReport, as_json: bool, out: TextIO) 
         print(_table_row(name, report, None), file=out)
 
 
-def _summary(counts: Counter[str], messages: int, unknown: int, out: TextIO) -> None:
+def _summary(
+    counts: Counter[str], messages: int, unknown: int, cut: Counter[str], out: TextIO
+) -> None:
     print(
-        f"\n{messages} messages, {sum(counts.values())} recipients, {unknown} unrecognised",
+        f"\n{messages} messages, {sum(counts.values())} recipients, {unknown} unrecognised, "
+        f"{cut['skipped']} files skipped",
         file=out,
     )
+    if cut["unreported"] or cut["over_budget"]:
+        print(
+            f"{cut['unreported']} recipients not reported, {cut['over_budget']} read in part "
+            "(time budget): see the messages' notes",
+            file=out,
+        )
     for code, count in sorted(counts.items()):
         print(f"  {code:<5} {count}", file=out)
 
@@ -129,6 +140,7 @@ def run(args: argparse.Namespace) -> int:
 def _classify_all(args: argparse.Namespace, recorder: _Recorder | None) -> int:
     out = sys.stdout
     counts: Counter[str] = Counter()
+    cut: Counter[str] = Counter()
     messages = unknown = 0
     failed_input = False
     if not args.json:
@@ -136,7 +148,18 @@ def _classify_all(args: argparse.Namespace, recorder: _Recorder | None) -> int:
     for path in args.paths:
         try:
             for source in iter_mail([path]):
+                if source.skipped:
+                    cut["skipped"] += 1
+                    failed_input = failed_input or source.unreadable
+                    print(
+                        f"smtp-classifier classify-mail: skipped {source.name}: {source.skipped}",
+                        file=sys.stderr,
+                    )
+                    continue
                 report = classify_message(source.data)
+                cut.update(unreported=report.unreported, over_budget=report.over_budget)
+                for what in report.cuts:
+                    print(f"smtp-classifier classify-mail: {source.name}: {what}", file=sys.stderr)
                 messages += 1
                 if report.kind == "unknown":
                     unknown += 1
@@ -148,7 +171,7 @@ def _classify_all(args: argparse.Namespace, recorder: _Recorder | None) -> int:
             print(f"smtp-classifier classify-mail: {exc}", file=sys.stderr)
             failed_input = True
     if not args.no_summary:
-        _summary(counts, messages, unknown, sys.stderr if args.json else out)
+        _summary(counts, messages, unknown, cut, sys.stderr if args.json else out)
     if failed_input:
         return EXIT_INPUT
     return EXIT_UNRECOGNISED if unknown else EXIT_OK

@@ -156,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
     out: TextIO = sys.stdout
     if args.output:
         try:
-            out = open(args.output, "w", encoding="utf-8", newline="")  # noqa: SIM115
+            out = open(args.output, "w", encoding="utf-8", errors="backslashreplace", newline="")  # noqa: SIM115
         except OSError as exc:
             print(f"smtp-classifier replay: cannot write {args.output}: {exc}", file=sys.stderr)
             if ledger is not None:

@@ -23,6 +23,7 @@ from typing import Any, TextIO
 from ..errors import InputError
 from ..logs import LineKind, LineParser
 from ..outcome import logged_as_sent
+from ..safetext import clean_text
 from .final import (
     FINAL_WINDOW,
     FinalOutcomes,
@@ -258,7 +259,7 @@ def replay_lines(
     buffered: list[ReplayRow] = []
     finals = FinalOutcomes(FINAL_WINDOW, buffered.append, view_row, expired_row) if final else None
     for number, line in enumerate(lines, 1):
-        _, record = parser.parse(line.rstrip("\r\n"), first=number == 1)
+        _, record = parser.parse(clean_text(line.rstrip("\r\n")), first=number == 1)
         if record is None:
             continue
         rows = rows_of(record, source, number, final)
