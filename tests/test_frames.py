@@ -47,7 +47,7 @@ def test_columns_match_classify_row_by_row() -> None:
 
 
 def test_pandas_frame() -> None:
-    pd = pytest.importorskip("pandas")
+    pd = pytest.importorskip("pandas", reason="the frames extra (pandas) is not installed")
     df = pd.DataFrame({"reply": REPLIES, "stage": STAGES, "n": range(6)}, index=list("abcdef"))
     out = classify_frame(df, "reply", stage="stage")
     assert list(out.columns) == [
@@ -71,7 +71,7 @@ def test_pandas_frame() -> None:
 
 
 def test_polars_frame_has_the_same_values() -> None:
-    pl = pytest.importorskip("polars")
+    pl = pytest.importorskip("polars", reason="the frames extra (Polars) is not installed")
     texts = [r if not isinstance(r, bytes) else r.decode("latin-1") for r in REPLIES]
     df = pl.DataFrame({"reply": texts, "stage": STAGES})
     out = classify_frame(df, "reply", stage="stage")

@@ -17,7 +17,6 @@ null.
 from __future__ import annotations
 
 import itertools
-import json
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -125,8 +124,6 @@ def plan_ranges(
         bounds = [*starts, size]
         for start, end in itertools.pairwise(bounds):
             ranges.append(_Range(index, name, path, start, end, whole))
-        if size == 0:
-            ranges.append(_Range(index, name, path, 0, 0, True))
     return ranges
 
 
@@ -197,10 +194,32 @@ def _task_results(task: dict[str, Any], options: ReplayOptions) -> Iterator[_Chu
             stream.close()
 
 
-def _row_values(text: str) -> dict[str, Any]:
-    """A rendered replay record as Parquet values: empty strings become nulls."""
-    record = json.loads(text)
-    return {k: (None if v == "" else v) for k, v in record.items()}
+def _rows_batches(rendered: str) -> Iterator[Any]:
+    """The replay's rendered JSON lines as Arrow record batches; empty strings become nulls.
+
+    A lone surrogate (a JSON log may carry one) cannot be stored as UTF-8: it becomes "?".
+    """
+    import pyarrow as pa  # noqa: PLC0415 - on the executors
+    import pyarrow.compute as pc  # noqa: PLC0415
+    import pyarrow.json as pj  # noqa: PLC0415
+
+    data = rendered.encode("utf-8", errors="replace")
+    if not data.strip():
+        return
+    schema = pa.schema(
+        [pa.field(f, pa.int64() if f in _INT_FIELDS else pa.string()) for f in FIELDS]
+    )
+    table = pj.read_json(
+        pa.BufferReader(data),
+        read_options=pj.ReadOptions(use_threads=False, block_size=max(1 << 20, len(data) + 1)),
+        parse_options=pj.ParseOptions(explicit_schema=schema),
+    )
+    null = pa.scalar(None, pa.string())
+    columns = [
+        column if name in _INT_FIELDS else pc.if_else(pc.equal(column, ""), null, column)
+        for name, column in zip(table.column_names, table.columns, strict=True)
+    ]
+    yield from pa.Table.from_arrays(columns, schema=schema).to_batches()
 
 
 def _output_schema() -> Any:
@@ -214,15 +233,6 @@ def _output_schema() -> Any:
     return StructType(
         [StructField(f, LongType() if f in _INT_FIELDS else StringType(), True) for f in FIELDS]
     )
-
-
-def _arrow_rows(records: list[dict[str, Any]]) -> Any:
-    import pyarrow as pa  # noqa: PLC0415 - on the executors
-
-    schema = pa.schema(
-        [pa.field(f, pa.int64() if f in _INT_FIELDS else pa.string()) for f in FIELDS]
-    )
-    return pa.RecordBatch.from_pylist(records, schema=schema)
 
 
 def _packed_schema() -> Any:
@@ -264,8 +274,6 @@ def spark_replay(
     ``InputError`` when an input cannot be read at all; bad lines are counted in the
     summary, as by ``replay``.
     """
-    from pyspark.accumulators import AccumulatorParam  # noqa: PLC0415 - optional extra
-
     options = options if options is not None else ReplayOptions()
     LineParser(options.fmt, field=options.field)  # reject a bad format before any work
     options = replace(options, workers=1, records=True, output="json", final_window=_NO_WINDOW)
@@ -300,15 +308,7 @@ def spark_replay(
             }
         )
 
-    class _SummaryParam(AccumulatorParam[ReplaySummary]):
-        def zero(self, value: ReplaySummary) -> ReplaySummary:
-            return ReplaySummary()
-
-        def addInPlace(self, value1: ReplaySummary, value2: ReplaySummary) -> ReplaySummary:  # noqa: N802 - PySpark's name
-            value1.merge(value2)
-            return value1
-
-    totals = sc.accumulator(ReplaySummary(), _SummaryParam())
+    totals = sc.accumulator(ReplaySummary(), _SummaryParam())  # duck-typed AccumulatorParam
     final = options.final
 
     def replay_ranges(batches: Iterator[Any]) -> Iterator[Any]:
@@ -336,13 +336,8 @@ def spark_replay(
                         columns["expired"].append(None if expired is None else expired[4])
                     yield pa.RecordBatch.from_pydict(columns)
                 else:
-                    records = [
-                        _row_values(text)
-                        for result in _task_results(task, options)
-                        for text in result.text.split("\n")  # JSON escapes line feeds
-                        if text
-                    ]
-                    yield _arrow_rows(records)
+                    for result in _task_results(task, options):
+                        yield from _rows_batches(result.text)
                 totals.add(summary)
 
     with quiet_pandas_warning():
@@ -368,6 +363,17 @@ def spark_replay(
     summary.codes.update(codes)
     summary.rows = sum(codes.values())
     return SparkReplayResult(summary, summary.rows, codes)
+
+
+class _SummaryParam:
+    """Merges the summaries of the tasks (PySpark's AccumulatorParam protocol)."""
+
+    def zero(self, value: ReplaySummary) -> ReplaySummary:
+        return ReplaySummary()
+
+    def addInPlace(self, value1: ReplaySummary, value2: ReplaySummary) -> ReplaySummary:  # noqa: N802 - PySpark's name
+        value1.merge(value2)
+        return value1
 
 
 def _final_rows(batches: Iterator[Any]) -> Iterator[Any]:
@@ -397,12 +403,12 @@ def _final_rows(batches: Iterator[Any]) -> Iterator[Any]:
                 relabelled = (qid, recipient, EXPIRED, message_level, expired, _NO_KEYS, None)
             final.add((qid, recipient, status, message_level, text, _NO_KEYS, relabelled))
         if len(out) >= 4096:
-            yield _arrow_rows([_row_values(row[4]) for row in out if row[2] != DONE])
+            yield from _rows_batches("".join(row[4] for row in out if row[2] != DONE))
             out.clear()
     if final is not None:
         final.close()
     if out:
-        yield _arrow_rows([_row_values(row[4]) for row in out if row[2] != DONE])
+        yield from _rows_batches("".join(row[4] for row in out if row[2] != DONE))
 
 
 #: Final outcomes need no summary keys here: the summary counts come from the Parquet output.
