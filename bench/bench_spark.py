@@ -6,10 +6,10 @@ writes Parquet to bench/out/ with a local[2] session. The job's time is counted 
 session (the JVM start, a fixed cost a cluster pays once, is reported apart) and includes
 counting the lines of each range and reading the Parquet back for the totals.
 
-CPU-seconds are those of the whole process tree (JVM and Python workers included), from the
-kernel's accounting of finished children; for Spark, those of a run that only starts and stops
-a session are subtracted. Lines per CPU-second is the per-core figure, and the one to trust on
-a shared machine, where wall-clock rates move with the neighbours' load.
+CPU-seconds are those of the whole process tree (JVM and Python workers included), read from
+/proc (Linux) by the measured process itself just before it ends; for Spark, those of a run
+that only starts a session are subtracted. Lines per CPU-second is the per-core figure, and the
+one to trust on a shared machine, where wall-clock rates move with the neighbours' load.
 
     python bench/bench_spark.py                  # 1 000 000 lines, attempts and --final
     python bench/bench_spark.py --lines 200000 --master 'local[2]' --split-mb 16
@@ -22,7 +22,6 @@ import datetime
 import json
 import os
 import platform
-import resource
 import shutil
 import subprocess
 import sys
@@ -42,6 +41,30 @@ from classifier.spark.columns import quiet_pandas_warning
 OUT = Path(__file__).resolve().parent / "out"
 
 
+def _tree_cpu() -> float:
+    """CPU-seconds (user and system) of this process and all its living descendants."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    used: dict[int, float] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(")") + 2 :].split()
+        parents[int(entry.name)] = int(fields[1])
+        used[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
+    mine = {os.getpid()}
+    grew = True
+    while grew:
+        found = {pid for pid, parent in parents.items() if parent in mine} - mine
+        grew = bool(found)
+        mine |= found
+    return sum(used.get(pid, 0.0) for pid in mine)
+
+
 def _spark_child(path: Path, master: str, final: bool, split_mb: int) -> None:
     """One timed Spark job in this (fresh) process; prints its figures as JSON."""
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -54,8 +77,9 @@ def _spark_child(path: Path, master: str, final: bool, split_mb: int) -> None:
             session = session.config("spark.driver.bindAddress", "127.0.0.1")
             spark = session.config("spark.driver.host", "127.0.0.1").getOrCreate()
         spark.range(1).collect()
+        cpu = _tree_cpu()
         spark.stop()
-        print(json.dumps({"startup": time.perf_counter() - start}))
+        print(json.dumps({"startup": time.perf_counter() - start, "cpu": cpu}))
         return
     with quiet_pandas_warning():
         spark = (
@@ -81,6 +105,7 @@ def _spark_child(path: Path, master: str, final: bool, split_mb: int) -> None:
     )
     seconds = time.perf_counter() - begin
     cores = spark.sparkContext.defaultParallelism
+    cpu = _tree_cpu()
     spark.stop()
     shutil.rmtree(output, ignore_errors=True)
     figures = {
@@ -89,30 +114,21 @@ def _spark_child(path: Path, master: str, final: bool, split_mb: int) -> None:
         "lines": result.summary.lines,
         "rows": result.rows,
         "cores": cores,
+        "cpu": cpu,
     }
     print(json.dumps(figures))
-
-
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def _spark_run(path: Path, master: str, final: bool, split_mb: int) -> dict[str, Any]:
     command = [sys.executable, __file__, "--child", str(path), "--master", master]
     command += ["--split-mb", str(split_mb)] + (["--final"] if final else [])
-    before = _children_cpu()
     done = subprocess.run(command, check=True, capture_output=True, text=True)
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    result["cpu"] = _children_cpu() - before
     return result
 
 
 def _replay_run(path: Path, final: bool) -> dict[str, Any]:
-    before = _children_cpu()
-    result = replay_once(path, 1, final)
-    result["cpu"] = _children_cpu() - before
-    return result
+    return replay_once(path, 1, final)  # its "cpu": the process's own accounting
 
 
 def _java() -> str:

@@ -12,10 +12,11 @@ Importing this package does not import PySpark; calling either function does.
 from __future__ import annotations
 
 from .columns import classify_column, executor_classifier, rule_payload
-from .job import DEFAULT_SPLIT_BYTES, SparkReplayResult, plan_ranges, spark_replay
+from .job import DEFAULT_SPLIT_BYTES, LogRange, SparkReplayResult, plan_ranges, spark_replay
 
 __all__ = [
     "DEFAULT_SPLIT_BYTES",
+    "LogRange",
     "SparkReplayResult",
     "classify_column",
     "executor_classifier",

@@ -19,7 +19,7 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import IO, Any, Final
 
 from ..errors import InputError
@@ -43,6 +43,7 @@ from .columns import quiet_pandas_warning
 
 __all__ = [
     "DEFAULT_SPLIT_BYTES",
+    "LogRange",
     "SparkReplayResult",
     "plan_ranges",
     "spark_replay",
@@ -55,25 +56,32 @@ _INT_FIELDS: Final = frozenset({"line"})
 _NO_WINDOW: Final = 1 << 62
 
 
-@dataclass(frozen=True, slots=True)
-class _Range:
-    """Part of one input: whole lines from byte ``start`` to ``end``."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LogRange:
+    """Part of one input: whole lines from byte ``start`` to ``end``, one task's work."""
 
+    #: Position of the input among those given (output order and --final order follow it).
     index: int
+    #: The input as the caller named it (the rows' ``source``).
     name: str
+    #: Its absolute path, read by the executors.
     path: str
     start: int
     end: int
+    #: The file is one task (gzip, CSV with a header, read with --field, or small).
     whole: bool
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SparkReplayResult:
     """What the job read and wrote."""
 
+    #: The replay's counts: lines per kind, problems, and the codes of the rows written.
     summary: ReplaySummary
+    #: Rows in the Parquet output.
     rows: int
-    codes: dict[str, int] = field(default_factory=dict)
+    #: Rows per code ("unclassified" for rows without one).
+    codes: dict[str, int]
 
 
 def _line_start_at_or_after(handle: IO[bytes], offset: int, size: int) -> int:
@@ -94,9 +102,9 @@ def _line_start_at_or_after(handle: IO[bytes], offset: int, size: int) -> int:
 
 def plan_ranges(
     names: Sequence[str], options: ReplayOptions, split_bytes: int = DEFAULT_SPLIT_BYTES
-) -> list[_Range]:
+) -> list[LogRange]:
     """Cut each input into ranges of about ``split_bytes`` that start at line starts."""
-    ranges: list[_Range] = []
+    ranges: list[LogRange] = []
     scout = LineParser(options.fmt, field=options.field, status_field=options.status_field)
     for index, name in enumerate(names):
         path = os.path.abspath(name)
@@ -123,7 +131,9 @@ def plan_ranges(
             raise InputError(f"cannot read {name}: {exc.strerror or exc}") from exc
         bounds = [*starts, size]
         for start, end in itertools.pairwise(bounds):
-            ranges.append(_Range(index, name, path, start, end, whole))
+            ranges.append(
+                LogRange(index=index, name=name, path=path, start=start, end=end, whole=whole)
+            )
     return ranges
 
 
@@ -362,7 +372,7 @@ def spark_replay(
     summary.codes.clear()
     summary.codes.update(codes)
     summary.rows = sum(codes.values())
-    return SparkReplayResult(summary, summary.rows, codes)
+    return SparkReplayResult(summary=summary, rows=summary.rows, codes=codes)
 
 
 class _SummaryParam:
