@@ -185,6 +185,19 @@ def test_rules_are_built_once_per_process_from_their_contents(tmp_path: Path) ->
     assert rule_payload([tmp_path])[0] != payload[0]
 
 
+def test_cli_refuses_missing_input_and_existing_output_before_starting_spark(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from classifier.cli import main
+
+    assert main(["spark-replay", str(tmp_path / "nope.log"), "--output", str(tmp_path / "o")]) == 3
+    assert "cannot read" in capsys.readouterr().err
+    log = tmp_path / "mail.log"
+    log.write_text("", encoding="utf-8")
+    assert main(["spark-replay", str(log), "--output", str(tmp_path)]) == 2
+    assert "exists" in capsys.readouterr().err
+
+
 # --- Spark, local[2] -----------------------------------------------------------------------------
 
 

@@ -66,6 +66,10 @@ def run(args: argparse.Namespace) -> int:
     if args.split_mb < 1 or args.max_line_bytes < 1:
         print("smtp-classifier spark-replay: numbers must be positive", file=sys.stderr)
         return 2
+    for name in args.inputs:  # before starting a JVM: a missing input fails at once
+        if not os.path.isfile(name) or not os.access(name, os.R_OK):
+            print(f"smtp-classifier spark-replay: cannot read {name}", file=sys.stderr)
+            return 3
     if not args.overwrite and os.path.exists(args.output):
         print(
             f"smtp-classifier spark-replay: {args.output} exists (use --overwrite)",
