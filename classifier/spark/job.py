@@ -1,0 +1,425 @@
+"""The log job: MTA logs replayed on Spark, written as Parquet, row for row what ``replay`` gives.
+
+The files are cut into byte ranges at line starts (a gzip file, a CSV export with a header and
+any file read with ``--field`` stay whole), a first small job counts the lines of each range so
+every row keeps its line number, and each task then reads its range with the replay's own
+reader, line parsers and classification (``classifier.replay``), so the rows are the ones
+``replay`` writes. With ``final`` the rows are grouped by queue id across all files, sorted
+back into input order, and each message's rows go through the replay's own final-outcome
+logic: deferrals then expiry end as 133, exactly as on one machine (and with no window, since
+a message's rows are all in one place).
+
+Inputs are paths every executor can read (local mode, or a shared file system mounted at the
+same place on every node). Parquet columns are the replay's record fields; empty values are
+null.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from typing import IO, Any, Final
+
+from ..errors import InputError
+from ..logs import DONE, EXPIRED, LineParser, powermta_header
+
+# The replay's reader, chunking, per-chunk parsing and final-outcome logic, used as they are.
+from ..replay import (
+    FIELDS,
+    ReplayOptions,
+    ReplaySummary,
+    _ChunkResult,
+    _chunks,
+    _expire_packed,
+    _Final,
+    _Packed,
+    _Source,
+    _view_packed,
+    run_chunk,
+)
+from .columns import quiet_pandas_warning
+
+__all__ = [
+    "DEFAULT_SPLIT_BYTES",
+    "LogRange",
+    "SparkReplayResult",
+    "plan_ranges",
+    "spark_replay",
+]
+
+#: Bytes of a plain file per task: large enough that a task's start-up is noise.
+DEFAULT_SPLIT_BYTES: Final = 32 << 20
+_INT_FIELDS: Final = frozenset({"line"})
+#: A final window no message can fill: on Spark each message's rows are grouped first.
+_NO_WINDOW: Final = 1 << 62
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LogRange:
+    """Part of one input: whole lines from byte ``start`` to ``end``, one task's work."""
+
+    #: Position of the input among those given (output order and --final order follow it).
+    index: int
+    #: The input as the caller named it (the rows' ``source``).
+    name: str
+    #: Its absolute path, read by the executors.
+    path: str
+    start: int
+    end: int
+    #: The file is one task (gzip, CSV with a header, read with --field, or small).
+    whole: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SparkReplayResult:
+    """What the job read and wrote."""
+
+    #: The replay's counts: lines per kind, problems, and the codes of the rows written.
+    summary: ReplaySummary
+    #: Rows in the Parquet output.
+    rows: int
+    #: Rows per code ("unclassified" for rows without one).
+    codes: dict[str, int]
+
+
+def _line_start_at_or_after(handle: IO[bytes], offset: int, size: int) -> int:
+    """The first line start at or after ``offset`` (``size`` when there is none)."""
+    if offset <= 0:
+        return 0
+    handle.seek(offset - 1)
+    position = offset - 1
+    while True:
+        block = handle.read(1 << 16)
+        if not block:
+            return size
+        cut = block.find(b"\n")
+        if cut >= 0:
+            return position + cut + 1
+        position += len(block)
+
+
+def plan_ranges(
+    names: Sequence[str], options: ReplayOptions, split_bytes: int = DEFAULT_SPLIT_BYTES
+) -> list[LogRange]:
+    """Cut each input into ranges of about ``split_bytes`` that start at line starts."""
+    ranges: list[LogRange] = []
+    scout = LineParser(options.fmt, field=options.field, status_field=options.status_field)
+    for index, name in enumerate(names):
+        path = os.path.abspath(name)
+        try:
+            size = os.path.getsize(path)
+            with open(path, "rb") as handle:
+                head = handle.read(4096)
+                first = head.split(b"\n", 1)[0].decode("utf-8", errors="replace").rstrip("\r")
+                whole = (
+                    head.startswith(b"\x1f\x8b")
+                    or options.field is not None
+                    or options.fmt in ("csv", "powermta")
+                    or powermta_header(first) is not None
+                    or scout.observe_header(first, first=True)
+                    or size <= split_bytes
+                )
+                starts = [0]
+                if not whole:
+                    for offset in range(split_bytes, size, split_bytes):
+                        start = _line_start_at_or_after(handle, offset, size)
+                        if starts[-1] < start < size:
+                            starts.append(start)
+        except OSError as exc:
+            raise InputError(f"cannot read {name}: {exc.strerror or exc}") from exc
+        bounds = [*starts, size]
+        for start, end in itertools.pairwise(bounds):
+            ranges.append(
+                LogRange(index=index, name=name, path=path, start=start, end=end, whole=whole)
+            )
+    return ranges
+
+
+def _open_range(path: str, start: int, end: int) -> IO[bytes]:
+    """A buffered stream over bytes ``start``..``end`` of ``path`` (peek works, for gzip)."""
+    import io  # noqa: PLC0415 - kept beside its only use
+
+    class Limited(io.RawIOBase):
+        def __init__(self) -> None:
+            self.handle = open(path, "rb")  # noqa: SIM115 - closed with the stream
+            self.handle.seek(start)
+            self.left = end - start
+            self.done = 0
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer: Any) -> int:
+            size = min(len(buffer), self.left)
+            if size <= 0:
+                return 0
+            data = self.handle.read(size)
+            buffer[: len(data)] = data
+            self.left -= len(data)
+            self.done += len(data)
+            return len(data)
+
+        def tell(self) -> int:
+            return self.done
+
+        def close(self) -> None:
+            self.handle.close()
+            super().close()
+
+    return io.BufferedReader(Limited(), 1 << 16)
+
+
+def _count_lines(path: str, start: int, end: int) -> int:
+    """Line feeds in bytes ``start``..``end`` of ``path``."""
+    count = 0
+    with _open_range(path, start, end) as stream:
+        while block := stream.read(1 << 20):
+            count += block.count(b"\n")
+    return count
+
+
+def _task_results(task: dict[str, Any], options: ReplayOptions) -> Iterator[_ChunkResult]:
+    """Replay one range: the replay's chunks, shifted to the range's first line number."""
+    summary: ReplaySummary = task["summary"]
+    offset = task["first_line"] - 1
+    stream = None if task["whole"] else _open_range(task["path"], task["start"], task["end"])
+    source = _Source(task["path"], stream)
+    source.name = task["name"]  # rows name the input as the caller did, like replay
+    try:
+        for piece in _chunks([source], options, summary.problems, lambda: None):
+            chunk = piece
+            if offset:
+                chunk = replace(
+                    piece,
+                    first_line=piece.first_line + offset,
+                    overlong=tuple(n + offset for n in piece.overlong),
+                )
+            result = run_chunk(chunk, options)
+            summary.merge(result.summary)
+            yield result
+    finally:
+        if stream is not None:
+            stream.close()
+
+
+def _rows_batches(rendered: str) -> Iterator[Any]:
+    """The replay's rendered JSON lines as Arrow record batches; empty strings become nulls.
+
+    A lone surrogate (a JSON log may carry one) cannot be stored as UTF-8: it becomes "?".
+    """
+    import pyarrow as pa  # noqa: PLC0415 - on the executors
+    import pyarrow.compute as pc  # noqa: PLC0415
+    import pyarrow.json as pj  # noqa: PLC0415
+
+    data = rendered.encode("utf-8", errors="replace")
+    if not data.strip():
+        return
+    schema = pa.schema(
+        [pa.field(f, pa.int64() if f in _INT_FIELDS else pa.string()) for f in FIELDS]
+    )
+    table = pj.read_json(
+        pa.BufferReader(data),
+        read_options=pj.ReadOptions(use_threads=False, block_size=max(1 << 20, len(data) + 1)),
+        parse_options=pj.ParseOptions(explicit_schema=schema),
+    )
+    null = pa.scalar(None, pa.string())
+    columns = [
+        column if name in _INT_FIELDS else pc.if_else(pc.equal(column, ""), null, column)
+        for name, column in zip(table.column_names, table.columns, strict=True)
+    ]
+    yield from pa.Table.from_arrays(columns, schema=schema).to_batches()
+
+
+def _output_schema() -> Any:
+    from pyspark.sql.types import (  # noqa: PLC0415 - the spark extra is optional
+        LongType,
+        StringType,
+        StructField,
+        StructType,
+    )
+
+    return StructType(
+        [StructField(f, LongType() if f in _INT_FIELDS else StringType(), True) for f in FIELDS]
+    )
+
+
+def _packed_schema() -> Any:
+    from pyspark.sql.types import (  # noqa: PLC0415 - the spark extra is optional
+        BooleanType,
+        LongType,
+        StringType,
+        StructField,
+        StructType,
+    )
+
+    return StructType(
+        [
+            StructField("qid", StringType(), False),
+            StructField("file", LongType(), False),
+            StructField("start", LongType(), False),
+            StructField("seq", LongType(), False),
+            StructField("recipient", StringType(), False),
+            StructField("status", StringType(), False),
+            StructField("message_level", BooleanType(), False),
+            StructField("text", StringType(), False),
+            StructField("expired", StringType(), True),
+        ]
+    )
+
+
+def spark_replay(
+    spark: Any,
+    names: Sequence[str],
+    output: str,
+    options: ReplayOptions | None = None,
+    *,
+    split_bytes: int = DEFAULT_SPLIT_BYTES,
+    mode: str = "errorifexists",
+) -> SparkReplayResult:
+    """Replay ``names`` on ``spark`` and write the rows as Parquet to ``output``.
+
+    ``options`` are the replay's (format, reply field, ``final``, line limit). Raises
+    ``InputError`` when an input cannot be read at all; bad lines are counted in the
+    summary, as by ``replay``.
+    """
+    options = options if options is not None else ReplayOptions()
+    LineParser(options.fmt, field=options.field)  # reject a bad format before any work
+    options = replace(options, workers=1, records=True, output="json", final_window=_NO_WINDOW)
+    sc = spark.sparkContext
+    ranges = plan_ranges(names, options, split_bytes)
+
+    # Line numbers: each range starts after the lines of the ranges before it in its file.
+    counted = [r for r in ranges if not r.whole]
+    counts: dict[tuple[int, int], int] = {}
+    if counted:
+        work = [(r.index, r.start, r.path, r.end) for r in counted]
+        pairs = (
+            sc.parallelize(work, len(work))
+            .map(lambda w: ((w[0], w[1]), _count_lines(w[2], w[1], w[3])))
+            .collect()
+        )
+        counts = dict(pairs)
+    tasks = []
+    before: dict[int, int] = {}
+    for r in ranges:
+        first_line = before.get(r.index, 0) + 1
+        before[r.index] = first_line - 1 + counts.get((r.index, r.start), 0)
+        tasks.append(
+            {
+                "index": r.index,
+                "name": r.name,
+                "path": r.path,
+                "start": r.start,
+                "end": r.end,
+                "whole": r.whole,
+                "first_line": first_line,
+            }
+        )
+
+    totals = sc.accumulator(ReplaySummary(), _SummaryParam())  # duck-typed AccumulatorParam
+    final = options.final
+
+    def replay_ranges(batches: Iterator[Any]) -> Iterator[Any]:
+        import pyarrow as pa  # noqa: PLC0415 - runs on the executors
+
+        for batch in batches:
+            for task in batch.to_pylist():
+                summary = ReplaySummary()
+                task["summary"] = summary
+                if final:
+                    columns: dict[str, list[Any]] = {
+                        name: [] for name in _packed_schema().fieldNames()
+                    }
+                    packs = (p for result in _task_results(task, options) for p in result.packed)
+                    for seq, packed in enumerate(packs):
+                        expired = packed[6]
+                        columns["qid"].append(packed[0])
+                        columns["file"].append(task["index"])
+                        columns["start"].append(task["start"])
+                        columns["seq"].append(seq)
+                        columns["recipient"].append(packed[1])
+                        columns["status"].append(packed[2])
+                        columns["message_level"].append(packed[3])
+                        columns["text"].append(packed[4])
+                        columns["expired"].append(None if expired is None else expired[4])
+                    yield pa.RecordBatch.from_pydict(columns)
+                else:
+                    for result in _task_results(task, options):
+                        yield from _rows_batches(result.text)
+                totals.add(summary)
+
+    with quiet_pandas_warning():
+        task_frame = spark.createDataFrame(
+            sc.parallelize([tuple(t.values()) for t in tasks], max(1, len(tasks))),
+            "index long, name string, path string, start long, end long, whole boolean, "
+            "first_line long",
+        )
+        if not final:
+            rows = task_frame.mapInArrow(replay_ranges, _output_schema())
+        else:
+            packed = task_frame.mapInArrow(replay_ranges, _packed_schema())
+            grouped = packed.repartition("qid").sortWithinPartitions("qid", "file", "start", "seq")
+            rows = grouped.mapInArrow(_final_rows, _output_schema())
+        rows.write.mode(mode).parquet(output)
+    written = spark.read.parquet(output)
+    codes = {
+        (row["code"] or "unclassified"): int(row["count"])
+        for row in written.groupBy("code").count().collect()
+    }
+    summary = totals.value
+    summary.codes.clear()
+    summary.codes.update(codes)
+    summary.rows = sum(codes.values())
+    return SparkReplayResult(summary=summary, rows=summary.rows, codes=codes)
+
+
+class _SummaryParam:
+    """Merges the summaries of the tasks (PySpark's AccumulatorParam protocol)."""
+
+    def zero(self, value: ReplaySummary) -> ReplaySummary:
+        return ReplaySummary()
+
+    def addInPlace(self, value1: ReplaySummary, value2: ReplaySummary) -> ReplaySummary:  # noqa: N802 - PySpark's name
+        value1.merge(value2)
+        return value1
+
+
+def _final_rows(batches: Iterator[Any]) -> Iterator[Any]:
+    """Each message's rows, in input order, through the replay's final-outcome logic."""
+    out: list[_Packed] = []
+    current: str | None = None
+    final: _Final[_Packed] | None = None
+    for batch in batches:
+        columns = batch.to_pydict()
+        for qid, recipient, status, message_level, text, expired in zip(
+            columns["qid"],
+            columns["recipient"],
+            columns["status"],
+            columns["message_level"],
+            columns["text"],
+            columns["expired"],
+            strict=True,
+        ):
+            if qid != current:
+                if final is not None:
+                    final.close()
+                current = qid
+                final = _Final(_NO_WINDOW, out.append, _view_packed, _expire_packed)
+            assert final is not None
+            relabelled = None
+            if expired is not None:
+                relabelled = (qid, recipient, EXPIRED, message_level, expired, _NO_KEYS, None)
+            final.add((qid, recipient, status, message_level, text, _NO_KEYS, relabelled))
+        if len(out) >= 4096:
+            yield from _rows_batches("".join(row[4] for row in out if row[2] != DONE))
+            out.clear()
+    if final is not None:
+        final.close()
+    if out:
+        yield from _rows_batches("".join(row[4] for row in out if row[2] != DONE))
+
+
+#: Final outcomes need no summary keys here: the summary counts come from the Parquet output.
+_NO_KEYS: Final = ("", "", "", "", "", "")
