@@ -34,7 +34,7 @@ from bench_replay import _run as replay_once
 from gen_postfix_log import generate
 from pyspark.sql import SparkSession
 
-from classifier.replay import ReplayOptions
+from classifier.logreplay import ReplayOptions
 from classifier.spark import spark_replay
 from classifier.spark.columns import quiet_pandas_warning
 

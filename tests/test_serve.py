@@ -22,7 +22,6 @@ from .conftest import FIXTURES
 RULE = """\
 [meta]
 description = "a gateway of our own"
-priority = 150
 
 [[rule]]
 id = "acme.quarantine"

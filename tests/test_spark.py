@@ -23,7 +23,7 @@ import pytest
 
 from classifier import Classifier
 from classifier.frames import COLUMNS, classification_columns
-from classifier.replay import ReplayOptions, replay
+from classifier.logreplay import ReplayOptions, replay
 from classifier.spark import executor_classifier, plan_ranges, rule_payload
 
 from .conftest import FIXTURES, ROOT
@@ -31,7 +31,6 @@ from .conftest import FIXTURES, ROOT
 RULE = """\
 [meta]
 description = "a gateway of our own"
-priority = 150
 
 [[rule]]
 id = "acme.quarantine"

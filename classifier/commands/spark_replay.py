@@ -7,8 +7,8 @@ import json
 import os
 import sys
 
+from ..logreplay import ReplayOptions
 from ..logs import FORMATS
-from ..replay import ReplayOptions
 from .replay import _report
 
 __all__ = ["register", "run"]

@@ -21,7 +21,7 @@ import regex
 from .._version import __version__
 from ..codes import all_codes
 from ..engine import Classifier, default_classifier
-from ..message import classify_message
+from ..mail.message import classify_message
 from ..result import Classification
 from .openapi import openapi
 

@@ -23,22 +23,18 @@ from dataclasses import dataclass, replace
 from typing import IO, Any, Final
 
 from ..errors import InputError
-from ..logs import DONE, EXPIRED, LineParser, powermta_header
 
 # The replay's reader, chunking, per-chunk parsing and final-outcome logic, used as they are.
-from ..replay import (
-    FIELDS,
-    ReplayOptions,
-    ReplaySummary,
-    _ChunkResult,
-    _chunks,
-    _expire_packed,
-    _Final,
-    _Packed,
-    _Source,
-    _view_packed,
-    run_chunk,
-)
+from ..logreplay.final import FinalOutcomes as _Final
+from ..logreplay.final import Packed as _Packed
+from ..logreplay.final import expire_packed as _expire_packed
+from ..logreplay.final import view_packed as _view_packed
+from ..logreplay.rows import FIELDS
+from ..logreplay.run import ReplayOptions, _ChunkResult, run_chunk
+from ..logreplay.sources import Source as _Source
+from ..logreplay.sources import chunks as _chunks
+from ..logreplay.summary import ReplaySummary
+from ..logs import DONE, EXPIRED, LineParser, powermta_header
 from .columns import quiet_pandas_warning
 
 __all__ = [
@@ -188,7 +184,9 @@ def _task_results(task: dict[str, Any], options: ReplayOptions) -> Iterator[_Chu
     source = _Source(task["path"], stream)
     source.name = task["name"]  # rows name the input as the caller did, like replay
     try:
-        for piece in _chunks([source], options, summary.problems, lambda: None):
+        scout = LineParser(options.fmt, field=options.field, status_field=options.status_field)
+        sizes = (options.chunk_bytes, options.max_line_bytes)
+        for piece in _chunks([source], scout, sizes, summary.problems, lambda: None):
             chunk = piece
             if offset:
                 chunk = replace(
@@ -410,8 +408,10 @@ def _final_rows(batches: Iterator[Any]) -> Iterator[Any]:
             assert final is not None
             relabelled = None
             if expired is not None:
-                relabelled = (qid, recipient, EXPIRED, message_level, expired, _NO_KEYS, None)
-            final.add((qid, recipient, status, message_level, text, _NO_KEYS, relabelled))
+                relabelled = _Packed(
+                    qid, recipient, EXPIRED, message_level, expired, _NO_KEYS, None
+                )
+            final.add(_Packed(qid, recipient, status, message_level, text, _NO_KEYS, relabelled))
         if len(out) >= 4096:
             yield from _rows_batches("".join(row[4] for row in out if row[2] != DONE))
             out.clear()
