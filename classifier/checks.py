@@ -58,7 +58,13 @@ def check_examples(
         if got.rule_id != rule.id or got.code != example.code:
             failures.append(
                 ExampleFailure(
-                    rule.id, index, example.reply, example.code, got.code, got.rule_id, rule.file
+                    rule_id=rule.id,
+                    index=index,
+                    reply=example.reply,
+                    expected_code=example.code,
+                    got_code=got.code,
+                    got_rule=got.rule_id,
+                    file=rule.file,
                 )
             )
     return failures

@@ -60,7 +60,9 @@ class Transcript:
     def add(self, stage: str, command: str, reply: bytes | None, *, closed: bool = False) -> None:
         """Record one exchange (timestamps are relative to the session start)."""
         at = round(time.monotonic() - self.started, 4)
-        self.exchanges.append(Exchange(stage, command, reply, closed, at))
+        self.exchanges.append(
+            Exchange(stage=stage, command=command, reply=reply, closed=closed, at=at)
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (replies decoded with replacement, message sizes only)."""

@@ -124,11 +124,11 @@ def run_chunk(chunk: Chunk, s: ReplayOptions) -> _ChunkResult:
             summary.note(kind, f"{source}:{number}")
     if s.final:
         output = s.output if s.records else None
-        return _ChunkResult("", [pack(row, output) for row in rows], summary)
+        return _ChunkResult(text="", packed=[pack(row, output) for row in rows], summary=summary)
     for row in rows:
         summary.add_row(row)
     text = render(rows, s.output) if s.records else ""
-    return _ChunkResult(text, [], summary)
+    return _ChunkResult(text=text, packed=[], summary=summary)
 
 
 def replay(
