@@ -58,13 +58,7 @@ def check_examples(
         if got.rule_id != rule.id or got.code != example.code:
             failures.append(
                 ExampleFailure(
-                    rule_id=rule.id,
-                    index=index,
-                    reply=example.reply,
-                    expected_code=example.code,
-                    got_code=got.code,
-                    got_rule=got.rule_id,
-                    file=rule.file,
+                    rule.id, index, example.reply, example.code, got.code, got.rule_id, rule.file
                 )
             )
     return failures
