@@ -71,14 +71,16 @@ class Classifier:
     """
 
     __slots__ = (
+        "_admissible",
+        "_cache_size",
         "_conditional",
         "_conditional_units",
         "_delivered",
         "_lock",
-        "_memo",
         "_over_budget",
         "_parts",
         "_prefilter",
+        "_results",
         "_rules",
         "_ruleset",
         "_timeouts",
@@ -110,7 +112,11 @@ class Classifier:
         self._delivered = sum(
             1 << index for index, (rule, _p, _l) in enumerate(units) if rule.reason == "delivered"
         )
-        self._memo = _Memo(cache_size)
+        memo = _Memo(cache_size)
+        # The memo's tables, held directly: they are read on every classification.
+        self._results = memo.results
+        self._admissible = memo.admissible
+        self._cache_size = memo.size
         self._lock = threading.Lock()
         self._timeouts = 0
         self._over_budget = 0
@@ -146,7 +152,7 @@ class Classifier:
     def _mask_for(self, reply: ParsedReply) -> int:
         """Rules whose code and stage conditions admit this reply (cached per code triple)."""
         key = (reply.basic, reply.enhanced, reply.stage)
-        admissible = self._memo.admissible
+        admissible = self._admissible
         mask = admissible.get(key)
         if mask is None:
             mask = ~self._conditional
@@ -229,9 +235,9 @@ class Classifier:
         the words, the status says more than its class (not X.0.0) and its class agrees with
         the basic code, the reply is decided again with that status.
         """
-        memo = self._memo
-        cache = memo.results
-        cacheable = memo.size > 0 and isinstance(reply, str) and len(reply) <= _CACHE_KEY_MAX
+        cache = self._results
+        size = self._cache_size
+        cacheable = size > 0 and isinstance(reply, str) and len(reply) <= _CACHE_KEY_MAX
         if cacheable:
             # Stage members hash and compare as their value: "rcpt" and Stage.RCPT are one key.
             key: tuple[object, ...] = (reply, stage) if status is None else (reply, stage, status)
@@ -244,11 +250,14 @@ class Classifier:
         words: tuple[object, ...] = (parsed.text, parsed.basic, parsed.enhanced, parsed.stage)
         if parsed.status is not None:
             words = (*words, parsed.status)
-        result = cache.get(words) if memo.size > 0 else None
+        result = cache.get(words) if size > 0 else None
         if result is None:
-            result = self.classify_parsed(parsed)
-            if memo.size > 0:
-                if len(cache) >= memo.size:
+            verdict = verdict_of(parsed)
+            result = self._decide(parsed, verdict, self._first_match(parsed, verdict))
+            if parsed.status is not None:
+                result = self._with_status(parsed, result, self._first_match_any)
+            if size > 0:
+                if len(cache) >= size:
                     cache.clear()
                 cache[words] = result
         if cacheable:
@@ -346,17 +355,19 @@ class Classifier:
                 enhanced=parsed.enhanced,
                 stage=parsed.stage,
             )
+        # Positional, in field order: built once per classification, where keywords cost a
+        # measurable share of the time (bench/bench_classify.py).
         return Classification(
-            code=decision.code,
-            verdict=verdict,
-            reason=decision.reason,
-            basic=parsed.basic,
-            enhanced=parsed.enhanced,
-            stage=parsed.stage,
-            rule_id=rule_id,
-            matched=matched,
-            tier=decision.tier,
-            text=parsed.text,
+            decision.code,
+            verdict,
+            decision.reason,
+            parsed.basic,
+            parsed.enhanced,
+            parsed.stage,
+            rule_id,
+            matched,
+            decision.tier,
+            parsed.text,
         )
 
 

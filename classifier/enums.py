@@ -9,7 +9,21 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["LineKind", "LogStatus", "MessageKind", "RecipientKind", "Stage", "Tier", "Verdict"]
+__all__ = [
+    "STAGE_NAMES",
+    "LineKind",
+    "LogStatus",
+    "MessageKind",
+    "RecipientKind",
+    "Stage",
+    "Tier",
+    "Verdict",
+]
+
+
+def _key(value: str) -> str:
+    """A name as looked up: lower case, "_" and "-" as spaces, white space collapsed."""
+    return " ".join(value.strip().lower().replace("_", " ").replace("-", " ").split())
 
 
 class _TolerantStrEnum(StrEnum):
@@ -26,7 +40,7 @@ class _TolerantStrEnum(StrEnum):
     def _missing_(cls, value: Any) -> Any:
         if not isinstance(value, str):
             return None
-        key = " ".join(value.strip().lower().replace("_", " ").replace("-", " ").split())
+        key = _key(value)
         for member in cls:
             if member.value == key.replace(" ", "_"):
                 return member
@@ -87,8 +101,15 @@ class Stage(_TolerantStrEnum):
     def named(cls, name: str) -> Stage | None:
         """The stage a name, synonym or SMTP command word stands for ("RCPT TO", "greeting",
         "."); None for a name never seen (where ``Stage(name)`` would make a pseudo-member)."""
-        stage = cls(name)
-        return stage if cls.__members__.get(stage.name) is stage else None
+        return STAGE_NAMES.get(_key(name))
+
+
+#: Every name of a stage (value, synonym, command word) by its lookup key (lower case, words
+#: separated by one space): read on every wrapper's stage words, so a plain dict.
+STAGE_NAMES: dict[str, Stage] = {
+    **{_key(member.value): member for member in Stage},
+    **{_key(alias): Stage(value) for alias, value in Stage._aliases().items()},
+}
 
 
 class Verdict(_TolerantStrEnum):

@@ -387,7 +387,10 @@ def _parse_rule(
             raise RuleError("example stage must be a string", file=file, rule_id=rule_id)
         examples.append(
             Example(
-                reply, _check_code(ex.get("code"), file, rule_id, "example code"), source, ex_stage
+                reply=reply,
+                code=_check_code(ex.get("code"), file, rule_id, "example code"),
+                source=source,
+                stage=ex_stage,
             )
         )
     provider = raw.get("provider")

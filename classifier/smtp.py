@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from .enums import Stage
+from .enums import STAGE_NAMES, Stage
 
 __all__ = [
     "ENHANCED",
@@ -29,7 +29,7 @@ def stage_from_words(words: str) -> Stage:
     A name or command word of the stage (see ``Stage``) first, then the words it contains.
     """
     w = " ".join(words.lower().split())
-    named = Stage.named(w)
+    named = STAGE_NAMES.get(w)
     if named is not None:
         return named
     if "greeting" in w or "banner" in w or "initial connection" in w or "connect" in w:

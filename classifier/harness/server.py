@@ -81,7 +81,9 @@ class Transcript:
             self.dropped += 1
             return
         at = round(time.monotonic() - self.started, 4)
-        self.exchanges.append(Exchange(stage, command, reply, closed, at))
+        self.exchanges.append(
+            Exchange(stage=stage, command=command, reply=reply, closed=closed, at=at)
+        )
 
     @property
     def kept_bytes(self) -> int:

@@ -106,6 +106,17 @@ def render(rows: Sequence[ReplayRow], output: str) -> str:
 def rows_of(record: LogRecord, source: str, number: int, final: bool) -> list[ReplayRow]:
     """The rows of one record: one per recipient (one with no recipient for message lines)."""
     if record.status == DONE:
-        return [ReplayRow(source, number, record, "", logged_as_sent())] if final else []
+        return (
+            [
+                ReplayRow(
+                    source=source, line=number, record=record, recipient="", result=logged_as_sent()
+                )
+            ]
+            if final
+            else []
+        )
     result = classify_record(record)
-    return [ReplayRow(source, number, record, r, result) for r in record.recipients or ("",)]
+    return [
+        ReplayRow(source=source, line=number, record=record, recipient=r, result=result)
+        for r in record.recipients or ("",)
+    ]

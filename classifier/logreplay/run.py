@@ -143,11 +143,12 @@ def run_chunk(chunk: Chunk, s: ReplayOptions) -> _ChunkResult:
     ledger = _ledger_rows(rows) if s.ledger else []
     if s.final:
         output = s.output if s.records else None
-        return _ChunkResult("", [pack(row, output) for row in rows], summary, ledger)
+        packed = [pack(row, output) for row in rows]
+        return _ChunkResult(text="", packed=packed, summary=summary, ledger=ledger)
     for row in rows:
         summary.add_row(row)
     text = render(rows, s.output) if s.records else ""
-    return _ChunkResult(text, [], summary, ledger)
+    return _ChunkResult(text=text, packed=[], summary=summary, ledger=ledger)
 
 
 def replay(

@@ -188,7 +188,15 @@ def chunks(
                     head = (piece[:end] if end >= 0 else piece).decode("utf-8", errors="replace")
                     if scout.observe_header(head.rstrip("\r"), first=at_start):
                         header, kind, at_start = None, "", True  # the chunk reads it itself
-                yield Chunk(source.name, first, at_start, header, kind, piece, overlong)
+                yield Chunk(
+                    source=source.name,
+                    first_line=first,
+                    at_start=at_start,
+                    header=header,
+                    header_kind=kind,
+                    data=piece,
+                    overlong=overlong,
+                )
                 first += piece.count(b"\n") + (0 if piece.endswith(b"\n") else 1)
                 tick()
         source.close()

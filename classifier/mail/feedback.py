@@ -57,7 +57,12 @@ def parse_feedback_report(text: str) -> FeedbackReport:
             reporting = split_typed(value)[1]
         elif name == "source-ip" and not source_ip:
             source_ip = value
-    return FeedbackReport(feedback_type, tuple(recipients), reporting, source_ip)
+    return FeedbackReport(
+        feedback_type=feedback_type,
+        recipients=tuple(recipients),
+        reporting_mta=reporting,
+        source_ip=source_ip,
+    )
 
 
 _AUTO_SUBJECT = re.compile(

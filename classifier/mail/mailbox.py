@@ -69,7 +69,7 @@ def _split_mbox(data: bytes, name: str) -> Iterator[MailSource]:
         body = chunk[first_newline + 1 :] if chunk.startswith(b"From ") else chunk
         body = body.replace(b"\n>From ", b"\nFrom ")
         number += 1
-        yield MailSource(f"{name}#{number}", body)
+        yield MailSource(name=f"{name}#{number}", data=body)
 
 
 def _read_file(path: Path) -> bytes:
@@ -88,9 +88,9 @@ def _from_file(path: Path) -> Iterator[MailSource]:
     if _is_mbox(data[:200]) and path.suffix.lower() != ".eml":
         yield from _split_mbox(data, str(path))
     elif data.startswith(b"From "):
-        yield MailSource(str(path), data[data.find(b"\n") + 1 :])
+        yield MailSource(name=str(path), data=data[data.find(b"\n") + 1 :])
     else:
-        yield MailSource(str(path), data)
+        yield MailSource(name=str(path), data=data)
 
 
 def _not_mail(head: bytes) -> str:
@@ -165,7 +165,7 @@ def iter_mail(paths: Iterable[str]) -> Iterator[MailSource]:
             if _is_mbox(data[:200]):
                 yield from _split_mbox(data, "-")
             else:
-                yield MailSource("-", data)
+                yield MailSource(name="-", data=data)
             continue
         path = Path(raw)
         if path.is_dir():

@@ -219,19 +219,27 @@ def text_parts(msg: Message, *, max_depth: int = 0) -> Iterator[TextPart]:
         ctype = _content_type(part)
         if ctype in ("message/rfc822", "message/global"):
             inner = _inner_message(part)
-            yield TextPart(ctype, "", depth, inner if inner is not None else part)
+            yield TextPart(
+                content_type=ctype, text="", depth=depth, part=inner if inner is not None else part
+            )
             if inner is not None and depth < max_depth and depth < MAX_DEPTH:
                 stack.append((inner, depth + 1))
             continue
         if ctype.startswith("text/") or ctype in _TEXTUAL_MESSAGE:
             limit = MAX_REPORT_CHARS if ctype in _TEXTUAL_MESSAGE else MAX_TEXT_CHARS
             text = part_text(part, limit + 1)
-            yield TextPart(ctype, text[:limit], depth, part, cut=len(text) > limit)
+            yield TextPart(
+                content_type=ctype,
+                text=text[:limit],
+                depth=depth,
+                part=part,
+                cut=len(text) > limit,
+            )
             continue
         if ctype.startswith("multipart/") and not part.is_multipart():
             # Boundary not found: the parser kept the whole body as one string; read it as
             # text so that the report inside is not lost.
-            yield TextPart("text/plain", part_text(part), depth, part)
+            yield TextPart(content_type="text/plain", text=part_text(part), depth=depth, part=part)
             continue
         if part.is_multipart():
             try:

@@ -1,6 +1,6 @@
 """Read a mail message into per-recipient evidence: what kind of report it is, and who failed.
 
-No classification happens here; :mod:`classifier.message` turns the evidence into codes. The
+No classification happens here; :mod:`classifier.mail.message` turns the evidence into codes. The
 order of the checks matters: a feedback report or an unsubscribe request can carry
 ``Auto-Submitted: auto-replied`` too, and a DSN may also paste its text into a plain part.
 """

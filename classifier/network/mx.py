@@ -95,7 +95,9 @@ def _outcome(domain: str, status: str, text: str) -> DnsOutcome:
     # No stage: the text is Postfix's log wording, not a reply at connect (where the policy
     # reads a domain problem as the sender's). The rules that read Postfix logs decide the
     # code (NXDOMAIN 111, no mail host or null MX 112, failure 113), tested for each status.
-    return DnsOutcome(domain, status, (), text, classify(text))
+    return DnsOutcome(
+        domain=domain, status=status, hosts=(), text=text, classification=classify(text)
+    )
 
 
 def name_service_error(name: str, rdtype: str, detail: str) -> str:
@@ -133,7 +135,13 @@ def _from_mx(domain: str, answer: dns.resolver.Answer) -> DnsOutcome:
     if not hosts:  # RFC 7505 null MX: "MX 0 ."
         text = f"{domain}: Domain {domain} does not accept mail (nullMX)"
         return _outcome(domain, "null_mx", text)
-    return DnsOutcome(domain, "mx", hosts, f"MX for {domain}: {', '.join(hosts)}", None)
+    return DnsOutcome(
+        domain=domain,
+        status="mx",
+        hosts=hosts,
+        text=f"MX for {domain}: {', '.join(hosts)}",
+        classification=None,
+    )
 
 
 _Query = Callable[[str, str], Awaitable[dns.resolver.Answer]]
@@ -159,7 +167,13 @@ async def _decide(domain: str, query: _Query) -> DnsOutcome:
             continue
         except dns.exception.DNSException as exc:
             return _failure(domain, rdtype, exc)
-        return DnsOutcome(domain, "implicit_mx", (domain,), f"no MX; {domain} has {rdtype}", None)
+        return DnsOutcome(
+            domain=domain,
+            status="implicit_mx",
+            hosts=(domain,),
+            text=f"no MX; {domain} has {rdtype}",
+            classification=None,
+        )
     return _no_mail_host(domain)
 
 

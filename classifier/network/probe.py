@@ -177,20 +177,28 @@ class _Session:
 
     def decide(self, recipients: Sequence[str], stage: str, result: Classification) -> None:
         for address in recipients:
-            self.results.setdefault(address, RecipientResult(address, stage, result))
+            self.results.setdefault(
+                address, RecipientResult(address=address, stage=stage, classification=result)
+            )
 
     def reply(
         self, stage: str, command: str, code: int, message: str, recipient: str | None = None
     ) -> Classification:
         text = _wire(code, message)
-        self.replies.append(StageReply(stage, command, code, text, recipient))
+        self.replies.append(
+            StageReply(stage=stage, command=command, code=code, text=text, recipient=recipient)
+        )
         return classify(text, stage=stage)
 
     def failure(
         self, stage: str, command: str, event: str, text: str, recipient: str | None = None
     ) -> Classification:
         """A step ended without a usable reply: the destination is not responding (113)."""
-        self.replies.append(StageReply(stage, command, None, text, recipient, event))
+        self.replies.append(
+            StageReply(
+                stage=stage, command=command, code=None, text=text, recipient=recipient, event=event
+            )
+        )
         result = classify(text, stage=stage)
         if result.code != "113":
             result = result.with_code("113", reason="connection_failed", why=f"probe: {event}")
@@ -253,7 +261,12 @@ class _Session:
             self.decide(recipients, "connect", self.failure("connect", "", "malformed", text))
             return False
         self.replies.append(
-            StageReply("connect", "", response.code, _wire(response.code, response.message))
+            StageReply(
+                stage="connect",
+                command="",
+                code=response.code,
+                text=_wire(response.code, response.message),
+            )
         )
         return True
 
@@ -419,14 +432,19 @@ async def probe_async(
             raise ProbeError("resolving MX needs recipients of a single domain")
         outcome = await check_domain_async(domains.pop(), resolver=resolver, timeout=timeout * 3)
         if outcome.classification is not None:
-            results = tuple(RecipientResult(a, "dns", outcome.classification) for a in addresses)
+            results = tuple(
+                RecipientResult(address=a, stage="dns", classification=outcome.classification)
+                for a in addresses
+            )
             return ProbeResult(outcome.domain, port, (), results, outcome)
         host, label = await _pick_host(outcome, resolver, timeout)
         if host is None:
             session = _Session(outcome.domain, port, outcome.domain, timeout)
             text = name_service_error(label, "A", "Host not found, try again")
             failed = session.failure("dns", "", "error", text)
-            results = tuple(RecipientResult(a, "dns", failed) for a in addresses)
+            results = tuple(
+                RecipientResult(address=a, stage="dns", classification=failed) for a in addresses
+            )
             return ProbeResult(outcome.domain, port, tuple(session.replies), results, outcome)
         session = _Session(host, port, f"{label}[{host}]", timeout)
     else:
