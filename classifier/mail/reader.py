@@ -178,6 +178,45 @@ def _original_recipients(parts: list[TextPart], pasted: str) -> list[str]:
     return _addresses(match.group(1)) if match else []
 
 
+#: Headers that name a mailing list or the sending side, in the bounce or in the returned
+#: original: their addresses never bounced (RFC 2369 List-*, RFC 5322 Sender/Reply-To, the
+#: original's envelope sender, Mailman's X-BeenThere).
+_LIST_SIDE_HEADERS = (
+    "List-Post",
+    "List-Unsubscribe",
+    "List-Subscribe",
+    "List-Help",
+    "List-Owner",
+    "List-Archive",
+    "X-BeenThere",
+    "Sender",
+    "Reply-To",
+    "Errors-To",
+    "Return-Path",
+)
+_LIST_SIDE_FIELD = re.compile(
+    r"(?im)^(?:" + "|".join(_LIST_SIDE_HEADERS) + r"):[ \t]*(.{0,2000}(?:\n[ \t].{0,2000}){0,10})"
+)
+#: Characters of a pasted original searched for list headers.
+_MAX_HEADER_SEARCH = 64_000
+
+
+def _list_side(msg: Message, parts: list[TextPart], pasted: str) -> list[str]:
+    """Addresses of the list and the sending side, from the bounce and the returned original."""
+    found: list[str] = []
+    messages = [msg] + [
+        p.part for p in parts if p.content_type in ("message/rfc822", "message/global")
+    ]
+    for message in messages[: MAX_ATTACHED_READ + 1]:
+        for name in _LIST_SIDE_HEADERS:
+            found.extend(_addresses(header(message, name)))
+    texts = [p.text for p in parts if p.content_type in _HEADER_TYPES] + [pasted]
+    for text in texts:
+        for match in _LIST_SIDE_FIELD.finditer(text[:_MAX_HEADER_SEARCH]):
+            found.extend(_addresses(match.group(1)))
+    return list(dict.fromkeys(found))
+
+
 def _embedded_report(
     parts: list[TextPart], body: str, report: str, depth: int
 ) -> MessageEvidence | None:
@@ -258,6 +297,9 @@ def _read(data: bytes | str | Message, limit: int, _depth: int) -> MessageEviden
 
     excluded = _addresses(sender)
     sender_side = excluded + _addresses(header(msg, "To"))
+    # The list's and the sender's own addresses: named by a report, they never bounced.
+    never = [*excluded, *_list_side(msg, parts, body[len(report) :])]
+    failed_header = _addresses(header(msg, "X-Failed-Recipients"))
 
     # 2. RFC 3464 delivery-status parts, completed by the text part for empty diagnostics.
     evidence: list[RecipientEvidence] = []
@@ -325,15 +367,23 @@ def _read(data: bytes | str | Message, limit: int, _depth: int) -> MessageEviden
         not evidence or len(body) <= 32_000 or any(not r.diagnostic for r in evidence)
     )
     text_found = (
-        decode_text_bounce(report, excluded=excluded, sender_side=sender_side, decoded_by=mta)
+        decode_text_bounce(report, excluded=never, sender_side=sender_side, decoded_by=mta)
         if needed
         else []
     )
+    confirmed = [
+        r for r in text_found if r.recipient in failed_header or r.final_recipient in failed_header
+    ]
+    if confirmed and not evidence:
+        # X-Failed-Recipients names the failed addresses: other addresses of the text were
+        # quoted, not failed. (A header that names none of them was rewritten on the way.)
+        text_found = confirmed
     if len(evidence) == 1 and not evidence[0].diagnostic and not text_found:
         # One recipient and no Diagnostic-Code: the human-readable report is about it.
         evidence = [replace(evidence[0], diagnostic=" ".join(report.split())[:4000])]
     if evidence:
         by_address = {r.recipient: r for r in text_found}
+        by_address.update({r.final_recipient: r for r in text_found if r.final_recipient})
         evidence = [
             r.merged(by_address[r.recipient])
             if r.recipient in by_address and (not r.diagnostic or not r.stage)
@@ -355,12 +405,14 @@ def _read(data: bytes | str | Message, limit: int, _depth: int) -> MessageEviden
             return inner
 
     if not evidence and bounce_like:
-        failed = _addresses(header(msg, "X-Failed-Recipients"))
+        failed = failed_header
         if not failed:
             # The returned original says who it was for; only a single addressee is
             # unambiguous (with several, which of them failed is not known).
             addressees = [
-                a for a in _original_recipients(parts, body[len(report) :]) if a not in sender_side
+                a
+                for a in _original_recipients(parts, body[len(report) :])
+                if a not in sender_side and a not in never
             ]
             failed = addressees if len(addressees) == 1 else []
         if failed:
