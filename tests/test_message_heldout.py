@@ -62,3 +62,12 @@ def test_sendmail_expanded_from_note_gives_the_address_the_sender_used() -> None
 
 def test_an_undisclosed_address_generated_from_a_recipient() -> None:
     assert addresses(report_of("flufl-simple_16.eml")) == ["userx@example.com"]
+
+
+def test_feedback_without_original_rcpt_to_names_the_returned_messages_recipient() -> None:
+    # SocketLabs ARF: only "Redacted-Address", and the original is cut before its To; its
+    # Received header still says "for <fbl-test@service.socketlabs.com>".
+    report = report_of("bounceemail-bounce-auto-respond.eml")
+    assert report.kind == "feedback"
+    assert addresses(report) == ["fbl-test@service.socketlabs.com"]
+    assert report.recipients[0].code == "162"

@@ -7,6 +7,7 @@ order of the checks matters: a feedback report or an unsubscribe request can car
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, replace
 from email.message import Message
@@ -67,6 +68,12 @@ _QUOTED = re.compile(r"(?m)^>[ >]?\S")
 _UNQUOTE = re.compile(r"(?m)^> ?")
 _ADDRESS = re.compile(ADDRESS_PATTERN)
 _TO_FIELD = re.compile(r"(?im)^to:\s*(.+(?:\n[ \t].+)*)")
+_RECEIVED_FIELD = re.compile(r"(?im)^received:.{0,2000}(?:\n[ \t].{0,2000}){0,10}")
+_RECEIVED_FOR = re.compile(rf"\bfor\s+<?({ADDRESS_PATTERN})>?", re.IGNORECASE)
+#: Received headers of a returned original searched for the envelope recipient.
+MAX_RECEIVED = 30
+#: Characters of a pasted original searched for header fields.
+_MAX_HEADER_SEARCH = 64_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,19 +170,36 @@ def _addresses(value: str) -> list[str]:
 def _original_recipients(parts: list[TextPart], pasted: str) -> list[str]:
     """Recipients named by the returned original (its To), as a last resort.
 
-    ``pasted`` is the text after the report: an original pasted into the plain part.
+    ``pasted`` is the text after the report: an original pasted into the plain part. An
+    original cut before its To still names its envelope recipient in a Received header's
+    "for <a@b>" clause.
     """
+    received: list[str] = []
     for part in parts:
         if part.content_type in ("message/rfc822", "message/global"):
             found = _addresses(header(part.part, "To"))
             if found:
                 return found
+            with contextlib.suppress(Exception):  # an unreadable header is no evidence
+                received.extend(str(v) for v in part.part.get_all("Received") or ())
         if part.content_type in _HEADER_TYPES:
             match = _TO_FIELD.search(part.text)
             if match:
                 return _addresses(match.group(1))
+            received.extend(
+                m.group(0) for m in _RECEIVED_FIELD.finditer(part.text[:_MAX_HEADER_SEARCH])
+            )
     match = _TO_FIELD.search(pasted)
-    return _addresses(match.group(1)) if match else []
+    if match:
+        return _addresses(match.group(1))
+    received.extend(m.group(0) for m in _RECEIVED_FIELD.finditer(pasted[:_MAX_HEADER_SEARCH]))
+    found = []
+    for value in received[:MAX_RECEIVED]:
+        for_clause = _RECEIVED_FOR.search(value)
+        address = clean_address(for_clause.group(1)) if for_clause else ""
+        if address and address not in found:
+            found.append(address)
+    return found
 
 
 #: Headers that name a mailing list or the sending side, in the bounce or in the returned
@@ -197,8 +221,6 @@ _LIST_SIDE_HEADERS = (
 _LIST_SIDE_FIELD = re.compile(
     r"(?im)^(?:" + "|".join(_LIST_SIDE_HEADERS) + r"):[ \t]*(.{0,2000}(?:\n[ \t].{0,2000}){0,10})"
 )
-#: Characters of a pasted original searched for list headers.
-_MAX_HEADER_SEARCH = 64_000
 
 
 def _list_side(msg: Message, parts: list[TextPart], pasted: str) -> list[str]:
