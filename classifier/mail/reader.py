@@ -62,6 +62,7 @@ _DSN_TYPES = frozenset({"message/delivery-status", "message/global-delivery-stat
 _HEADER_TYPES = frozenset(
     {"text/rfc822-headers", "message/rfc822-headers", "message/global-headers"}
 )
+_NULL_SENDER = re.compile(r"^[^<@]{0,200}<>\s*$")
 _TAG = re.compile(r"<[^>]{0,2000}>")
 _FORWARDED = re.compile(r"^\s*(?:fwd?|fw|tr|wg|rv|enc|i)\s*:", re.IGNORECASE)
 _QUOTED = re.compile(r"(?m)^>[ >]?\S")
@@ -70,6 +71,11 @@ _ADDRESS = re.compile(ADDRESS_PATTERN)
 _TO_FIELD = re.compile(r"(?im)^to:\s*(.+(?:\n[ \t].+)*)")
 _RECEIVED_FIELD = re.compile(r"(?im)^received:.{0,2000}(?:\n[ \t].{0,2000}){0,10}")
 _RECEIVED_FOR = re.compile(rf"\bfor\s+<?({ADDRESS_PATTERN})>?", re.IGNORECASE)
+#: Headers of a message a mailing list distributed (RFC 2369, Mailman, Precedence).
+_LIST_MARKS = ("List-Id", "List-Post", "List-Unsubscribe", "X-BeenThere", "Sender")
+_LIST_MARK = re.compile(
+    r"(?im)^(?:list-(?:id|post|unsubscribe)|x-beenthere|sender):|^precedence:\s*(?:list|bulk)"
+)
 #: Received headers of a returned original searched for the envelope recipient.
 MAX_RECEIVED = 30
 #: Characters of a pasted original searched for header fields.
@@ -118,7 +124,9 @@ def sent_as_report(msg: Message) -> bool:
         ctype, report_type = "", ""
     if ctype == "multipart/report" and report_type in ("delivery-status", ""):
         return True
-    return bool(_DAEMON.search(header(msg, "From")))
+    sender = header(msg, "From")
+    # A From of the null reverse-path ("<>") is what delivery reports are sent from.
+    return bool(_DAEMON.search(sender)) or _NULL_SENDER.search(sender) is not None
 
 
 def looks_like_bounce(msg: Message) -> bool:
@@ -171,28 +179,30 @@ def _original_recipients(parts: list[TextPart], pasted: str) -> list[str]:
     """Recipients named by the returned original (its To), as a last resort.
 
     ``pasted`` is the text after the report: an original pasted into the plain part. An
-    original cut before its To still names its envelope recipient in a Received header's
-    "for <a@b>" clause.
+    original cut before its To, or one a mailing list distributed (whose To names the list
+    or the author's correspondents), names its envelope recipient in a Received header's
+    "for <a@b>" clause instead.
     """
     received: list[str] = []
     for part in parts:
         if part.content_type in ("message/rfc822", "message/global"):
-            found = _addresses(header(part.part, "To"))
+            listed = any(header(part.part, name) for name in _LIST_MARKS)
+            found = [] if listed else _addresses(header(part.part, "To"))
             if found:
                 return found
             with contextlib.suppress(Exception):  # an unreadable header is no evidence
                 received.extend(str(v) for v in part.part.get_all("Received") or ())
         if part.content_type in _HEADER_TYPES:
-            match = _TO_FIELD.search(part.text)
+            text = part.text[:_MAX_HEADER_SEARCH]
+            match = None if _LIST_MARK.search(text) else _TO_FIELD.search(text)
             if match:
                 return _addresses(match.group(1))
-            received.extend(
-                m.group(0) for m in _RECEIVED_FIELD.finditer(part.text[:_MAX_HEADER_SEARCH])
-            )
-    match = _TO_FIELD.search(pasted)
+            received.extend(m.group(0) for m in _RECEIVED_FIELD.finditer(text))
+    text = pasted[:_MAX_HEADER_SEARCH]
+    match = None if _LIST_MARK.search(text) else _TO_FIELD.search(text)
     if match:
         return _addresses(match.group(1))
-    received.extend(m.group(0) for m in _RECEIVED_FIELD.finditer(pasted[:_MAX_HEADER_SEARCH]))
+    received.extend(m.group(0) for m in _RECEIVED_FIELD.finditer(text))
     found = []
     for value in received[:MAX_RECEIVED]:
         for_clause = _RECEIVED_FOR.search(value)
@@ -433,7 +443,10 @@ def _read(data: bytes | str | Message, limit: int, _depth: int) -> MessageEviden
             # unambiguous (with several, which of them failed is not known).
             addressees = [
                 a
-                for a in _original_recipients(parts, body[len(report) :])
+                for a in (
+                    _original_recipients(parts, body[len(report) :])
+                    or _original_recipients([], report)  # a "To: a@b" summary in the report
+                )
                 if a not in sender_side and a not in never
             ]
             failed = addressees if len(addressees) == 1 else []

@@ -132,15 +132,29 @@ _RCPT_DETAIL = re.compile(
     rf"^\s*(?:RCPT\s+TO|Envelope-To|Recipient(?:\s+address)?)\s*:\s*<?({_ADDR})>?", re.IGNORECASE
 )
 _LEADING_ADDRESS = re.compile(
-    rf"^\s{{0,12}}(?:\d+[.)]\s+|[*•-]\s+)?[<\x22]?(?:mailto:)?({_ADDR})[>\x22]?(?:\s*\((?:[^)]{{0,200}})\))?"
-    rf"(?:<mailto:[^>]{{0,200}}>)?(.*)$"
+    rf"^\s{{0,12}}(?:\d+[.)]\s+|[*•-]{{1,2}}\s+)?[<\x22\[]?(?i:mailto:|smtp:)?({_ADDR})[>\x22\]]?"
+    rf"(?:\s*\((?:[^)]{{0,200}})\))?(?:<mailto:[^>]{{0,200}}>)?(.*)$"
+)
+#: A labelled line whose value is one address: "Intended recipient: a@b", "Error-for: a@b",
+#: "Invalid final delivery userid: a@b", "Recipient: [SMTP:a@b]", "Delivery failed 20
+#: attempts: a@b" (SMTP32, LSMTP, USA.NET, HotPOP, MailEnable ...).
+_LABELLED_ADDRESS = re.compile(
+    rf"^\s{{0,12}}(?:[*•-]{{1,2}}\s*)?([A-Za-z][\w ./()-]{{0,40}}?)\s*:\s*[\[<\x22]?(?i:smtp:)?"
+    rf"({_ADDR})[\]>\x22]?\s*[.;,]?\s*$"
+)
+#: Labels of such lines that name the sending side or the original's headers, not a recipient.
+_SENDER_LABEL = re.compile(
+    r"(?:^|[\s-])(?:from|to|cc|bcc|sender|reply-to|return-path|errors-to|contact|by|owner|"
+    r"admin|administrator|postmaster|list|x-[\w-]+)$",
+    re.IGNORECASE,
 )
 _SENTENCE_ADDRESS = re.compile(
-    rf"""(?:\b(?:to|for|recipient|address|user|mailbox|rcpt)\b:?\s*(?:address\s*)?
-          <({_ADDR})>
+    rf"""(?:\b(?:to|for)\b:?\s*(?:address\s*)?<({_ADDR})>
+        | \b(?:recipient|address|user|mailbox|rcpt)\b:?\s*(?:address\s*)?<?({_ADDR})
         | <({_ADDR})>\s*(?::|\.{{3}}|,|\s|$)
-        | \b(?:deliver(?:ed|ing|y)?|sent|send|reach)\s+(?:your\s+\w+\s+|the\s+\w+\s+)?to\s+
-          "?({_ADDR})
+        | \b(?:deliver(?:ed|ing|y)?|undeliverable|sent|send|reach|addressed)\s+
+          (?:[\w-]{{1,20}}\s+){{0,2}}?to\s+[\x22']?<?({_ADDR})
+        | \bSMTP[:=]<?({_ADDR})
         )""",
     re.IGNORECASE | re.VERBOSE,
 )
@@ -183,7 +197,8 @@ _BOUNCE_PROSE = re.compile(
     r"could not be delivered|undeliverable|unable to deliver|delivery (?:has )?failed|"
     r"permanent (?:fatal )?errors?|did not reach|could not be reached|rejected your message|"
     r"failed permanently|returned mail|not be delivered|delivery to the following|"
-    r"was not delivered|couldn't be delivered|message could not|mail delivery failed",
+    r"was not delivered|couldn't be delivered|message could not|mail delivery failed|"
+    r"no such user|user unknown|unknown user|user not (?:known|found)",
     re.IGNORECASE,
 )
 
@@ -245,6 +260,13 @@ def _candidates(
             address = clean_address(match.group(1))
             if address and address not in excluded:
                 leading.append((index, address, ""))
+            continue
+        match = _LABELLED_ADDRESS.match(line)
+        if match and not _SENDER_LABEL.search(match.group(1).strip()):
+            address = clean_address(match.group(2))
+            if address and address not in sender_side and not _NOT_RECIPIENT.match(address):
+                # The label may be the reason itself ("User mailbox exceeds allowed size: a@b").
+                leading.append((index, address, match.group(1).strip()))
             continue
         match = _ALIAS_LINE.match(line)
         if match:
