@@ -13,6 +13,7 @@ import regex
 
 from .conditions import Example
 from .engine import REGEX_TIMEOUT, Classifier
+from .prefilter import literal_runs
 from .rules import Rule, iter_examples
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "check_examples",
     "check_generalisation",
     "check_pathological",
+    "probes",
 ]
 
 #: Inputs that make careless patterns backtrack: long runs, repeated words, no match at the end.
@@ -84,11 +86,54 @@ def check_examples(
     return failures
 
 
+#: Length of a probe built from a pattern's own literals.
+PROBE_CHARS = 2000
+_PROBE_PIECES = 8
+_ENDINGS = "!#~\x00"
+
+
+def _pieces(pattern: str) -> list[str]:
+    """The literal runs of ``pattern`` and their characters, distinct, in order.
+
+    Read from the syntax tree where the standard parser reads the pattern, else the
+    pattern's own letters, digits and spaces.
+    """
+    runs = [run for run in literal_runs(pattern) if run]
+    if not runs:
+        runs = [c for c in pattern if c.isalnum() or c == " "]
+    pieces: list[str] = []
+    for piece in [*runs, *(c for run in runs for c in run)]:
+        if piece not in pieces:
+            pieces.append(piece)
+    return pieces[:_PROBE_PIECES]
+
+
+def probes(pattern: str) -> list[str]:
+    """Inputs that make this pattern backtrack if it can: long runs of its own literals (alone,
+    spaced, all together), ending in a character the pattern does not hold so no match ends
+    the search early. A fixed list misses ``(x+x+)+y``; its own "xxxx…!" does not."""
+    end = next((c for c in _ENDINGS if c not in pattern), "\x00")
+    pieces = _pieces(pattern)
+    units = [
+        *pieces,
+        *(f"{piece} " for piece in pieces[:2]),
+        "".join(pieces),
+        " ".join(pieces) + " ",
+    ]
+    out: list[str] = []
+    for unit in units:
+        if unit.strip():
+            text = unit * (PROBE_CHARS // len(unit) + 1)
+            out.append(text[:PROBE_CHARS] + end)
+    return out
+
+
 def check_pathological(classifier: Classifier, timeout: float = REGEX_TIMEOUT) -> list[str]:
-    """Ids of rules whose regex times out on a pathological input (a ReDoS risk)."""
+    """Ids of rules whose regex times out on a pathological input (a ReDoS risk): the fixed
+    inputs and the probes built from the rule's own literals."""
     slow: list[str] = []
     for rule in classifier.rules:
-        for text in PATHOLOGICAL_INPUTS:
+        for text in (*PATHOLOGICAL_INPUTS, *probes(rule.pattern)):
             try:
                 rule.compiled.search(text, timeout=timeout)
             except TimeoutError:

@@ -53,6 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code instead of exiting (testable)."""
+    for stream in (sys.stdout, sys.stderr):
+        # A last guard: text is cleaned where it enters, but no output may die of a string
+        # UTF-8 cannot encode (a file name read with surrogateescape, say).
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

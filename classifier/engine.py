@@ -10,6 +10,7 @@ everything else under a ``regex`` timeout, so no input can make a rule run away.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from importlib.resources.abc import Traversable
@@ -24,10 +25,16 @@ from .reply import ParsedReply, parse_reply
 from .result import Classification
 from .rules import Rule, RuleSet, load_rules
 
-__all__ = ["REGEX_TIMEOUT", "Classifier", "classify", "default_classifier"]
+__all__ = ["REGEX_TIMEOUT", "REPLY_BUDGET", "Classifier", "classify", "default_classifier"]
 
 #: Seconds one rule's regex may spend on one text before it counts as "no match".
 REGEX_TIMEOUT = 0.05
+#: Seconds the timed searches of one reply may take together, all rules counted: after it
+#: the remaining candidate rules are not tried and the codes decide (``Classifier.over_budget``
+#: counts such replies). Forty slow user rules cannot make one reply cost forty timeouts.
+REPLY_BUDGET = 0.2
+#: The clock of the budget (monotonic seconds).
+_clock = time.monotonic
 #: Texts up to this length are searched without the timeout by patterns that cannot
 #: backtrack badly (prefilter.is_linear); longer texts and other patterns always use it.
 SHORT_TEXT = 1024
@@ -69,6 +76,7 @@ class Classifier:
         "_delivered",
         "_lock",
         "_memo",
+        "_over_budget",
         "_parts",
         "_prefilter",
         "_rules",
@@ -105,6 +113,7 @@ class Classifier:
         self._memo = _Memo(cache_size)
         self._lock = threading.Lock()
         self._timeouts = 0
+        self._over_budget = 0
 
     @property
     def rules(self) -> RuleSet:
@@ -115,6 +124,11 @@ class Classifier:
     def timeouts(self) -> int:
         """Rule searches cut by ``REGEX_TIMEOUT`` (counted as no match) since construction."""
         return self._timeouts
+
+    @property
+    def over_budget(self) -> int:
+        """Replies whose rule searches stopped at ``REPLY_BUDGET`` (the codes decided)."""
+        return self._over_budget
 
     @classmethod
     def from_dirs(
@@ -165,9 +179,19 @@ class Classifier:
         if verdict is Verdict.SUCCESS:
             mask &= self._delivered  # an accepted reply is only read as a delivery
         units = self._units
+        short = len(text) <= SHORT_TEXT
+        deadline = 0.0
         while mask:
             low = mask & -mask
             rule, part, linear = units[low.bit_length() - 1]
+            if not (linear and short):  # a timed search: the reply's budget is checked
+                now = _clock()
+                if not deadline:
+                    deadline = now + REPLY_BUDGET
+                elif now > deadline:
+                    with self._lock:  # rare (hostile input only)
+                        self._over_budget += 1
+                    return None
             m = self._search(part, linear, text)
             if m is not None:
                 return rule, m

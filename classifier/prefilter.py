@@ -15,7 +15,15 @@ from typing import Any
 
 import ahocorasick
 
-__all__ = ["MIN_LITERAL", "Prefilter", "is_linear", "required_literals", "split_alternatives"]
+__all__ = [
+    "MIN_LITERAL",
+    "Prefilter",
+    "is_linear",
+    "literal_runs",
+    "pattern_size",
+    "required_literals",
+    "split_alternatives",
+]
 
 #: Literals shorter than this select too many rules to be worth it.
 MIN_LITERAL = 3
@@ -75,6 +83,43 @@ def _factors(items: Any) -> list[Factor]:
                 out.extend(_factors(sub))
     flush()
     return out
+
+
+def _runs(items: Any, out: list[str]) -> None:
+    run: list[str] = []
+    for op, arg in items:
+        if op is _LITERAL:
+            run.append(chr(arg))
+            continue
+        out.append("".join(run))
+        run.clear()
+        if op is _SUBPATTERN:
+            _runs(arg[-1], out)
+        elif op is _BRANCH:
+            for branch in arg[1]:
+                _runs(branch, out)
+        elif op in (_MAX_REPEAT, _MIN_REPEAT) or (
+            _POSSESSIVE_REPEAT is not None and op is _POSSESSIVE_REPEAT
+        ):
+            _runs(arg[2], out)
+        elif _ATOMIC_GROUP is not None and op is _ATOMIC_GROUP:
+            _runs(arg, out)
+        elif op is _sre_const.IN:
+            out.extend(chr(v) for kind, v in arg if kind is _LITERAL)
+            out.extend(chr(v[0]) for kind, v in arg if kind is _sre_const.RANGE)
+    out.append("".join(run))
+
+
+def literal_runs(pattern: str) -> list[str]:
+    """Every run of literal characters in ``pattern`` (and one character of each class), in
+    order, required or not; [] when the standard parser cannot read the pattern."""
+    try:
+        tree = _sre_parse.parse(pattern, 0)
+    except (re.error, OverflowError, RecursionError, ValueError):
+        return []
+    out: list[str] = []
+    _runs(tree, out)
+    return [run for run in out if run]
 
 
 def _best(factors: Sequence[Factor]) -> Factor | None:
@@ -230,3 +275,76 @@ class Prefilter:
         for _end, value in self._automaton.iter(folded_text):
             mask |= value
         return mask
+
+
+def _quantifier(pattern: str, i: int) -> tuple[int, int] | None:
+    """``(end, max count)`` of the ``{m}``, ``{m,}``, ``{m,n}`` or ``{,n}`` at ``i``, if any.
+
+    An unbounded repeat counts as its minimum (at least 1): the engine does not copy it.
+    """
+    close = pattern.find("}", i, i + 24)
+    if close < 0:
+        return None
+    low, comma, high = pattern[i + 1 : close].partition(",")
+    low, high = low.strip(), high.strip()
+    if not (low.isdigit() or (comma and high.isdigit())) or (high and not high.isdigit()):
+        return None
+    if low and not low.isdigit():
+        return None
+    if comma and not high:
+        return close + 1, max(int(low or 0), 1)
+    return close + 1, max(int(high if comma else low), 1)
+
+
+def pattern_size(pattern: str) -> int:
+    """An upper estimate of what compiling ``pattern`` builds: each atom counts 1, a group the
+    sum of its items, and a bounded repeat multiplies its item by its upper bound.
+
+    ``(?:(?:x{1000}){1000}){1000}`` is 10⁹: a regex engine unrolls such repeats, and the
+    compiled pattern would need gigabytes. Read from the text, so any regex syntax is measured.
+    """
+    frames: list[list[int]] = [[0, 0]]  # per open group: [total, weight of the last item]
+    i, n = 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        weight = 1
+        if c == "\\":
+            i += 2
+            if i < n and pattern[i] == "{" and pattern[i - 1] in "pPNxgku":
+                end = pattern.find("}", i)
+                i = end + 1 if end >= 0 else n
+        elif c == "[":
+            i += 1
+            if i < n and pattern[i] == "^":
+                i += 1
+            if i < n and pattern[i] == "]":
+                i += 1
+            while i < n and pattern[i] != "]":
+                i += 2 if pattern[i] == "\\" else 1
+            i += 1
+        elif c == "(":
+            frames.append([0, 0])
+            i += 1
+            continue
+        elif c == ")" and len(frames) > 1:
+            total, _last = frames.pop()
+            weight = max(total, 1)
+            i += 1
+        elif c in "*+?":
+            i += 1
+            continue  # a repeat that the engine does not unroll
+        elif c == "{" and (quantifier := _quantifier(pattern, i)) is not None:
+            i, count = quantifier
+            frame = frames[-1]
+            frame[0] += frame[1] * (count - 1)
+            frame[1] *= count
+            continue
+        else:
+            i += 1
+        frame = frames[-1]
+        frame[0] += weight
+        frame[1] = weight
+    while len(frames) > 1:  # unbalanced: the compiler refuses it anyway
+        total, _last = frames.pop()
+        frames[-1][0] += total
+    return frames[0][0]

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, replace
 
 from .enums import Stage
+from .safetext import clean_text
 from .smtp import enhanced_status, find_enhanced, stage_from_words
 
 __all__ = ["MAX_INPUT", "MAX_TEXT", "ParsedReply", "decode", "parse_reply"]
@@ -50,19 +51,35 @@ class ParsedReply:
 
 
 def decode(data: str | bytes | bytearray | memoryview) -> tuple[str, bool]:
-    """Decode any input to text, capped: UTF-8 first, then Latin-1 (never fails)."""
+    """Decode any input to text, capped: UTF-8, else Windows-1252/Latin-1 (never fails).
+
+    Bytes that are not UTF-8 are read as the 8-bit charset they almost always are, so that a
+    Latin-1 reply with a single accented letter still reads as words.
+    """
     if isinstance(data, str):
-        return data[:MAX_INPUT], len(data) > MAX_INPUT
+        return clean_text(data[:MAX_INPUT]), len(data) > MAX_INPUT
     raw = bytes(data[:MAX_INPUT]) if not isinstance(data, bytes) else data[:MAX_INPUT]
     truncated = len(data) > MAX_INPUT
     try:
         return raw.decode("utf-8"), truncated
-    except UnicodeDecodeError:
-        # A cut in the middle of a multi-byte sequence, or another charset: keep what is valid.
+    except UnicodeDecodeError as exc:
+        if exc.end == len(raw) and len(raw) - exc.start < 4:
+            # A multi-byte sequence cut at the end (the input was capped): keep what is whole.
+            try:
+                return raw[: exc.start].decode("utf-8"), truncated
+            except UnicodeDecodeError:
+                pass
         text = raw.decode("utf-8", errors="replace")
-        if text.count("\ufffd") > 8:
-            text = raw.decode("latin-1")
-        return text, truncated
+        broken = text.count("\ufffd")
+        whole = sum(1 for c in text if c > "\x7f") - broken
+        if whole > broken:
+            return text, truncated  # UTF-8 with a few damaged bytes: keep the UTF-8 reading
+        # Another 8-bit charset, often with only a few non-ASCII letters ("Buz\xf3n lleno"):
+        # Windows-1252, Latin-1's superset for the letters mail servers write.
+        try:
+            return raw.decode("cp1252"), truncated
+        except UnicodeDecodeError:
+            return raw.decode("latin-1"), truncated
 
 
 # Control characters (NUL, escapes, ...) become spaces; tabs and line ends are kept.

@@ -25,7 +25,7 @@ from .enums import Stage
 from .errors import RuleError
 from .meaning import MeaningReader
 from .meaning.load import load_meaning
-from .prefilter import MIN_LITERAL, required_literals
+from .prefilter import MIN_LITERAL, pattern_size, required_literals
 
 __all__ = [
     "Example",
@@ -63,6 +63,14 @@ PRECEDENCE = (
 )
 _REASON_KEYS = frozenset({"description", "code", "permanent", "transient", "on_421", "no_code"})
 _FLAGS = regex.IGNORECASE | regex.VERSION0
+#: Characters of one pattern (or phrase): a longer one is a list better split into phrases.
+MAX_PATTERN_CHARS = 32 * 1024
+#: What compiling one pattern may build (prefilter.pattern_size: atoms, bounded repeats
+#: multiplied out). Bundled patterns stay under 1 000; 100 000 compiles in about 0.1 s, while
+#: ``(?:(?:(?:xyzzy{1000}){1000}){1000})`` (10⁹) would take gigabytes.
+MAX_PATTERN_SIZE = 100_000
+#: Bytes of one rule file.
+MAX_RULE_FILE_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +194,12 @@ def builtin_rules_dir() -> Traversable:
 
 
 def _read_toml(path: Traversable | Path) -> dict[str, Any]:
+    """A rule file's TOML; only regular files are opened (a FIFO or device would block)."""
+    if not path.is_file():
+        raise RuleError("not a regular file", file=str(path))
     try:
+        if isinstance(path, Path) and path.stat().st_size > MAX_RULE_FILE_BYTES:
+            raise RuleError(f"larger than {MAX_RULE_FILE_BYTES} bytes", file=str(path))
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise RuleError(f"invalid TOML: {exc}", file=str(path)) from exc
@@ -255,6 +268,21 @@ def _load_fallbacks(
 
 
 def _compile(pattern: str, file: str, rule_id: str, what: str) -> regex.Pattern[str]:
+    """Compile a rule's regex, refusing first what would take too long or too much memory."""
+    if len(pattern) > MAX_PATTERN_CHARS:
+        raise RuleError(
+            f"{what}: longer than {MAX_PATTERN_CHARS} characters: write it as phrases",
+            file=file,
+            rule_id=rule_id,
+        )
+    size = pattern_size(pattern)
+    if size > MAX_PATTERN_SIZE:
+        raise RuleError(
+            f"{what}: too large to compile: its repeats multiply out to about {size} "
+            f"elements (at most {MAX_PATTERN_SIZE}); bound them less or use + and *",
+            file=file,
+            rule_id=rule_id,
+        )
     try:
         return regex.compile(pattern, _FLAGS)
     except (regex.error, OverflowError, RecursionError) as exc:

@@ -224,3 +224,21 @@ def test_fast_path_parses_exactly_like_the_general_path() -> None:
     for reply in shapes:
         for stage in (None, "rcpt"):
             assert parse_reply(reply, stage) == _parse_general(reply, stage), reply
+
+
+def test_latin1_bytes_with_a_few_accented_letters_read_as_words() -> None:
+    from classifier import classify
+    from classifier.reply import decode
+
+    assert decode(b"550 Buz\xf3n lleno")[0] == "550 Buzón lleno"
+    assert decode(b"\x93quoted\x94")[0] == "\u201cquoted\u201d"  # Windows-1252 quotes
+    result = classify(b"550 Buz\xf3n lleno")
+    assert (result.code, result.rule_id) == ("552", "es.buzon-lleno")
+
+
+def test_utf8_cut_inside_a_character_keeps_what_is_whole() -> None:
+    from classifier.reply import decode
+
+    assert decode("550 Buzón".encode()[:8])[0] == "550 Buz"
+    text = decode("550 caixa postal cheia, ção".encode() + b"\xff")[0]
+    assert text.startswith("550 caixa postal cheia, ção")  # mostly UTF-8: read as UTF-8

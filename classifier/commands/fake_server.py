@@ -7,6 +7,7 @@ import asyncio
 import ipaddress
 import json
 import signal
+import socket
 import sys
 from pathlib import Path
 
@@ -65,17 +66,44 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run)
 
 
+def is_loopback(host: str) -> bool:
+    """Is ``host`` a loopback address, or a name (``localhost``) whose every address is one?"""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (OSError, UnicodeError):
+        return False
+    addresses = {info[4][0] for info in infos}
+    return bool(addresses) and all(
+        ipaddress.ip_address(str(a).split("%", 1)[0]).is_loopback for a in addresses
+    )
+
+
+def _address(host: str) -> str:
+    """The address to listen on: a name (``localhost``) becomes its first address, IPv4
+    first, so that every listener has one port and the printed map is exact."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        try:
+            infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+        except (OSError, UnicodeError):
+            return host
+        infos.sort(key=lambda info: info[0] != socket.AF_INET)
+        return str(infos[0][4][0]) if infos else host
+    return host
+
+
 def _port(value: int) -> int | None:
     return None if value < 0 else value
 
 
 def run(args: argparse.Namespace) -> int:
     """Load, listen, print the map, serve until a signal."""
-    try:
-        loopback = ipaddress.ip_address(args.host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback and not args.allow_remote:
+    if not is_loopback(args.host) and not args.allow_remote:
         print("fake-server: refusing a non-loopback --host without --allow-remote", file=sys.stderr)
         return EXIT_USAGE
     for option, value in (("--port", args.port), ("--base-port", args.base_port)):
@@ -96,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
             return EXIT_USAGE
     server = FakeServer(
         scenarios,
-        host=args.host,
+        host=_address(args.host),
         port=_port(args.port),
         base_port=_port(args.base_port),
         idle_timeout=args.idle_timeout,

@@ -8,8 +8,10 @@ import os
 import sys
 from typing import TextIO
 
+from ..ledger import BATCH, Ledger, LedgerError, ReplaySink
 from ..logreplay import FINAL_WINDOW, ReplayOptions, ReplaySummary, replay
 from ..logs.parser import FORMATS
+from .ledger import add_ledger_options, open_ledger, tell_recorded
 
 __all__ = ["register", "run"]
 
@@ -21,9 +23,13 @@ accounting CSV and KumoMTA JSON logs are recognised line by line; other CSV or J
 exports are read with --field naming the reply column.
 """
 _EPILOG = """\
+With --ledger DB every delivery attempt is also recorded in the bounce ledger (see
+`smtp-classifier ledger --help`); replaying the same lines again records nothing twice.
+
 exit codes: 0 every line read and every delivery classified; 1 some input lines were bad
 (malformed, overlong, undecodable, damaged gzip) or some delivery got no code; 2 usage error;
-3 an input could not be opened or read (the message says how many lines were done).
+3 an input could not be opened or read (the message says how many lines were done), or the
+ledger cannot be used.
 """
 
 
@@ -78,6 +84,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=FINAL_WINDOW,
         help=f"recipients --final keeps pending before writing the oldest ({FINAL_WINDOW})",
     )
+    add_ledger_options(parser, required=False)
+    parser.add_argument(
+        "--year", type=int, help="year of syslog times, which have none (default: this year)"
+    )
+    parser.add_argument(
+        "--ledger-batch",
+        type=int,
+        default=BATCH,
+        metavar="N",
+        help=f"events per ledger transaction ({BATCH})",
+    )
     parser.set_defaults(func=run)
 
 
@@ -104,7 +121,13 @@ def run(args: argparse.Namespace) -> int:
     if args.fmt in ("csv", "json") and not args.field:
         print(f"smtp-classifier replay: --format {args.fmt} needs --field", file=sys.stderr)
         return 2
-    if args.workers < 0 or args.max_line_bytes < 1 or args.final_window < 1 or args.top < 0:
+    if (
+        args.workers < 0
+        or args.max_line_bytes < 1
+        or args.final_window < 1
+        or args.top < 0
+        or args.ledger_batch < 1
+    ):
         print("smtp-classifier replay: numbers must be positive", file=sys.stderr)
         return 2
     summarise = args.summary or args.summary_json
@@ -119,27 +142,52 @@ def run(args: argparse.Namespace) -> int:
         max_line_bytes=args.max_line_bytes,
         workers=workers,
         final_window=args.final_window,
+        ledger=bool(args.ledger),
     )
     show = sys.stderr.isatty() if args.progress is None else args.progress
     names = args.files or ["-"]
+    ledger: Ledger | None = None
+    if args.ledger:
+        try:
+            ledger = open_ledger(args.ledger, args.policy)
+        except LedgerError as exc:
+            print(f"smtp-classifier replay: {exc}", file=sys.stderr)
+            return 3
     out: TextIO = sys.stdout
     if args.output:
         try:
-            out = open(args.output, "w", encoding="utf-8", newline="")  # noqa: SIM115
+            out = open(args.output, "w", encoding="utf-8", errors="backslashreplace", newline="")  # noqa: SIM115
         except OSError as exc:
             print(f"smtp-classifier replay: cannot write {args.output}: {exc}", file=sys.stderr)
+            if ledger is not None:
+                ledger.close()
             return 2
+    sink = None
+    if ledger is not None:
+        sink = ReplaySink(ledger, year=args.year, batch=args.ledger_batch)
     try:
-        summary = replay(names, out, options, progress=sys.stderr if show else None)
+        summary = replay(names, out, options, progress=sys.stderr if show else None, ledger=sink)
+    except LedgerError as exc:
+        print(f"smtp-classifier replay: {exc}", file=sys.stderr)
+        return 3
     finally:
         if out is not sys.stdout:
             out.close()
         else:
             out.flush()
+        if sink is not None:
+            try:
+                sink.flush()  # what was read is recorded, also after an input error
+            except LedgerError as exc:
+                print(f"smtp-classifier replay: {exc}", file=sys.stderr)
+            finally:
+                sink.ledger.close()
     if args.summary_json:
         sys.stdout.write(json.dumps(summary.to_dict(args.top), ensure_ascii=False, indent=2))
         sys.stdout.write("\n")
     elif args.summary:
         sys.stdout.write(summary.render(args.top))
     _report(summary, sys.stderr)
+    if sink is not None:
+        tell_recorded("replay", sink.recorded, sink.feed.counts, sys.stderr)
     return 0 if summary.clean else 1

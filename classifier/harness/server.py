@@ -8,6 +8,11 @@ cannot go through aiosmtpd (its 220 banner has no hook), so those connections ge
 Each scenario gets its own listener (needed when the greeting, EHLO or MAIL reply is
 scripted: the server must know the scenario before the client names a recipient); one more,
 shared listener routes by recipient domain for scenarios that only script RCPT and later.
+
+What the server keeps is bounded: the newest ``max_transcripts`` sessions, at most
+``max_exchanges`` commands and messages per session, of each message its size and its first
+``keep_message_bytes`` bytes, and at most ``max_kept_bytes`` of message content in all. What is
+not kept is counted in the transcript (``cut_bytes``, ``dropped``).
 """
 
 from __future__ import annotations
@@ -25,13 +30,17 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from .loopthread import LoopThread
 from .scenario import DEFAULT_END_OF_DATA, Scenario, Step
 
-__all__ = ["BackgroundServer", "Exchange", "FakeServer", "Transcript"]
+__all__ = ["LISTEN_BACKLOG", "BackgroundServer", "Exchange", "FakeServer", "Transcript"]
 
 _DEFAULT_OK = b"250 OK"
 _BYE = b"221 Bye"
 _DATA_GO = b"354 End data with <CR><LF>.<CR><LF>"
 _NO_ROUTE = b"550 5.1.2 fake server: no scenario for this recipient domain"
 _CLOSE_TIMEOUT = 5.0
+#: Connections the kernel queues while the loop is busy building sessions: with the default
+#: (100) a burst of simultaneous clients overflows it and their connects wait for a SYN
+#: retransmission (one second, then three ...). The kernel caps it at net.core.somaxconn.
+LISTEN_BACKLOG = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,13 +63,30 @@ class Transcript:
     scenario: str | None
     started: float = field(default_factory=time.monotonic)
     exchanges: list[Exchange] = field(default_factory=list)
+    #: The first bytes of each message received (FakeServer ``keep_message_bytes``).
     messages: list[bytes] = field(default_factory=list)
+    #: The full size of each message received.
+    message_sizes: list[int] = field(default_factory=list)
     ended: bool = False
+    #: Exchanges and messages recorded at most; beyond, they are only counted in ``dropped``.
+    max_exchanges: int = 1000
+    #: Exchanges and messages not recorded (over ``max_exchanges``).
+    dropped: int = 0
+    #: Bytes of received messages that were not kept.
+    cut_bytes: int = 0
 
     def add(self, stage: str, command: str, reply: bytes | None, *, closed: bool = False) -> None:
         """Record one exchange (timestamps are relative to the session start)."""
+        if len(self.exchanges) >= self.max_exchanges:
+            self.dropped += 1
+            return
         at = round(time.monotonic() - self.started, 4)
         self.exchanges.append(Exchange(stage, command, reply, closed, at))
+
+    @property
+    def kept_bytes(self) -> int:
+        """Bytes of message content this transcript holds."""
+        return sum(len(m) for m in self.messages)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (replies decoded with replacement, message sizes only)."""
@@ -78,8 +104,10 @@ class Transcript:
                 }
                 for e in self.exchanges
             ],
-            "messages": [len(m) for m in self.messages],
+            "messages": list(self.message_sizes),
             "ended": self.ended,
+            "dropped": self.dropped,
+            "cut_bytes": self.cut_bytes,
         }
 
 
@@ -299,7 +327,7 @@ class _ReplayHandler:
         content = envelope.original_content or b""
         if self.transcript is not None:
             self.transcript.add("data", "DATA", _DATA_GO)
-            self.transcript.messages.append(bytes(content))
+            self._owner._keep(self.transcript, content)
         command = f"<message of {len(content)} bytes>"
         step = self.step("end_of_data")
         reply, _ = await self.answer(server, "end_of_data", command, step, DEFAULT_END_OF_DATA)
@@ -333,6 +361,9 @@ class FakeServer:
         idle_timeout: float = 60.0,
         data_size_limit: int = 10 * 1024 * 1024,
         max_transcripts: int = 10_000,
+        max_exchanges: int = 1000,
+        keep_message_bytes: int = 64 * 1024,
+        max_kept_bytes: int = 64 * 1024 * 1024,
     ) -> None:
         self.scenarios: tuple[Scenario, ...] = tuple(scenarios)
         self.host = host
@@ -342,6 +373,10 @@ class FakeServer:
         self.idle_timeout = idle_timeout
         self.data_size_limit = data_size_limit
         self.max_transcripts = max_transcripts
+        self.max_exchanges = max_exchanges
+        self.keep_message_bytes = keep_message_bytes
+        self.max_kept_bytes = max_kept_bytes
+        self._kept_bytes = 0
         self.greeting = f"220 {hostname} ESMTP fake".encode()
         self._by_domain = {s.domain: s for s in self.scenarios}
         self._servers: list[asyncio.Server] = []
@@ -364,11 +399,28 @@ class FakeServer:
         self._live.add(transport)
         sockname = transport.get_extra_info("sockname")
         port = sockname[1] if isinstance(sockname, tuple) else 0
-        transcript = Transcript(port=port, peer=_peer(transport), scenario=sid)
+        transcript = Transcript(
+            port=port, peer=_peer(transport), scenario=sid, max_exchanges=self.max_exchanges
+        )
         self.transcripts.append(transcript)
         if len(self.transcripts) > self.max_transcripts:  # a long-running server keeps the newest
-            del self.transcripts[: len(self.transcripts) - self.max_transcripts]
+            gone = len(self.transcripts) - self.max_transcripts
+            self._kept_bytes -= sum(t.kept_bytes for t in self.transcripts[:gone])
+            del self.transcripts[:gone]
         return transcript
+
+    def _keep(self, transcript: Transcript, content: bytes) -> None:
+        """Record a received message: its size, and its first bytes while the bounds allow."""
+        if len(transcript.message_sizes) >= self.max_exchanges:
+            transcript.dropped += 1
+            transcript.cut_bytes += len(content)
+            return
+        room = max(0, min(self.keep_message_bytes, self.max_kept_bytes - self._kept_bytes))
+        kept = bytes(content[:room])
+        self._kept_bytes += len(kept)
+        transcript.messages.append(kept)
+        transcript.message_sizes.append(len(content))
+        transcript.cut_bytes += len(content) - len(kept)
 
     def _closed(self, transport: asyncio.BaseTransport, transcript: Transcript) -> None:
         self._live.discard(transport)
@@ -393,7 +445,11 @@ class FakeServer:
         if scenario is not None and scenario.refuse:
             return self.host, port or _closed_port(self.host)
         server = await loop.create_server(
-            lambda: self._factory(scenario), self.host, port, reuse_address=True
+            lambda: self._factory(scenario),
+            self.host,
+            port,
+            reuse_address=True,
+            backlog=LISTEN_BACKLOG,
         )
         self._servers.append(server)
         bound: int = server.sockets[0].getsockname()[1]

@@ -16,13 +16,14 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from ..errors import InputError
 from ..logs import LineKind, LineParser
 from ..outcome import logged_as_sent
+from ..safetext import clean_text
 from .final import (
     FINAL_WINDOW,
     FinalOutcomes,
@@ -38,7 +39,7 @@ from .rows import FIELDS, ReplayRow, render, rows_of
 from .sources import CHUNK_BYTES, Chunk, Source, chunks, open_sources
 from .summary import ReplaySummary
 
-__all__ = ["ReplayOptions", "replay", "replay_lines", "run_chunk"]
+__all__ = ["LedgerRow", "ReplayOptions", "replay", "replay_lines", "run_chunk"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,13 @@ class ReplayOptions:
     final_window: int = FINAL_WINDOW
     #: Bytes per chunk (cut at line ends).
     chunk_bytes: int = CHUNK_BYTES
+    #: Hand every row to ``replay``'s ``ledger`` callback, as ``LedgerRow`` values.
+    ledger: bool = False
+
+
+#: A row as the bounce ledger's feed reads it: source, line, MTA, time, queue id, recipient,
+#: MTA status, reply, code, reason (plain values: they cross process boundaries cheaply).
+LedgerRow = tuple[str, int, str, str, str, str, str, str, str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +81,16 @@ class _ChunkResult:
     text: str
     packed: list[Packed]
     summary: ReplaySummary
+    ledger: list[LedgerRow] = field(default_factory=list)
+
+
+def _ledger_rows(rows: Sequence[ReplayRow]) -> list[LedgerRow]:
+    out: list[LedgerRow] = []
+    for row in rows:
+        r, c = row.record, row.result
+        values = (r.mta, r.time, r.queue_id, row.recipient, r.status, r.reply, c.code)
+        out.append((row.source, row.line, *values, c.reason or ""))
+    return out
 
 
 def _split(chunk: Chunk, summary: ReplaySummary) -> list[str]:
@@ -122,13 +140,14 @@ def run_chunk(chunk: Chunk, s: ReplayOptions) -> _ChunkResult:
             rows.extend(rows_of(record, source, number, s.final))
         elif kind != LineKind.SKIPPED:
             summary.note(kind, f"{source}:{number}")
+    ledger = _ledger_rows(rows) if s.ledger else []
     if s.final:
         output = s.output if s.records else None
-        return _ChunkResult("", [pack(row, output) for row in rows], summary)
+        return _ChunkResult("", [pack(row, output) for row in rows], summary, ledger)
     for row in rows:
         summary.add_row(row)
     text = render(rows, s.output) if s.records else ""
-    return _ChunkResult(text, [], summary)
+    return _ChunkResult(text, [], summary, ledger)
 
 
 def replay(
@@ -137,8 +156,11 @@ def replay(
     options: ReplayOptions = ReplayOptions(),
     *,
     progress: TextIO | None = None,
+    ledger: Callable[[list[LedgerRow]], None] | None = None,
 ) -> ReplaySummary:
     """Replay the named inputs ("-" is standard input) and write records to ``out``.
+
+    With ``options.ledger``, ``ledger`` is given every row (all attempts, in input order).
 
     Raises ``InputError`` when an input cannot be opened or read at all; the message says how
     many lines were done. Bad lines, damaged gzip data and overlong lines are counted in the
@@ -177,6 +199,8 @@ def replay(
 
     def consume(result: _ChunkResult) -> None:
         summary.merge(result.summary)
+        if ledger is not None and result.ledger:
+            ledger(result.ledger)
         if final is not None:
             for row in result.packed:
                 final.add(row)
@@ -235,7 +259,7 @@ def replay_lines(
     buffered: list[ReplayRow] = []
     finals = FinalOutcomes(FINAL_WINDOW, buffered.append, view_row, expired_row) if final else None
     for number, line in enumerate(lines, 1):
-        _, record = parser.parse(line.rstrip("\r\n"), first=number == 1)
+        _, record = parser.parse(clean_text(line.rstrip("\r\n")), first=number == 1)
         if record is None:
             continue
         rows = rows_of(record, source, number, final)

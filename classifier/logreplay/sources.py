@@ -54,6 +54,8 @@ class Source:
             self.reader = gzip.GzipFile(fileobj=self.raw)  # type: ignore[assignment]
         self.done = -1
         self.consumed = 0  # bytes handed out (decompressed), for streams that cannot tell()
+        #: Lines end with a bare carriage return (classic Mac): decided on the first block.
+        self.cr_only: bool | None = None
 
     @staticmethod
     def _peek(raw: IO[bytes]) -> bytes:
@@ -108,6 +110,10 @@ class Source:
                 break
             block = b"".join(parts)
             self.consumed += got
+            if self.cr_only is None:
+                self.cr_only = b"\r" in block and b"\n" not in block
+            if self.cr_only:
+                block = block.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
             buf = carry + block if carry else block
             cut = buf.rfind(b"\n")
             if cut < 0:

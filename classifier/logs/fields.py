@@ -7,6 +7,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from ..safetext import clean_json
 from .record import MalformedLineError
 
 __all__ = [
@@ -86,4 +87,11 @@ def load_object(line: str) -> dict[str, Any] | None:
         obj = json.loads(line)
     except ValueError:
         return None
-    return obj if isinstance(obj, dict) else None
+    if not isinstance(obj, dict):
+        return None
+    # Only a \u escape can put a lone surrogate into decoded JSON (the line itself is
+    # valid UTF-8): clean such records so every writer can encode them.
+    if "\\u" in line:
+        cleaned: dict[str, Any] = clean_json(obj)
+        return cleaned
+    return obj

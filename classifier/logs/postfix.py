@@ -18,6 +18,8 @@ _POSTFIX_STATUSES: Final = {
     "expired": EXPIRED,
     "SOFTBOUNCE": DEFERRED,  # soft_bounce = yes: a bounce turned into a deferral
 }
+#: Statuses of address verification (``sendmail -bv``, verify(8)): no delivery was tried.
+_NOT_DELIVERIES: Final = frozenset({"deliverable", "undeliverable"})
 
 
 def parse_postfix(line: str) -> LogRecord | None:
@@ -32,7 +34,12 @@ def parse_postfix(line: str) -> LogRecord | None:
         return None
     s = line.find(" status=")
     if s < 0:
-        return _postfix_removed(line, prog) if line.endswith(": removed") else None
+        if line.endswith(": removed"):
+            return _postfix_removed(line, prog)
+        if _names_recipient(line, prog):
+            # A delivery agent's "ID: to=<…>, …" line always ends in status=: cut or mangled.
+            raise MalformedLineError("Postfix delivery line without status=")
+        return None
     head = line.find("]: ", prog)
     if prog > s or head < 0 or head > s:
         return None
@@ -43,10 +50,12 @@ def parse_postfix(line: str) -> LogRecord | None:
     n = len(line)
     while word_end < n and line[word_end] not in ", (":
         word_end += 1
-    status = _POSTFIX_STATUSES.get(line[word_start:word_end])
+    word = line[word_start:word_end]
+    status = _POSTFIX_STATUSES.get(word)
     if status is None:
-        # deliverable/undeliverable (address probes) and anything new: not a delivery.
-        return None
+        if word in _NOT_DELIVERIES:
+            return None
+        raise MalformedLineError(f"Postfix status line with an unknown status {word[:40]!r}")
     qid = line[qid_start:qid_end]
     time = syslog_time(line)
     rest = line[word_end:]
@@ -74,6 +83,15 @@ def parse_postfix(line: str) -> LogRecord | None:
         reply=reply,
         dsn=dsn,
     )
+
+
+def _names_recipient(line: str, prog: int) -> bool:
+    """Is this a delivery agent's "ID: to=<…>" line (the start of every delivery record)?"""
+    head = line.find("]: ", prog)
+    if head < 0:
+        return False
+    to = line.find(": to=<", head + 3)
+    return to > head + 3 and " " not in line[head + 3 : to]
 
 
 def _postfix_removed(line: str, prog: int) -> LogRecord | None:

@@ -2,7 +2,9 @@
 
 Every message comes out as raw bytes with a name saying where it was found
 (``path`` for a file, ``path#N`` for the N-th message of an mbox, ``-`` for stdin), so that a
-result can be traced back to its message.
+result can be traced back to its message. In a directory, every file is either read or comes
+out as a skipped entry with the reason (not mail, unreadable, a dangling link): nothing found
+there is dropped in silence, and one bad entry never stops the others.
 """
 
 from __future__ import annotations
@@ -22,7 +24,12 @@ __all__ = ["MailSource", "iter_mail"]
 #: A message larger than this is read only up to this size (the parser reads less anyway).
 MAX_READ_BYTES = 64 * 1024 * 1024
 _MAILDIR_SUBDIRS = ("cur", "new")
-_HEADER_START = re.compile(rb"\s*[A-Za-z][A-Za-z0-9-]{0,60}:")
+#: A header field line: a name (letters, digits, "-", and the "_" and "." seen in the wild),
+#: then ":" (not a URL's "://").
+_HEADER_LINE = re.compile(rb"[A-Za-z][A-Za-z0-9_.\-]{0,75}[ \t]*:(?!//)")
+#: Lines at the head of a file searched for a header (a junk first line is tolerated).
+_HEAD_LINES = 5
+_BOM = b"\xef\xbb\xbf"
 _SKIPPED_NAMES = frozenset({".DS_Store", "maildirfolder", "dovecot-uidlist", "dovecot.index"})
 
 
@@ -32,6 +39,10 @@ class MailSource:
 
     name: str
     data: bytes
+    #: Why this entry of a directory was not read ("" when it was); ``data`` is then empty.
+    skipped: str = ""
+    #: True when the entry could not be read at all (an input error, not a choice).
+    unreadable: bool = False
 
 
 def _is_mbox(head: bytes) -> bool:
@@ -72,6 +83,8 @@ def _read_file(path: Path) -> bytes:
 def _from_file(path: Path) -> Iterator[MailSource]:
     """An mbox file, or one message (an .eml may start with a "From " line: it is one)."""
     data = _read_file(path)
+    if data.startswith(_BOM):
+        data = data[len(_BOM) :]
     if _is_mbox(data[:200]) and path.suffix.lower() != ".eml":
         yield from _split_mbox(data, str(path))
     elif data.startswith(b"From "):
@@ -80,14 +93,45 @@ def _from_file(path: Path) -> Iterator[MailSource]:
         yield MailSource(str(path), data)
 
 
-def _looks_like_mail(path: Path) -> bool:
-    """Within a directory, only files that start like a message or an mbox are read."""
+def _not_mail(head: bytes) -> str:
+    """Why a file of a directory is not read as mail ("" when it starts like a message).
+
+    A message starts with a "From " line (mbox) or, within its first lines, a header field;
+    a byte order mark and a junk first line are tolerated.
+    """
+    if head.startswith(_BOM):
+        head = head[len(_BOM) :]
+    if not head.strip():
+        return "empty file"
+    if b"\0" in head:
+        return "binary data, not a message"
+    if head.startswith(b"From "):
+        return ""
+    lines = head.lstrip().split(b"\n", _HEAD_LINES)[:_HEAD_LINES]
+    if any(_HEADER_LINE.match(line) for line in lines):
+        return ""
+    return f"not a message: no header field in its first {_HEAD_LINES} lines"
+
+
+def _entry(path: Path) -> Iterator[MailSource]:
+    """One file of a directory: its messages, or a skipped entry saying why."""
+    name = str(path)
     try:
         with path.open("rb") as handle:
             head = handle.read(1024)
-    except OSError:
-        return True  # let the read report the error
-    return head.startswith(b"From ") or bool(_HEADER_START.match(head))
+    except OSError as exc:
+        why = "dangling symbolic link" if path.is_symlink() and not path.exists() else ""
+        reason = why or f"cannot read: {exc.strerror or exc}"
+        yield MailSource(name, b"", skipped=reason, unreadable=True)
+        return
+    why = _not_mail(head)
+    if why:
+        yield MailSource(name, b"", skipped=why)
+        return
+    try:
+        yield from _from_file(path)
+    except InputError as exc:
+        yield MailSource(name, b"", skipped=str(exc), unreadable=True)
 
 
 def _from_directory(path: Path) -> Iterator[MailSource]:
@@ -102,10 +146,12 @@ def _from_directory(path: Path) -> Iterator[MailSource]:
             for filename in sorted(filenames):
                 path_in = Path(dirpath) / filename
                 if filename in _SKIPPED_NAMES or filename.startswith("."):
+                    yield MailSource(str(path_in), b"", skipped="a mail store's own file")
                     continue
-                if not _looks_like_mail(path_in):
+                if not path_in.is_file() and path_in.exists():
+                    yield MailSource(str(path_in), b"", skipped="not a regular file")
                     continue
-                yield from _from_file(path_in)
+                yield from _entry(path_in)
 
 
 def iter_mail(paths: Iterable[str]) -> Iterator[MailSource]:

@@ -9,11 +9,12 @@ unsubscribe requests 163, auto-replies get no code.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from email.message import Message
 from typing import Any
 
-from ..engine import classify
+from ..engine import classify, default_classifier
 from ..enums import MessageKind, RecipientKind
 from ..outcome import after_dsn
 from ..result import Classification
@@ -21,9 +22,19 @@ from .dsn import RecipientEvidence
 from .feedback import NOT_COMPLAINTS
 from .reader import MessageEvidence, read_message
 
-__all__ = ["BounceRecipient", "MessageReport", "classify_message"]
+__all__ = ["MESSAGE_BUDGET", "BounceRecipient", "MessageReport", "classify_message"]
 
 _MAX_DIAGNOSTIC = 4000
+#: Seconds of classification one message may take, all its recipients together. Once spent,
+#: the remaining recipients' diagnostics are read only up to _SHORT_DIAGNOSTIC characters (still
+#: with their Status), and the report says how many. An ordinary report of 1000 recipients takes
+#: a small part of it; a hostile one (hundreds of long diagnostics) cannot multiply its cost.
+MESSAGE_BUDGET = 1.0
+#: Characters of a diagnostic read once the budget is spent: the longest SMTP reply line
+#: (RFC 5321 §4.5.3.1.5).
+_SHORT_DIAGNOSTIC = 512
+#: The clock of the budget (monotonic seconds).
+_clock = time.monotonic
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +98,14 @@ class MessageReport:
     subject: str
     sender: str
     message_id: str
+    #: Why there are no recipients, and what was cut, in words ("" when nothing was).
     note: str = ""
+    #: Recipients the message names but that are not reported (beyond MAX_RECIPIENTS).
+    unreported: int = 0
+    #: Recipients whose diagnostic was read only in part because MESSAGE_BUDGET was spent.
+    over_budget: int = 0
+    #: Each thing that was cut, in words (also in ``note``).
+    cuts: tuple[str, ...] = ()
 
     @property
     def is_bounce(self) -> bool:
@@ -103,13 +121,16 @@ class MessageReport:
             "sender": self.sender,
             "message_id": self.message_id,
             "note": self.note,
+            "unreported": self.unreported,
+            "over_budget": self.over_budget,
+            "cuts": list(self.cuts),
             "recipients": [r.to_dict() for r in self.recipients],
         }
 
 
-def _text_classification(ev: RecipientEvidence) -> Classification:
+def _text_classification(ev: RecipientEvidence, length: int) -> Classification:
     """Classify the diagnostic; the Status field fills in only what the text lacks."""
-    return classify(ev.diagnostic[:_MAX_DIAGNOSTIC], stage=ev.stage, status=ev.status or None)
+    return classify(ev.diagnostic[:length], stage=ev.stage, status=ev.status or None)
 
 
 def _recipient(
@@ -133,9 +154,15 @@ def _recipient(
     )
 
 
-def _from_evidence(evidence: MessageEvidence) -> tuple[BounceRecipient, ...]:
+def _from_evidence(
+    evidence: MessageEvidence, budget: float
+) -> tuple[tuple[BounceRecipient, ...], int]:
+    """One result per recipient, and how many were decided after the budget was spent."""
     kind = evidence.kind
     out: list[BounceRecipient] = []
+    default_classifier()  # built (once per process) before the clock starts
+    deadline = _clock() + budget
+    over_budget = 0
     for ev in evidence.recipients:
         if kind is MessageKind.FEEDBACK:
             ftype = evidence.feedback_type
@@ -156,9 +183,14 @@ def _from_evidence(evidence: MessageEvidence) -> tuple[BounceRecipient, ...]:
         elif kind is MessageKind.AUTO_REPLY:
             out.append(_recipient(ev, RecipientKind.AUTO_REPLY, None))
         elif kind in (MessageKind.BOUNCE, MessageKind.NOTIFICATION):
-            rkind, result = after_dsn(_text_classification(ev), ev.action or "failed", ev.status)
+            length = _MAX_DIAGNOSTIC
+            if len(ev.diagnostic) > _SHORT_DIAGNOSTIC and _clock() > deadline:
+                length = _SHORT_DIAGNOSTIC
+                over_budget += 1
+            classified = _text_classification(ev, length)
+            rkind, result = after_dsn(classified, ev.action or "failed", ev.status)
             out.append(_recipient(ev, rkind, result))
-    return tuple(out)
+    return tuple(out), over_budget
 
 
 def _message_kind(kind: MessageKind, recipients: tuple[BounceRecipient, ...]) -> MessageKind:
@@ -172,15 +204,19 @@ def _message_kind(kind: MessageKind, recipients: tuple[BounceRecipient, ...]) ->
     return kind
 
 
-def classify_message(data: bytes | str | Message) -> MessageReport:
+def classify_message(
+    data: bytes | str | Message, *, budget: float = MESSAGE_BUDGET
+) -> MessageReport:
     """Read a bounce, DSN, feedback report or auto-reply; one result per recipient reported.
 
     Never raises: unreadable or unrecognised input gives ``kind="unknown"`` with no
-    recipients, and an auto-reply gives ``kind="auto_reply"`` with no code.
+    recipients, and an auto-reply gives ``kind="auto_reply"`` with no code. Whatever is cut
+    (recipients beyond MAX_RECIPIENTS, a report part beyond its size limit, diagnostics read in
+    part once ``budget`` seconds of classification are spent) is counted and said in ``note``.
     """
     try:
         evidence = read_message(data)
-        recipients = _from_evidence(evidence)
+        recipients, over_budget = _from_evidence(evidence, budget)
     except Exception as exc:  # a last guard: malformed mail must never escape as a crash
         return MessageReport(
             kind=MessageKind.UNKNOWN,
@@ -191,6 +227,12 @@ def classify_message(data: bytes | str | Message) -> MessageReport:
             message_id="",
             note=f"unreadable message ({type(exc).__name__})",
         )
+    cuts = list(evidence.cuts)
+    if over_budget:
+        cuts.append(
+            f"time budget of {budget:g} s spent: the diagnostics of {over_budget} recipients "
+            f"were read only up to {_SHORT_DIAGNOSTIC} characters"
+        )
     return MessageReport(
         kind=_message_kind(evidence.kind, recipients),
         recipients=recipients,
@@ -198,5 +240,8 @@ def classify_message(data: bytes | str | Message) -> MessageReport:
         subject=evidence.subject,
         sender=evidence.sender,
         message_id=evidence.message_id,
-        note=evidence.note,
+        note="; ".join(part for part in (evidence.note, *cuts) if part),
+        unreported=evidence.unreported,
+        over_budget=over_budget,
+        cuts=tuple(cuts),
     )

@@ -18,9 +18,12 @@ from dataclasses import dataclass
 from email.message import Message
 from typing import Any
 
+from ..safetext import clean_text
+
 __all__ = [
     "MAX_MESSAGE_BYTES",
     "MAX_PARTS",
+    "MAX_REPORT_CHARS",
     "MAX_SECOND_READ_BYTES",
     "MAX_TEXT_CHARS",
     "TextPart",
@@ -39,6 +42,10 @@ MAX_MESSAGE_BYTES = 2 * 1024 * 1024
 MAX_SECOND_READ_BYTES = 24 * 1024 * 1024
 #: Characters of one decoded text part that are examined.
 MAX_TEXT_CHARS = 128 * 1024
+#: Characters of one machine-readable report part (delivery-status, feedback-report) that are
+#: read: as much as the parse keeps, so a DSN of 1000 recipients (about 300 bytes each, or a
+#: few KB with long diagnostics) is read whole. Its fields are read in linear time.
+MAX_REPORT_CHARS = MAX_MESSAGE_BYTES
 #: MIME parts visited per message (a bomb of tiny parts must stay cheap too).
 MAX_PARTS = 200
 #: Characters of one header value that are examined.
@@ -52,7 +59,7 @@ def parse_message(data: bytes | str | Message, limit: int = MAX_MESSAGE_BYTES) -
     if isinstance(data, Message):
         return data
     if isinstance(data, str):
-        data = data.encode("utf-8", "surrogateescape")
+        data = _encode(data)
     if len(data) > limit:
         data = data[:limit]
     if b"\r" in data[:4096] and b"\n" not in data[:4096]:
@@ -63,12 +70,21 @@ def parse_message(data: bytes | str | Message, limit: int = MAX_MESSAGE_BYTES) -
         return email.message_from_string("", policy=email.policy.compat32)
 
 
+def _encode(text: str) -> bytes:
+    """Raw mail given as text: bytes kept with ``surrogateescape`` come back as they were,
+    other surrogates (from a JSON escape, say) as U+FFFD."""
+    try:
+        return text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return clean_text(text).encode("utf-8")
+
+
 def decode_header(value: object) -> str:
     """Decode an RFC 2047 header value to text, keeping what cannot be decoded."""
     if value is None:
         return ""
     raw = str(value)[:MAX_HEADER_CHARS]
-    raw = raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    raw = _encode(raw).decode("utf-8", "replace")
     if "=?" not in raw:
         return " ".join(raw.split())
     try:
@@ -97,7 +113,8 @@ def _decode_bytes(data: bytes, charset: str | None) -> str:
     if name in ("us-ascii", "ascii", "unknown-8bit", "x-unknown", "8bit", "default"):
         name = "utf-8"
     try:
-        return data.decode(name, "replace")
+        # Some codecs (UTF-7, UTF-16) can yield lone surrogates even with "replace".
+        return clean_text(data.decode(name, "replace"))
     except (LookupError, ValueError):
         return data.decode("utf-8", "replace")
 
@@ -114,8 +131,8 @@ def part_text(part: Message, limit: int = MAX_TEXT_CHARS) -> str:
         except Exception:
             return ""
         if isinstance(raw, list):
-            return _join_submessages(raw, limit)
-        return str(raw)[:limit]
+            return clean_text(_join_submessages(raw, limit))
+        return clean_text(str(raw)[:limit])
     if not isinstance(payload, bytes):
         return ""
     payload = payload[: limit * 4]
@@ -160,6 +177,8 @@ class TextPart:
     text: str
     depth: int
     part: Message
+    #: True when ``text`` was cut at its limit (MAX_TEXT_CHARS or MAX_REPORT_CHARS).
+    cut: bool = False
 
 
 _CTYPE = re.compile(r"[a-z0-9][a-z0-9.+_-]*/[a-z0-9][a-z0-9.+_-]*")
@@ -205,7 +224,9 @@ def text_parts(msg: Message, *, max_depth: int = 0) -> Iterator[TextPart]:
                 stack.append((inner, depth + 1))
             continue
         if ctype.startswith("text/") or ctype in _TEXTUAL_MESSAGE:
-            yield TextPart(ctype, part_text(part), depth, part)
+            limit = MAX_REPORT_CHARS if ctype in _TEXTUAL_MESSAGE else MAX_TEXT_CHARS
+            text = part_text(part, limit + 1)
+            yield TextPart(ctype, text[:limit], depth, part, cut=len(text) > limit)
             continue
         if ctype.startswith("multipart/") and not part.is_multipart():
             # Boundary not found: the parser kept the whole body as one string; read it as
@@ -234,6 +255,6 @@ def _inner_message(part: Message) -> Message | None:
             raw = part.get_payload(decode=True)
         except Exception:
             raw = None
-        data = raw if isinstance(raw, bytes) else payload.encode("utf-8", "surrogateescape")
+        data = raw if isinstance(raw, bytes) else _encode(payload)
         return parse_message(data)  # cut at MAX_MESSAGE_BYTES there
     return None

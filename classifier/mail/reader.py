@@ -28,6 +28,7 @@ from .feedback import (
 )
 from .parts import (
     MAX_MESSAGE_BYTES,
+    MAX_REPORT_CHARS,
     MAX_SECOND_READ_BYTES,
     MAX_TEXT_CHARS,
     TextPart,
@@ -97,6 +98,10 @@ class MessageEvidence:
     subject: str = ""
     sender: str = ""
     message_id: str = ""
+    #: What was cut from the report and why, in words (empty when nothing was).
+    cuts: tuple[str, ...] = ()
+    #: Recipients the report names that are not in ``recipients`` (over MAX_RECIPIENTS).
+    unreported: int = 0
 
 
 _BOUNCE_SUBJECT = re.compile(
@@ -149,7 +154,7 @@ def _html_to_text(html: str) -> str:
 def _plain_body(parts: list[TextPart]) -> str:
     """The human-readable report: the top-level text/plain parts, else the HTML ones.
 
-    Cut at MAX_BODY_CHARS.
+    Cut at MAX_BODY_CHARS (``_body_cut`` says whether it was).
     """
     plain = [p for p in parts if p.content_type == "text/plain" and p.depth == 0]
     html = not plain
@@ -164,6 +169,13 @@ def _plain_body(parts: list[TextPart]) -> str:
         if size > MAX_BODY_CHARS:
             break
     return "\n".join(out)[:MAX_BODY_CHARS]
+
+
+def _body_cut(parts: list[TextPart], body: str) -> bool:
+    """Was the human-readable report cut (at MAX_BODY_CHARS or MAX_TEXT_CHARS)?"""
+    return len(body) >= MAX_BODY_CHARS or any(
+        p.cut for p in parts if p.content_type in ("text/plain", "text/html") and p.depth == 0
+    )
 
 
 def _addresses(value: str) -> list[str]:
@@ -336,9 +348,18 @@ def _read(data: bytes | str | Message, limit: int, _depth: int) -> MessageEviden
     # 2. RFC 3464 delivery-status parts, completed by the text part for empty diagnostics.
     evidence: list[RecipientEvidence] = []
     decoded_by = ""
-    for part in parts:
+    cuts: list[str] = []
+    message_cut = isinstance(data, bytes | str) and len(data) > limit
+    for index, part in enumerate(parts):
         if part.content_type in _DSN_TYPES:
             evidence.extend(parse_delivery_status(part.text))
+            if part.cut or (message_cut and index == len(parts) - 1):
+                # Cut at its own limit, or the message was cut inside it (nothing follows it).
+                cuts.append(
+                    "a delivery-status part was cut (the message is read up to "
+                    f"{limit} bytes, a report part up to {MAX_REPORT_CHARS} characters): "
+                    "recipients after the cut are not reported"
+                )
     if evidence:
         decoded_by = "rfc3464"
     elif looks_like_dsn_fields(report):
@@ -430,6 +451,11 @@ def _read(data: bytes | str | Message, limit: int, _depth: int) -> MessageEviden
         evidence = text_found
         decoded_by = mta
         bounce_like = True
+        if _body_cut(parts, body):
+            cuts.append(
+                f"the text report was read up to {MAX_BODY_CHARS} characters: "
+                "recipients after the cut are not reported"
+            )
 
     if not evidence and _depth < 2 and not forwarded:
         inner = _embedded_report(parts, body, report, _depth)
@@ -463,11 +489,16 @@ def _read(data: bytes | str | Message, limit: int, _depth: int) -> MessageEviden
             decoded_by = f"{mta}-fallback"
 
     if evidence:
+        unreported = max(0, len(evidence) - MAX_RECIPIENTS)
+        if unreported:
+            cuts.append(f"{unreported} recipients beyond the first {MAX_RECIPIENTS} not reported")
         return replace(
             base,
             kind=MessageKind.BOUNCE,
             recipients=tuple(evidence[:MAX_RECIPIENTS]),
             decoded_by=decoded_by,
+            cuts=tuple(cuts),
+            unreported=unreported,
         )
     if bounce_like:
         return replace(base, note="looks like a bounce, but names no recipient it can be tied to")

@@ -1,0 +1,59 @@
+"""The first-sight batches and the held-out bounce mail, kept as regression guards.
+
+Their first-sight figures are recorded in docs/accuracy.md; these floors only make sure that
+a later change does not lose what the classifier gets right on them today.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from tests.conftest import ROOT
+
+#: Batch → (strict, lenient) floors, just below what the classifier reaches now.
+FLOORS = {
+    "batch-01.jsonl": (0.81, 0.87),
+    "batch-02.jsonl": (0.80, 0.93),
+    "batch-03.jsonl": (0.80, 0.85),
+    "batch-04.jsonl": (0.69, 0.75),
+}
+
+
+def _bench(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("batch", sorted(FLOORS))
+def test_first_sight_batch_does_not_lose_ground(batch: str) -> None:
+    bench = _bench("first_sight")
+    outcomes = bench.evaluate(bench.load(ROOT / "fixtures" / "firstsight" / batch))
+    strict = sum(o.strict for o in outcomes) / len(outcomes)
+    lenient = sum(o.lenient for o in outcomes) / len(outcomes)
+    floor_strict, floor_lenient = FLOORS[batch]
+    assert strict >= floor_strict and lenient >= floor_lenient, (strict, lenient)
+
+
+def test_every_batch_item_is_labelled_with_a_source() -> None:
+    bench = _bench("first_sight")
+    for path in sorted((ROOT / "fixtures" / "firstsight").glob("batch-*.jsonl")):
+        for item in bench.load(path):
+            assert str(item["code"]) in {str(c) for c in item["accept"]}, item
+            assert str(item["source"]).strip(), item
+
+
+def test_held_out_bounce_mail_does_not_lose_ground() -> None:
+    corpus = Path(ROOT / "fixtures" / "heldout-mail")
+    bench = _bench("sisimai_accuracy")
+    figures = bench.summary(bench.evaluate(corpus))
+    assert figures["recipients"] == 252
+    assert figures["strict"] >= 0.72 and figures["accept"] >= 0.76, figures
