@@ -75,7 +75,16 @@ def evaluate(corpus: Path) -> list[Extraction]:
     out: list[Extraction] = []
     for name in sorted(expected):
         report = classify_message((corpus / name).read_bytes())
-        reported = frozenset(r.recipient.lower() for r in report.recipients if r.recipient)
+        # An entry has two names when a DSN gives both (Original- and Final-Recipient): the
+        # label may use either, and the entry counts once.
+        wanted = expected[name]
+        reported = frozenset(
+            final
+            if (final := r.final_recipient.lower()) in wanted and r.recipient.lower() not in wanted
+            else r.recipient.lower()
+            for r in report.recipients
+            if r.recipient
+        )
         fmt = formats[name] or report.decoded_by or report.kind
         out.append(Extraction(name, fmt, frozenset(expected[name]), reported, unnamed[name]))
     return out

@@ -65,6 +65,9 @@ def evaluate(corpus: Path) -> list[Outcome]:
         report = classify_message((corpus / name).read_bytes())
         found = list(report.recipients)
         by_address = {r.recipient.lower(): r for r in found}
+        for r in found:  # a label may name the DSN's Final-Recipient instead of the original
+            if r.final_recipient:
+                by_address.setdefault(r.final_recipient.lower(), r)
         for row in labelled:
             address = str(row.get("recipient") or "").lower()
             index = int(str(row.get("recipient_index") or 1)) - 1

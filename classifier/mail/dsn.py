@@ -79,6 +79,9 @@ class RecipientEvidence:
     reporting_mta: str = ""
     stage: Stage | None = None
     decoded_by: str = ""
+    #: The address the report delivered to when it differs from ``recipient`` (the DSN's
+    #: Final-Recipient beside its Original-Recipient; the address an alias expanded to).
+    final_recipient: str = ""
 
     def merged(self, other: RecipientEvidence) -> RecipientEvidence:
         """Fill this record's empty fields from ``other`` (same recipient, second source)."""
@@ -91,6 +94,7 @@ class RecipientEvidence:
             remote_mta=self.remote_mta or other.remote_mta,
             reporting_mta=self.reporting_mta or other.reporting_mta,
             stage=self.stage or other.stage,
+            final_recipient=self.final_recipient or other.final_recipient,
         )
 
 
@@ -188,11 +192,15 @@ def parse_delivery_status(text: str, *, decoded_by: str = "rfc3464") -> list[Rec
     out: list[RecipientEvidence] = []
     seen: dict[str, int] = {}
     for group in groups:
-        recipient = clean_address(group.get("final-recipient", "")) or clean_address(
-            group.get("original-recipient", "") or group.get("x-actual-recipient", "")
+        # The Original-Recipient is the address the sender used (RFC 3464 §2.3.1), the one a
+        # sender can act on; the Final-Recipient (an alias's target) is kept beside it.
+        final = clean_address(group.get("final-recipient", "")) or clean_address(
+            group.get("x-actual-recipient", "")
         )
+        recipient = clean_address(group.get("original-recipient", "")) or final
         if not recipient:
             continue
+        final = final if final != recipient else ""
         dtype, diagnostic = split_typed(group.get("diagnostic-code", ""))
         status_field = group.get("status", "")
         status_match = _STATUS.search(status_field)
@@ -214,6 +222,7 @@ def parse_delivery_status(text: str, *, decoded_by: str = "rfc3464") -> list[Rec
             remote_mta=split_typed(group.get("remote-mta", ""))[1],
             reporting_mta=reporting_mta,
             decoded_by=decoded_by,
+            final_recipient=final,
         )
         if recipient in seen:
             index = seen[recipient]

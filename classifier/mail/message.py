@@ -55,6 +55,8 @@ class BounceRecipient:
     feedback_type: str
     decoded_by: str
     classification: Classification | None
+    #: The address finally delivered to, when the report names one besides ``recipient``.
+    final_recipient: str = ""
 
     @property
     def code(self) -> str:
@@ -65,6 +67,7 @@ class BounceRecipient:
         """JSON-ready form."""
         return {
             "recipient": self.recipient,
+            "final_recipient": self.final_recipient,
             "kind": self.kind,
             "code": self.code,
             "action": self.action,
@@ -147,6 +150,7 @@ def _recipient(
         feedback_type=feedback_type,
         decoded_by=ev.decoded_by,
         classification=result,
+        final_recipient=ev.final_recipient,
     )
 
 

@@ -7,6 +7,7 @@ order of the checks matters: a feedback report or an unsubscribe request can car
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, replace
 from email.message import Message
@@ -62,12 +63,24 @@ _DSN_TYPES = frozenset({"message/delivery-status", "message/global-delivery-stat
 _HEADER_TYPES = frozenset(
     {"text/rfc822-headers", "message/rfc822-headers", "message/global-headers"}
 )
+_NULL_SENDER = re.compile(r"^[^<@]{0,200}<>\s*$")
 _TAG = re.compile(r"<[^>]{0,2000}>")
 _FORWARDED = re.compile(r"^\s*(?:fwd?|fw|tr|wg|rv|enc|i)\s*:", re.IGNORECASE)
 _QUOTED = re.compile(r"(?m)^>[ >]?\S")
 _UNQUOTE = re.compile(r"(?m)^> ?")
 _ADDRESS = re.compile(ADDRESS_PATTERN)
 _TO_FIELD = re.compile(r"(?im)^to:\s*(.+(?:\n[ \t].+)*)")
+_RECEIVED_FIELD = re.compile(r"(?im)^received:.{0,2000}(?:\n[ \t].{0,2000}){0,10}")
+_RECEIVED_FOR = re.compile(rf"\bfor\s+<?({ADDRESS_PATTERN})>?", re.IGNORECASE)
+#: Headers of a message a mailing list distributed (RFC 2369, Mailman, Precedence).
+_LIST_MARKS = ("List-Id", "List-Post", "List-Unsubscribe", "X-BeenThere", "Sender")
+_LIST_MARK = re.compile(
+    r"(?im)^(?:list-(?:id|post|unsubscribe)|x-beenthere|sender):|^precedence:\s*(?:list|bulk)"
+)
+#: Received headers of a returned original searched for the envelope recipient.
+MAX_RECEIVED = 30
+#: Characters of a pasted original searched for header fields.
+_MAX_HEADER_SEARCH = 64_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +129,9 @@ def sent_as_report(msg: Message) -> bool:
         ctype, report_type = "", ""
     if ctype == "multipart/report" and report_type in ("delivery-status", ""):
         return True
-    return bool(_DAEMON.search(header(msg, "From")))
+    sender = header(msg, "From")
+    # A From of the null reverse-path ("<>") is what delivery reports are sent from.
+    return bool(_DAEMON.search(sender)) or _NULL_SENDER.search(sender) is not None
 
 
 def looks_like_bounce(msg: Message) -> bool:
@@ -175,19 +190,75 @@ def _addresses(value: str) -> list[str]:
 def _original_recipients(parts: list[TextPart], pasted: str) -> list[str]:
     """Recipients named by the returned original (its To), as a last resort.
 
-    ``pasted`` is the text after the report: an original pasted into the plain part.
+    ``pasted`` is the text after the report: an original pasted into the plain part. An
+    original cut before its To, or one a mailing list distributed (whose To names the list
+    or the author's correspondents), names its envelope recipient in a Received header's
+    "for <a@b>" clause instead.
     """
+    received: list[str] = []
     for part in parts:
         if part.content_type in ("message/rfc822", "message/global"):
-            found = _addresses(header(part.part, "To"))
+            listed = any(header(part.part, name) for name in _LIST_MARKS)
+            found = [] if listed else _addresses(header(part.part, "To"))
             if found:
                 return found
+            with contextlib.suppress(Exception):  # an unreadable header is no evidence
+                received.extend(str(v) for v in part.part.get_all("Received") or ())
         if part.content_type in _HEADER_TYPES:
-            match = _TO_FIELD.search(part.text)
+            text = part.text[:_MAX_HEADER_SEARCH]
+            match = None if _LIST_MARK.search(text) else _TO_FIELD.search(text)
             if match:
                 return _addresses(match.group(1))
-    match = _TO_FIELD.search(pasted)
-    return _addresses(match.group(1)) if match else []
+            received.extend(m.group(0) for m in _RECEIVED_FIELD.finditer(text))
+    text = pasted[:_MAX_HEADER_SEARCH]
+    match = None if _LIST_MARK.search(text) else _TO_FIELD.search(text)
+    if match:
+        return _addresses(match.group(1))
+    received.extend(m.group(0) for m in _RECEIVED_FIELD.finditer(text))
+    found = []
+    for value in received[:MAX_RECEIVED]:
+        for_clause = _RECEIVED_FOR.search(value)
+        address = clean_address(for_clause.group(1)) if for_clause else ""
+        if address and address not in found:
+            found.append(address)
+    return found
+
+
+#: Headers that name a mailing list or the sending side, in the bounce or in the returned
+#: original: their addresses never bounced (RFC 2369 List-*, RFC 5322 Sender/Reply-To, the
+#: original's envelope sender, Mailman's X-BeenThere).
+_LIST_SIDE_HEADERS = (
+    "List-Post",
+    "List-Unsubscribe",
+    "List-Subscribe",
+    "List-Help",
+    "List-Owner",
+    "List-Archive",
+    "X-BeenThere",
+    "Sender",
+    "Reply-To",
+    "Errors-To",
+    "Return-Path",
+)
+_LIST_SIDE_FIELD = re.compile(
+    r"(?im)^(?:" + "|".join(_LIST_SIDE_HEADERS) + r"):[ \t]*(.{0,2000}(?:\n[ \t].{0,2000}){0,10})"
+)
+
+
+def _list_side(msg: Message, parts: list[TextPart], pasted: str) -> list[str]:
+    """Addresses of the list and the sending side, from the bounce and the returned original."""
+    found: list[str] = []
+    messages = [msg] + [
+        p.part for p in parts if p.content_type in ("message/rfc822", "message/global")
+    ]
+    for message in messages[: MAX_ATTACHED_READ + 1]:
+        for name in _LIST_SIDE_HEADERS:
+            found.extend(_addresses(header(message, name)))
+    texts = [p.text for p in parts if p.content_type in _HEADER_TYPES] + [pasted]
+    for text in texts:
+        for match in _LIST_SIDE_FIELD.finditer(text[:_MAX_HEADER_SEARCH]):
+            found.extend(_addresses(match.group(1)))
+    return list(dict.fromkeys(found))
 
 
 def _embedded_report(
@@ -270,6 +341,9 @@ def _read(data: bytes | str | Message, limit: int, _depth: int) -> MessageEviden
 
     excluded = _addresses(sender)
     sender_side = excluded + _addresses(header(msg, "To"))
+    # The list's and the sender's own addresses: named by a report, they never bounced.
+    never = [*excluded, *_list_side(msg, parts, body[len(report) :])]
+    failed_header = _addresses(header(msg, "X-Failed-Recipients"))
 
     # 2. RFC 3464 delivery-status parts, completed by the text part for empty diagnostics.
     evidence: list[RecipientEvidence] = []
@@ -346,15 +420,23 @@ def _read(data: bytes | str | Message, limit: int, _depth: int) -> MessageEviden
         not evidence or len(body) <= 32_000 or any(not r.diagnostic for r in evidence)
     )
     text_found = (
-        decode_text_bounce(report, excluded=excluded, sender_side=sender_side, decoded_by=mta)
+        decode_text_bounce(report, excluded=never, sender_side=sender_side, decoded_by=mta)
         if needed
         else []
     )
+    confirmed = [
+        r for r in text_found if r.recipient in failed_header or r.final_recipient in failed_header
+    ]
+    if confirmed and not evidence:
+        # X-Failed-Recipients names the failed addresses: other addresses of the text were
+        # quoted, not failed. (A header that names none of them was rewritten on the way.)
+        text_found = confirmed
     if len(evidence) == 1 and not evidence[0].diagnostic and not text_found:
         # One recipient and no Diagnostic-Code: the human-readable report is about it.
         evidence = [replace(evidence[0], diagnostic=" ".join(report.split())[:4000])]
     if evidence:
         by_address = {r.recipient: r for r in text_found}
+        by_address.update({r.final_recipient: r for r in text_found if r.final_recipient})
         evidence = [
             r.merged(by_address[r.recipient])
             if r.recipient in by_address and (not r.diagnostic or not r.stage)
@@ -381,12 +463,17 @@ def _read(data: bytes | str | Message, limit: int, _depth: int) -> MessageEviden
             return inner
 
     if not evidence and bounce_like:
-        failed = _addresses(header(msg, "X-Failed-Recipients"))
+        failed = failed_header
         if not failed:
             # The returned original says who it was for; only a single addressee is
             # unambiguous (with several, which of them failed is not known).
             addressees = [
-                a for a in _original_recipients(parts, body[len(report) :]) if a not in sender_side
+                a
+                for a in (
+                    _original_recipients(parts, body[len(report) :])
+                    or _original_recipients([], report)  # a "To: a@b" summary in the report
+                )
+                if a not in sender_side and a not in never
             ]
             failed = addressees if len(addressees) == 1 else []
         if failed:

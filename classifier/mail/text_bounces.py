@@ -132,17 +132,47 @@ _RCPT_DETAIL = re.compile(
     rf"^\s*(?:RCPT\s+TO|Envelope-To|Recipient(?:\s+address)?)\s*:\s*<?({_ADDR})>?", re.IGNORECASE
 )
 _LEADING_ADDRESS = re.compile(
-    rf"^\s{{0,12}}(?:\d+[.)]\s+|[*•-]\s+)?[<\x22]?(?:mailto:)?({_ADDR})[>\x22]?(?:\s*\((?:[^)]{{0,200}})\))?"
-    rf"(?:<mailto:[^>]{{0,200}}>)?(.*)$"
+    rf"^\s{{0,12}}(?:\d+[.)]\s+|[*•-]{{1,2}}\s+)?[<\x22\[]?(?i:mailto:|smtp:)?({_ADDR})[>\x22\]]?"
+    rf"(?:\s*\((?:[^)]{{0,200}})\))?(?:<mailto:[^>]{{0,200}}>)?(.*)$"
+)
+#: A labelled line whose value is one address: "Intended recipient: a@b", "Error-for: a@b",
+#: "Invalid final delivery userid: a@b", "Recipient: [SMTP:a@b]", "Delivery failed 20
+#: attempts: a@b" (SMTP32, LSMTP, USA.NET, HotPOP, MailEnable ...).
+_LABELLED_ADDRESS = re.compile(
+    rf"^\s{{0,12}}(?:[*•-]{{1,2}}\s*)?([A-Za-z][\w ./()-]{{0,40}}?)\s*:\s*[\[<\x22]?(?i:smtp:)?"
+    rf"({_ADDR})[\]>\x22]?\s*[.;,]?\s*$"
+)
+#: Labels of such lines that name the sending side or the original's headers, not a recipient.
+_SENDER_LABEL = re.compile(
+    r"(?:^|[\s-])(?:from|to|cc|bcc|sender|reply-to|return-path|errors-to|contact|by|owner|"
+    r"admin|administrator|postmaster|list|x-[\w-]+)$",
+    re.IGNORECASE,
 )
 _SENTENCE_ADDRESS = re.compile(
-    rf"""(?:\b(?:to|for|recipient|address|user|mailbox|rcpt)\b:?\s*(?:address\s*)?
-          <({_ADDR})>
+    rf"""(?:\b(?:to|for)\b:?\s*(?:address\s*)?<({_ADDR})>
+        | \b(?:recipient|address|user|mailbox|rcpt)\b:?\s*(?:address\s*)?<?({_ADDR})
         | <({_ADDR})>\s*(?::|\.{{3}}|,|\s|$)
-        | \b(?:deliver(?:ed|ing|y)?|sent|send|reach)\s+(?:your\s+\w+\s+|the\s+\w+\s+)?to\s+
-          "?({_ADDR})
+        | \b(?:deliver(?:ed|ing|y)?|undeliverable|sent|send|reach|addressed)\s+
+          (?:[\w-]{{1,20}}\s+){{0,2}}?to\s+[\x22']?<?({_ADDR})
+        | \bSMTP[:=]<?({_ADDR})
         )""",
     re.IGNORECASE | re.VERBOSE,
+)
+#: An alias note after a recipient: Exim's "(generated from a@b)", Sendmail's and Postfix's
+#: "(expanded from: <a@b>)". The address inside is the one the sender used.
+_ALIAS_OF = re.compile(
+    rf"\((?:ultimately\s+)?(?:generated|expanded)\s+from:?\s*<?({_ADDR})>?", re.IGNORECASE
+)
+#: A line that only says what an address was generated from ("an undisclosed address").
+_ALIAS_LINE = re.compile(
+    rf"^\s*(?:an\s+undisclosed\s+address\s*)?\((?:ultimately\s+)?generated\s+from:?\s*<?({_ADDR})>?",
+    re.IGNORECASE,
+)
+#: Words that introduce the sender of the returned message, not a recipient
+#: ("A message sent by <a@b> could not be delivered", "message from a@b").
+_INTRODUCES_SENDER = re.compile(
+    r"(?:\b(?:sent|written|submitted|posted)\s+by|\bmessage\s+from|\bfrom)\s*:?\s*[<\x22]?$",
+    re.IGNORECASE,
 )
 _NOT_RECIPIENT = re.compile(
     r"^(?:mailer-daemon|postmaster|root|no-?reply|do-?not-?reply|abuse|support|help)@",
@@ -167,7 +197,8 @@ _BOUNCE_PROSE = re.compile(
     r"could not be delivered|undeliverable|unable to deliver|delivery (?:has )?failed|"
     r"permanent (?:fatal )?errors?|did not reach|could not be reached|rejected your message|"
     r"failed permanently|returned mail|not be delivered|delivery to the following|"
-    r"was not delivered|couldn't be delivered|message could not|mail delivery failed",
+    r"was not delivered|couldn't be delivered|message could not|mail delivery failed|"
+    r"no such user|user unknown|unknown user|user not (?:known|found)",
     re.IGNORECASE,
 )
 
@@ -210,6 +241,8 @@ def _candidates(
     for index, line in enumerate(lines):
         if "@" not in line:
             continue  # every recipient line names an address
+        if _introduces_sender(lines, index):
+            continue
         match = _TRANSCRIPT_LINE.match(line)
         if match:
             address = clean_address(match.group(2))
@@ -226,6 +259,21 @@ def _candidates(
         if match:
             address = clean_address(match.group(1))
             if address and address not in excluded:
+                leading.append((index, address, ""))
+            continue
+        match = _LABELLED_ADDRESS.match(line)
+        if match and not _SENDER_LABEL.search(match.group(1).strip()):
+            address = clean_address(match.group(2))
+            if address and address not in sender_side and not _NOT_RECIPIENT.match(address):
+                # The label may be the reason itself ("User mailbox exceeds allowed size: a@b").
+                leading.append((index, address, match.group(1).strip()))
+            continue
+        match = _ALIAS_LINE.match(line)
+        if match:
+            # "(generated from a@b)" names its own recipient unless it notes the line above.
+            address = clean_address(match.group(1))
+            noted = leading and leading[-1][0] >= index - 3
+            if address and address not in excluded and not noted:
                 leading.append((index, address, ""))
             continue
         match = _LEADING_ADDRESS.match(line)
@@ -250,12 +298,48 @@ def _candidates(
         if "@" not in line:
             continue
         for match in _SENTENCE_ADDRESS.finditer(line):
+            if _INTRODUCES_SENDER.search(line[: match.start()].rstrip()[-40:]):
+                continue
             raw = next(g for g in match.groups() if g)
             address = clean_address(raw)
             if address and address not in sender_side and not _NOT_RECIPIENT.match(address):
                 sentence.append((index, address, line.strip()))
                 break
     return sentence
+
+
+def _introduces_sender(lines: list[str], index: int) -> bool:
+    """Is the address that starts this line the sender, introduced by the line above?"""
+    for previous in reversed(lines[max(0, index - 2) : index]):
+        if previous.strip():
+            return bool(_INTRODUCES_SENDER.search(previous.rstrip()[-40:]))
+    return False
+
+
+def _aliases(lines: list[str]) -> dict[str, str]:
+    """Recipient → the address it was generated or expanded from, where a note says so.
+
+    The note follows the address on its line or on the more indented lines below it.
+    """
+    out: dict[str, str] = {}
+    for index, line in enumerate(lines):
+        if "@" not in line:
+            continue
+        match = _LEADING_ADDRESS.match(line) or _TRANSCRIPT_LINE.match(line)
+        if not match:
+            continue
+        address = clean_address(match.group(2 if match.re is _TRANSCRIPT_LINE else 1))
+        indent = len(line) - len(line.lstrip())
+        block = [line.strip()]
+        for below in lines[index + 1 : index + 4]:
+            if not below.strip() or len(below) - len(below.lstrip()) <= indent:
+                break
+            block.append(below.strip())
+        alias = _ALIAS_OF.search(" ".join(block))
+        original = clean_address(alias.group(1)) if alias else ""
+        if address and original and original != address:
+            out.setdefault(address, original)
+    return out
 
 
 def _merge_consecutive(found: list[tuple[int, str, str]]) -> list[tuple[int, str, str]]:
@@ -291,6 +375,7 @@ def decode_text_bounce(
     intro = _clean_segment(lines[:first])
     intro_has_code = has_reply_code(intro)
     action = "delayed" if looks_like_delay(report) else "failed"
+    aliases = _aliases(lines)
     by_recipient: dict[str, RecipientEvidence] = {}
     order: list[str] = []
     for position, (index, address, inline) in enumerate(found):
@@ -309,19 +394,23 @@ def decode_text_bounce(
             diagnostic = _clean_segment([intro, segment])
         else:
             diagnostic = segment if len(segment) >= 8 else _clean_segment([segment, intro])
+        # Report the address the sender used; the one it was expanded to is kept beside it.
+        alias = aliases.get(address, "")
+        used, final = (alias, address) if alias and alias not in excluded_set else (address, "")
         record = RecipientEvidence(
-            recipient=address,
+            recipient=used,
+            final_recipient=final,
             action=action,
             diagnostic=diagnostic,
             stage=find_stage(context),
             decoded_by=decoded_by,
         )
-        previous = by_recipient.get(address)
+        previous = by_recipient.get(used)
         if previous is None:
-            by_recipient[address] = record
-            order.append(address)
+            by_recipient[used] = record
+            order.append(used)
         elif has_reply_code(record.diagnostic) and not has_reply_code(previous.diagnostic):
-            by_recipient[address] = record
+            by_recipient[used] = record
     return [by_recipient[a] for a in order]
 
 
