@@ -90,3 +90,17 @@ def test_message_without_message_id_is_keyed_by_its_bytes() -> None:
     other = message_events(classify_message(changed), changed, origin="b")
     assert first and {e.key for e in first}.isdisjoint(e.key for e in other)
     assert [e.key for e in first] == [e.key for e in message_events(report, data, origin="c")]
+
+
+def test_message_time_reads_the_date_or_gives_zero() -> None:
+    from classifier.ledger.feed import message_time
+
+    assert message_time(b"Date: Mon, 1 Jan 2024 00:00:00 +0000\n\nbody") == 1704067200.0
+    assert message_time(b"Date: Mon, 1 Jan 2024 03:00:00 +0300\n\n") == 1704067200.0
+    for bad in (
+        b"Date: garbage\n\n",
+        b"Date: Mon, 99 Foo 2024 99:99:99\n\n",
+        b"\xff\xfe" * 999,
+        b"",
+    ):
+        assert message_time(bad) == 0.0

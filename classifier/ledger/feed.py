@@ -208,7 +208,7 @@ def message_time(data: bytes) -> float:
         if not value:
             return 0.0
         date = parsedate_to_datetime(str(value))
-    except (ValueError, TypeError, IndexError, OverflowError):
+    except (ValueError, TypeError, LookupError, OverflowError):  # any malformed Date
         return 0.0
     if date.tzinfo is None:
         date = date.replace(tzinfo=UTC)
