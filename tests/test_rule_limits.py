@@ -89,13 +89,15 @@ def test_a_reply_has_a_budget_across_all_rules(
     monkeypatch.setattr(engine, "_clock", lambda: next(ticks) * 0.1)
     monkeypatch.setattr(engine, "REPLY_BUDGET", 0.2)
     tried: list[str] = []
-    search = clf._search
+    search = Classifier._search
 
-    def counted(pattern: regex.Pattern[str], linear: bool, text: str) -> regex.Match[str] | None:
+    def counted(
+        self: Classifier, pattern: regex.Pattern[str], linear: bool, text: str
+    ) -> regex.Match[str] | None:
         tried.append(pattern.pattern)
-        return search(pattern, linear, text)
+        return search(self, pattern, linear, text)
 
-    monkeypatch.setattr(clf, "_search", counted)
+    monkeypatch.setattr(Classifier, "_search", counted)
     result = clf.classify("550 " + "x" * 3000 + "!")
     assert result.code == "550"  # the codes decide once the rules are out of time
     assert len(tried) == 3
