@@ -155,10 +155,23 @@ def enhanced_status(klass: str, subject: str, detail: str) -> str:
     return f"{klass}.{int(subject)}.{int(detail)}"
 
 
+# ENHANCED without its leading look-behind: a pattern that starts with a character class is
+# searched with a fast scan for that class, a look-behind is tried at every position (3x
+# slower on typical replies). find_enhanced checks the character before itself.
+_ENHANCED_BODY = re.compile(r"([245])\.([0-9]{1,3})\.([0-9]{1,3})(?![0-9]|\.[0-9])")
+_NOT_BEFORE = frozenset("0123456789.")
+
+
 def find_enhanced(text: str) -> str | None:
-    """The first enhanced status in ``text``, in normal form, or None."""
-    m = ENHANCED.search(text)
-    return None if m is None else enhanced_status(m.group(1), m.group(2), m.group(3))
+    """The first enhanced status in ``text``, in normal form, or None (as ENHANCED finds)."""
+    search = _ENHANCED_BODY.search
+    m = search(text)
+    while m is not None:
+        at = m.start()
+        if at == 0 or text[at - 1] not in _NOT_BEFORE:
+            return enhanced_status(m.group(1), m.group(2), m.group(3))
+        m = search(text, at + 1)
+    return None
 
 
 # --- typed DSN fields (RFC 3464 §2.1.2: "type; value") --------------------------------------
