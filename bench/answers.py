@@ -4,7 +4,7 @@ A change meant to keep behaviour (a reorganisation, a speed-up) proves it here: 
 answers before the change, compare after it. The answers cover every fixture reply, every
 rule example, every recipient of the Sisimai bounce corpus through ``classify_message``, the
 rows of ``replay`` (plain and ``--final``) on the bundled Postfix log and on a generated one,
-and every reply of the ``bench_classify.py`` mix.
+and every reply of the ``bench_classify.py`` inputs (mix and distinct).
 
     python bench/answers.py record /tmp/answers-before.json
     python bench/answers.py compare /tmp/answers-before.json     # exit 1 on any difference
@@ -23,7 +23,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_classify import make_mix
+from bench_classify import make_distinct, make_mix
 from gen_postfix_log import generate
 
 from classifier import classify, classify_message, load_rules
@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 POSTFIX_LOG = "postfix-3.7.11-fakemx.log"
 GENERATED_LINES = 20_000
 MIX_LINES = 200_000
+DISTINCT_LINES = 100_000
 
 Answers = dict[str, dict[str, Any]]
 
@@ -92,8 +93,16 @@ def _replays() -> Iterator[tuple[str, Any]]:
 
 
 def _mix() -> Iterator[tuple[str, Any]]:
+    yield from _answers(make_mix(load_rules(), MIX_LINES))
+
+
+def _distinct() -> Iterator[tuple[str, Any]]:
+    yield from _answers(make_distinct(load_rules(), DISTINCT_LINES))
+
+
+def _answers(replies: list[tuple[str, str | None]]) -> Iterator[tuple[str, Any]]:
     seen: set[tuple[str, str | None]] = set()
-    for reply, stage in make_mix(load_rules(), MIX_LINES):
+    for reply, stage in replies:
         if (reply, stage) in seen:
             continue
         seen.add((reply, stage))
@@ -107,6 +116,7 @@ SECTIONS = {
     "sisimai_recipients": _sisimai,
     "replay_rows": _replays,
     "bench_mix": _mix,
+    "bench_distinct": _distinct,
 }
 
 

@@ -9,6 +9,7 @@ everything else under a ``regex`` timeout, so no input can make a rule run away.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -25,7 +26,14 @@ from .reply import ParsedReply, parse_reply
 from .result import Classification
 from .rules import Rule, RuleSet, load_rules
 
-__all__ = ["REGEX_TIMEOUT", "REPLY_BUDGET", "Classifier", "classify", "default_classifier"]
+__all__ = [
+    "CACHE_BYTES",
+    "REGEX_TIMEOUT",
+    "REPLY_BUDGET",
+    "Classifier",
+    "classify",
+    "default_classifier",
+]
 
 #: Seconds one rule's regex may spend on one text before it counts as "no match".
 REGEX_TIMEOUT = 0.05
@@ -39,26 +47,70 @@ _clock = time.monotonic
 #: backtrack badly (prefilter.is_linear); longer texts and other patterns always use it.
 SHORT_TEXT = 1024
 _CACHE_KEY_MAX = 2048
+#: Bytes the table of results may hold by default (its strings, keys and results counted).
+CACHE_BYTES = 8 * 1024 * 1024
+#: What one entry costs beside its strings: the result object, the key tuple, the table slot.
+_ENTRY_BYTES = 400
+#: The table of results watches its hits over windows of this many calls; a window with fewer
+#: than 1 hit in _RARE sends it to sleep for _SLEEP calls (all-distinct input then costs what
+#: no table costs), after which it watches again.
+_WINDOW = 4096
+_RARE = 64
+_SLEEP = 15 * _WINDOW
 
 
 class _Memo:
     """The classifier's bounded memo tables: results by reply and by words, and which rules a
     (basic, enhanced, stage) triple admits.
 
+    The results table holds at most ``size`` entries and ``budget`` bytes (the sizes of its
+    strings plus ``_ENTRY_BYTES`` per entry; it is emptied when either is reached), and it
+    sleeps while the input does not repeat (see ``_WINDOW``), so that it never costs more
+    than it saves. The admissible table is small by nature (code triples of real stages).
+
     Safe under concurrent use without a lock: every operation is one dict get, set or clear
     (each atomic on its own), the values are immutable, and a race can only drop or repeat
-    an entry, which costs a recomputation of the same answer, never a different answer.
+    an entry, which costs a recomputation of the same answer, never a different answer (the
+    counters are estimates: a lost update only moves a window's end).
     """
 
-    __slots__ = ("admissible", "results", "size")
+    __slots__ = ("admissible", "budget", "calls", "hits", "results", "size", "sleep", "used")
 
     #: Code triples remembered at most (there are few: codes are a small vocabulary).
     ADMISSIBLE_MAX = 4096
 
-    def __init__(self, size: int) -> None:
-        self.size = size
+    def __init__(self, size: int, budget: int) -> None:
+        self.size = size if budget > 0 else 0
+        self.budget = budget
+        self.used = 0
+        self.calls = 0
+        self.hits = 0
+        self.sleep = 0
         self.results: dict[tuple[object, ...], Classification] = {}
         self.admissible: dict[tuple[int | None, str | None, Stage], int] = {}
+
+    def awake(self) -> bool:
+        """Whether the results table is in use for this call (and the window's bookkeeping)."""
+        if self.sleep > 0:
+            self.sleep -= 1
+            return False
+        self.calls += 1
+        if self.calls >= _WINDOW:
+            if self.hits * _RARE < self.calls:
+                self.sleep = _SLEEP
+            self.calls = self.hits = 0
+        return True
+
+    def store(self, key: tuple[object, ...], result: Classification, cost: int) -> None:
+        """Remember ``result`` under ``key``; empty the table first when it is full."""
+        cost += _ENTRY_BYTES
+        if len(self.results) >= self.size or self.used + cost > self.budget:
+            self.results.clear()
+            self.used = 0
+            if cost > self.budget:
+                return
+        self.used += cost
+        self.results[key] = result
 
 
 class Classifier:
@@ -72,22 +124,25 @@ class Classifier:
 
     __slots__ = (
         "_admissible",
-        "_cache_size",
         "_conditional",
         "_conditional_units",
         "_delivered",
         "_lock",
+        "_memo",
         "_over_budget",
         "_parts",
         "_prefilter",
-        "_results",
         "_rules",
         "_ruleset",
         "_timeouts",
         "_units",
     )
 
-    def __init__(self, rules: RuleSet, *, cache_size: int = 65536) -> None:
+    def __init__(
+        self, rules: RuleSet, *, cache_size: int = 65536, cache_bytes: int = CACHE_BYTES
+    ) -> None:
+        """``cache_size`` and ``cache_bytes`` bound the table of results (entries and bytes;
+        either 0 turns it off); see ``_Memo``."""
         self._ruleset = rules
         self._rules: tuple[Rule, ...] = rules.rules
         # A rule that is an alternation of phrases becomes one unit per phrase, in order: a
@@ -112,11 +167,9 @@ class Classifier:
         self._delivered = sum(
             1 << index for index, (rule, _p, _l) in enumerate(units) if rule.reason == "delivered"
         )
-        memo = _Memo(cache_size)
-        # The memo's tables, held directly: they are read on every classification.
-        self._results = memo.results
-        self._admissible = memo.admissible
-        self._cache_size = memo.size
+        self._memo = _Memo(cache_size, cache_bytes)
+        # The table of admissible rules, held directly: it is read on every classification.
+        self._admissible = self._memo.admissible
         self._lock = threading.Lock()
         self._timeouts = 0
         self._over_budget = 0
@@ -143,9 +196,14 @@ class Classifier:
         *,
         builtin: bool = True,
         cache_size: int = 65536,
+        cache_bytes: int = CACHE_BYTES,
     ) -> Classifier:
         """Build from the bundled rules with ``extra_dirs`` checked first."""
-        return cls(load_rules(extra_dirs, builtin=builtin), cache_size=cache_size)
+        return cls(
+            load_rules(extra_dirs, builtin=builtin),
+            cache_size=cache_size,
+            cache_bytes=cache_bytes,
+        )
 
     # -- matching --------------------------------------------------------------------------
 
@@ -159,7 +217,7 @@ class Classifier:
             for index, rule in self._conditional_units:
                 if rule.admits(reply.basic, reply.enhanced, reply.stage):
                     mask |= 1 << index
-            if len(admissible) < _Memo.ADMISSIBLE_MAX:
+            if len(admissible) < _Memo.ADMISSIBLE_MAX and len(reply.stage) <= 32:
                 admissible[key] = mask
         return mask
 
@@ -235,14 +293,18 @@ class Classifier:
         the words, the status says more than its class (not X.0.0) and its class agrees with
         the basic code, the reply is decided again with that status.
         """
-        cache = self._results
-        size = self._cache_size
-        cacheable = size > 0 and isinstance(reply, str) and len(reply) <= _CACHE_KEY_MAX
+        memo = self._memo
+        if memo.size <= 0 or not memo.awake():
+            return self.classify_parsed(parse_reply(reply, stage, status=status))
+        cache = memo.results
+        size = sys.getsizeof
+        cacheable = isinstance(reply, str) and len(reply) <= _CACHE_KEY_MAX
         if cacheable:
             # Stage members hash and compare as their value: "rcpt" and Stage.RCPT are one key.
             key: tuple[object, ...] = (reply, stage) if status is None else (reply, stage, status)
             hit = cache.get(key)
             if hit is not None:
+                memo.hits += 1
                 return hit
         parsed = parse_reply(reply, stage, status=status)
         # The result depends only on the remote's words, codes and stage: the same reply behind
@@ -250,18 +312,18 @@ class Classifier:
         words: tuple[object, ...] = (parsed.text, parsed.basic, parsed.enhanced, parsed.stage)
         if parsed.status is not None:
             words = (*words, parsed.status)
-        result = cache.get(words) if size > 0 else None
+        result = cache.get(words)
         if result is None:
-            verdict = verdict_of(parsed)
-            result = self._decide(parsed, verdict, self._first_match(parsed, verdict))
-            if parsed.status is not None:
-                result = self._with_status(parsed, result, self._first_match_any)
-            if size > 0:
-                if len(cache) >= size:
-                    cache.clear()
-                cache[words] = result
+            result = self.classify_parsed(parsed)
+            cost = size(parsed.text) + size(parsed.stage)
+            if result.matched is not None:
+                cost += size(result.matched)
+            memo.store(words, result, cost)
+        else:
+            memo.hits += 1
         if cacheable:
-            cache[key] = result
+            cost = size(reply) + (size(stage) if stage is not None else 0)
+            memo.store(key, result, cost + (size(status) if status is not None else 0))
         return result
 
     def classify_plain(

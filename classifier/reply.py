@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 
 from .enums import Stage
 from .safetext import clean_text
-from .smtp import enhanced_status, find_enhanced, stage_from_words
+from .smtp import enhanced_status, find_enhanced, stage_from_words, stage_of
 
 __all__ = ["MAX_INPUT", "MAX_TEXT", "ParsedReply", "decode", "parse_reply"]
 
@@ -101,18 +101,25 @@ _EMBEDDED_REPLY = re.compile(r"(?:^|[:;>]\s*|\s-\s|'|\")([2-5][0-9][0-9])([ -])(
 _DSN_FIELD = re.compile(r"(?im)^[ \t]*diagnostic-code[ \t]*:[ \t]*((?:.*)(?:\r?\n[ \t]+.*)*)")
 _DSN_STATUS = re.compile(r"(?im)^[ \t]*status[ \t]*:[ \t]*([245])\.([0-9]{1,3})\.([0-9]{1,3})")
 _DIAG_TYPE = re.compile(r"^[ \t]*(smtp|x-[a-z0-9-]+|mta|esmtp|lmtp|x400|unix)[ \t]*;[ \t]*", re.I)
+# Every pattern below reads untrusted text: each is linear (no two repeats that can share
+# characters, possessive where a run could be split) or bounded, and where an unanchored
+# search could restart on every occurrence of its head, the helper that uses it restarts
+# only after the text already ruled out (tests/test_reply_linear.py feeds each 64 KiB of
+# adversarial filler).
+
+# Postfix's "status=bounced (text)": the text runs to the last ")" of the input.
 _POSTFIX_STATUS = re.compile(
-    r"\bstatus=(sent|deferred|bounced|expired|undeliverable|deliverable|softbounce)\s*\((.*)\)\s*$",
-    re.S,
+    r"\bstatus=(sent|deferred|bounced|expired|undeliverable|deliverable|softbounce)\s*+\("
 )
-_IN_REPLY_TO = re.compile(r"\s*\(in reply to ([a-z ]+?) command\)\s*\.?\s*$", re.I)
+_IN_REPLY_TO = re.compile(r"\s*\(in reply to ([a-z ]+?) command\)\s*+\.?\s*+$", re.I)
 _SAID = re.compile(r"^host ([^\s\[]+)(?:\[[^\]]*\](?::\d+)?)? said:\s*", re.I)
 _REFUSED_TALK = re.compile(
     r"^host ([^\s\[]+)(?:\[[^\]]*\](?::\d+)?)? refused to talk to me:\s*", re.I
 )
+# A host name is at most 255 octets (RFC 1035 §2.3.4), an address in brackets far less.
 _LOST = re.compile(
-    r"^(?:lost connection with|conversation with) (\S+?)(?:\[[^\]]*\](?::\d+)?)?"
-    r"(?: timed out)? while (.+?)\s*$",
+    r"^(?:lost connection with|conversation with) (\S{1,255}?)(?:\[[^\]]{0,64}+\](?::\d+)?)?"
+    r"(?: timed out)? while (.+)",
     re.I | re.S,
 )
 _SUSPENDED = re.compile(r"^delivery temporarily suspended:\s*", re.I)
@@ -120,21 +127,28 @@ _SUSPENDED = re.compile(r"^delivery temporarily suspended:\s*", re.I)
 _RCPT_PREFIX = re.compile(r"^<[^<>\s]*>(?: \(expanded from <[^<>\s]*>\))?:\s*")
 _CONNECT_TO = re.compile(r"^connect to ([^\s\[]+?)(?:\[[^\]]*\](?::\d+)?)?:\s*", re.I)
 _SERVER_REFUSED = re.compile(r"^server refused to talk to me:\s*", re.I)
+# The stage words, the address and the rest of the command line before ":" are bounded (a
+# path is at most 256 octets, a command line 512: RFC 5321 §4.5.3.1), so each occurrence of
+# the head costs a bounded scan, whatever follows.
 _EXIM = re.compile(
-    r"SMTP error from remote (?:mail server|mailer) after ((?:pipelined )?(?:end of data|"
-    r"initial connection|MAIL FROM|RCPT TO|[a-z]+))(?::?\s*<[^>]*>)?[^:\n]*:\s*"
-    r"(?:\n\s*)?(?:host (\S+) \[[^\]]*\]:\s*)?",
+    r"SMTP error from remote (?:mail server|mailer) after (?>((?:pipelined )?(?:end of data|"
+    r"initial connection|MAIL FROM|RCPT TO|[a-z]{1,32}+)))(?::?\s{0,8}+<[^>]{0,512}+>)?"
+    r"[^:\n]{0,512}+:\s*+(?:host (\S++) \[[^\]]*+\]:\s*+)?",
     re.I,
 )
 _SENDMAIL_STAT = re.compile(r"\bstat=(.*)$", re.I | re.S)
 _SENDMAIL_DSN = re.compile(r"\bdsn=([245])\.([0-9]{1,3})\.([0-9]{1,3})", re.I)
-_SENDMAIL_REPLY = re.compile(r"\breply=([2-5][0-9][0-9][ -].*?)(?:,\s*\w+=|$)", re.I)
+# Sendmail's "reply=550 5.1.1 text" runs to the next ", field=" or the end of the input.
+_SENDMAIL_REPLY = re.compile(r"\breply=[2-5][0-9][0-9][ -]", re.I)
+_SENDMAIL_REPLY_END = re.compile(r",\s*+\w++=|\n|\Z")
 _TRANSCRIPT_CMD = re.compile(r"(?m)^>>> ?([A-Za-z]+(?: [A-Za-z]+)?)")
 _TRANSCRIPT_REPLY = re.compile(r"(?m)^<<< ?(.*)$")
+# Exchange and client-library prose quoting the reply; the quote and white space closing it
+# are cut by _quoted_remote (a lazy group before "\s*$" would rescan the tail).
 _QUOTED_REMOTE = re.compile(
     r"(?:remote server returned|the response from the remote server was|"
     r"the error that the other server returned was|server replied|remote host said)"
-    r"\s*:?\s*['\"]?\s*([2-5][0-9][0-9][ -].*?)['\"]?\s*$",
+    r"\s*+:?\s*+['\"]?\s*+([2-5][0-9][0-9][ -].*)",
     re.I | re.S,
 )
 
@@ -187,6 +201,43 @@ def _split_reply(text: str) -> tuple[int | None, str | None, str]:
             pat = rf"\s{basic}[ -](?:{re.escape(enhanced)}\s)?" if enhanced else rf"\s{basic}-"
             flat = re.sub(pat, " ", flat)
     return basic, enhanced, flat
+
+
+def _postfix_status(text: str) -> str | None:
+    """The text of Postfix's ``status=… (text)``: from the first such head to the input's
+    last ")" (only white space may follow it), or None."""
+    close = len(text.rstrip()) - 1
+    if close < 0 or text[close] != ")":
+        return None
+    m = _POSTFIX_STATUS.search(text, 0, close)
+    return None if m is None else text[m.end() : close]
+
+
+def _quoted_remote(text: str) -> str | None:
+    """The reply quoted after "Remote Server returned", without the closing quote and space."""
+    m = _QUOTED_REMOTE.search(text)
+    if m is None:
+        return None
+    head, tail = m.group(1)[:4], m.group(1)[4:].rstrip()
+    return head + (tail[:-1] if tail[-1:] in ("'", '"') else tail)
+
+
+def _sendmail_reply(text: str) -> str | None:
+    """The first ``reply=NNN text`` whose text ends at a ", field=" or at the end of the
+    input (the last line), or None.
+
+    Once one occurrence finds its line ending first, every later one on that line would too:
+    the search goes on from the next line, so the text is scanned once.
+    """
+    pos = 0
+    while (m := _SENDMAIL_REPLY.search(text, pos)) is not None:
+        start = m.start() + 6
+        end = _SENDMAIL_REPLY_END.search(text, m.end())
+        assert end is not None  # \Z always matches
+        if end.group() != "\n" or end.start() == len(text) - 1:
+            return text[start : end.start()]
+        pos = end.end()
+    return None
 
 
 def _finish(
@@ -283,7 +334,7 @@ def _fast(
 ) -> ParsedReply:
     """Build the ParsedReply of a _FAST match exactly as the general path would."""
     basic = int(m.group(2))
-    given = stage if type(stage) is Stage else Stage(stage) if stage is not None else Stage.UNKNOWN
+    given = stage_of(stage)
     at = rest.rfind("(in reply to ")
     if at >= 0:
         r = _IN_REPLY_TO.match(rest, at - 1 if at > 0 else 0)
@@ -322,7 +373,7 @@ def _parse_general(data: str | bytes, stage: Stage | str | None = None) -> Parse
     if not text.isprintable() and _CONTROL.search(text) is not None:
         text = _CONTROL.sub(" ", text)
     text = text.strip()
-    given = Stage(stage) if stage is not None else Stage.UNKNOWN
+    given = stage_of(stage)
     if _BARE.match(text) is not None:
         # A reply as the server sent it: no wrapper to look into.
         return _finish(text, given, "raw", None, truncated)
@@ -339,9 +390,9 @@ def _parse_general(data: str | bytes, stage: Stage | str | None = None) -> Parse
             low = text.lower()
             wrapper = "dsn"
     if "status=" in low:
-        m = _POSTFIX_STATUS.search(text)
-        if m is not None:
-            text = m.group(2).strip()
+        inner = _postfix_status(text)
+        if inner is not None:
+            text = inner.strip()
             low = text.lower()
             wrapper = "postfix-log"
     d = _DIAG_TYPE.match(text)
@@ -421,13 +472,13 @@ def _parse_general(data: str | bytes, stage: Stage | str | None = None) -> Parse
         m = _SENDMAIL_STAT.search(text)
         if m is not None:
             dsn = _SENDMAIL_DSN.search(text)
-            rep = _SENDMAIL_REPLY.search(text)
-            body = rep.group(1) if rep is not None else m.group(1)
+            rep = _sendmail_reply(text)
+            body = rep if rep is not None else m.group(1)
             if dsn is not None:
                 hint = enhanced_status(dsn.group(1), dsn.group(2), dsn.group(3))
             return _finish(body, given, "sendmail", None, truncated, hint)
     if "remote" in low or "server" in low:
-        m = _QUOTED_REMOTE.search(text)
-        if m is not None:
-            return _finish(m.group(1), given, "ndr", None, truncated, hint)
+        quoted = _quoted_remote(text)
+        if quoted is not None:
+            return _finish(quoted, given, "ndr", None, truncated, hint)
     return _finish(text, given, wrapper, None, truncated, hint)

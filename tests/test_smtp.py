@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from classifier import Stage, classify, parse_reply
-from classifier.smtp import find_enhanced, find_stage, split_typed, stage_from_words
+from classifier.smtp import (
+    ENHANCED,
+    enhanced_status,
+    find_enhanced,
+    find_stage,
+    split_typed,
+    stage_from_words,
+)
 
 
 @pytest.mark.parametrize(
@@ -78,3 +87,12 @@ def test_stage_from_bounce_prose() -> None:
 )
 def test_typed_field(value: str, split: tuple[str, str]) -> None:
     assert split_typed(value) == split
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(alphabet="0123456789.245 x#(", max_size=40))
+def test_find_enhanced_finds_what_the_pattern_finds(text: str) -> None:
+    """find_enhanced (no look-behind, checked by hand) answers as the ENHANCED pattern."""
+    m = ENHANCED.search(text)
+    expected = None if m is None else enhanced_status(m.group(1), m.group(2), m.group(3))
+    assert find_enhanced(text) == expected
