@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from ..engine import Classifier
 from ..errors import InputError
 from ..logs import LineKind, LineParser
 from ..outcome import logged_as_sent
@@ -112,6 +113,10 @@ def _split(chunk: Chunk, summary: ReplaySummary) -> list[str]:
     return lines
 
 
+#: The classifier of the replay under way: set before workers fork, so they share it.
+_classifier: Classifier | None = None
+
+
 def run_chunk(chunk: Chunk, s: ReplayOptions) -> _ChunkResult:
     """Parse and classify one chunk; the same code runs in this process and in workers.
 
@@ -137,7 +142,7 @@ def run_chunk(chunk: Chunk, s: ReplayOptions) -> _ChunkResult:
         kind, record = parse(line, first=chunk.at_start and offset == 0)
         kinds[kind] += 1
         if record is not None:
-            rows.extend(rows_of(record, source, number, s.final))
+            rows.extend(rows_of(record, source, number, s.final, _classifier))
         elif kind != LineKind.SKIPPED:
             summary.note(kind, f"{source}:{number}")
     ledger = _ledger_rows(rows) if s.ledger else []
@@ -157,17 +162,22 @@ def replay(
     *,
     progress: TextIO | None = None,
     ledger: Callable[[list[LedgerRow]], None] | None = None,
+    classifier: Classifier | None = None,
 ) -> ReplaySummary:
     """Replay the named inputs ("-" is standard input) and write records to ``out``.
 
     With ``options.ledger``, ``ledger`` is given every row (all attempts, in input order).
+    ``classifier``: the rules to use (default: the bundled ones), e.g.
+    ``Classifier.from_dirs(["my-rules"])``.
 
     Raises ``InputError`` when an input cannot be opened or read at all; the message says how
     many lines were done. Bad lines, damaged gzip data and overlong lines are counted in the
     returned summary, never raised.
     """
+    global _classifier  # noqa: PLW0603 - workers fork with the replay's classifier
     LineParser(options.fmt, field=options.field)  # reject a bad format before reading
     logged_as_sent()  # build the rule engine now: forked workers share it
+    _classifier = classifier
     summary = ReplaySummary()
     opened: list[Source] = []
     totals = sum(os.path.getsize(n) for n in names if n != "-" and os.path.isfile(n))
@@ -250,10 +260,13 @@ def replay_lines(
     status_field: str | None = None,
     final: bool = False,
     source: str = "-",
+    classifier: Classifier | None = None,
 ) -> Iterator[ReplayRow]:
     """Classify the delivery lines of ``lines`` (text) as they come, in this process.
 
-    With ``final``, rows come out when their message is done (or at the end), as in ``replay``.
+    A generator: each row comes out as soon as its line has been read, so it serves a live
+    stream (a socket, ``tail -F``). With ``final``, rows come out when their message is done
+    (or at the end), as in ``replay``. ``classifier``: the rules to use (default: bundled).
     """
     parser = LineParser(fmt, field=field, status_field=status_field)
     buffered: list[ReplayRow] = []
@@ -262,7 +275,7 @@ def replay_lines(
         _, record = parser.parse(clean_text(line.rstrip("\r\n")), first=number == 1)
         if record is None:
             continue
-        rows = rows_of(record, source, number, final)
+        rows = rows_of(record, source, number, final, classifier)
         if finals is None:
             yield from rows
             continue
