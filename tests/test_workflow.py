@@ -269,7 +269,7 @@ def test_replay_stdin_writes_each_row_as_its_line_is_read() -> None:
             assert (row["recipient"], row["code"], row["from"]) == (to, "131", "news@shop.example")
             assert row["relay"] == "mx.dest.example[192.0.2.7]:25"
             assert row["time"].endswith("-03-04T10:00:01") and row["final"] is True
-            assert row["label"] and row["rule_id"]
+            assert row["label_en"] and row["rule_id"]
         proc.stdin.close()
         assert proc.wait(timeout=DEADLINE) == 0
     finally:
@@ -381,6 +381,14 @@ def test_classify_reads_dash_as_stdin_and_keeps_the_input_fields() -> None:
     assert json.loads(cli("classify", "--json", "-", stdin="-\n").stdout)["text"] == "-"
 
 
+@pytest.mark.parametrize("form", ["--json", "--csv", "--summary", "--explain"])
+def test_writers_survive_lone_surrogates(form: str) -> None:
+    stdin = '{"reply": "550 5.1.1 \\ud800 user unknown", "id": "\\udcff"}\n'
+    done = cli("classify", form, stdin=stdin)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr and done.stdout
+
+
 def test_table_cells_are_cut_with_a_mark() -> None:
     long_rule = "550 5.7.1 " + "blocked " * 40
     done = cli("classify", long_rule)
@@ -416,7 +424,7 @@ def test_csv_and_json_rows_of_replay_share_field_names(tmp_path: Path) -> None:
     row = json.loads(cli("replay", str(log)).stdout)
     header = cli("replay", "--csv", str(log)).stdout.splitlines()[0].split(",")
     assert header == list(row)
-    for name in ("rule_id", "code", "label", "retry", "final", "from", "relay", "time"):
+    for name in ("rule_id", "code", "label_en", "retry", "final", "from", "relay", "time"):
         assert name in row
     assert "rule" not in row
 
