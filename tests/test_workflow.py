@@ -427,6 +427,10 @@ def test_csv_and_json_rows_of_replay_share_field_names(tmp_path: Path) -> None:
     for name in ("rule_id", "code", "label_en", "retry", "final", "from", "relay", "time"):
         assert name in row
     assert "rule" not in row
+    explained = json.loads(cli("replay", "--explain", str(log)).stdout)
+    assert explained["explanation"].startswith("Unrecognised")
+    head = cli("replay", "--csv", "--explain", str(log)).stdout.splitlines()[0]
+    assert head.split(",")[-1] == "explanation"
 
 
 def test_explain_names_a_near_miss(tmp_path: Path) -> None:

@@ -25,6 +25,7 @@ from ._common import (
     fail,
     open_output,
     output_format,
+    write_text,
 )
 from .ledger import add_ledger_options, open_ledger, tell_recorded
 
@@ -68,7 +69,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--field", help="reply column of a generic CSV/JSON export (a.b: nested)")
     parser.add_argument("--status-field", help="status column of a generic CSV/JSON export")
-    add_output_options(parser, explain=False)
+    add_output_options(parser)
     add_rules_options(parser)
     parser.add_argument(
         "--follow",
@@ -177,6 +178,7 @@ def _live(
             classifier=clf,
             summary=summary,
             ledger=ledger,
+            explain=args.explain,
         )
     except (KeyboardInterrupt, _StoppedError):
         pass
@@ -206,6 +208,12 @@ def run(args: argparse.Namespace) -> int:
     summarise = bool(args.summary) or args.summary_json
     names = args.files or ["-"]
     live = args.follow or (names == ["-"] and _is_pipe())
+    if names == ["-"] and not args.follow and sys.stdin.isatty():
+        write_text(
+            sys.stderr,
+            "reading log lines from the terminal (Ctrl-D ends); "
+            "give log files, pipe a log in, or --follow FILE\n",
+        )
     ledger: Ledger | None = None
     if args.ledger:
         try:
@@ -238,6 +246,7 @@ def run(args: argparse.Namespace) -> int:
                     workers=args.workers or os.cpu_count() or 1,
                     final_window=args.final_window,
                     ledger=sink is not None,
+                    explain=args.explain,
                 )
                 show = sys.stderr.isatty() if args.progress is None else args.progress
                 summary = replay(

@@ -126,6 +126,7 @@ def replay_live(
     classifier: Classifier | None = None,
     summary: ReplaySummary | None = None,
     ledger: Callable[[list[LedgerRow]], None] | None = None,
+    explain: bool = False,
 ) -> ReplaySummary:
     """Classify ``lines`` one by one, writing (and flushing) each row to ``out`` at once.
 
@@ -138,12 +139,12 @@ def replay_live(
     def emit(row: ReplayRow) -> None:
         summary.add_row(row)
         if out is not None:
-            out.write(render((row,), output))
+            out.write(render((row,), output, explain))
             out.flush()
 
     finals = FinalOutcomes(FINAL_WINDOW, emit, view_row, expired_row) if final else None
     if out is not None and output == "csv":
-        out.write(",".join(FIELDS) + "\n")
+        out.write(",".join(FIELDS + (("explanation",) if explain else ())) + "\n")
         out.flush()
     current = ""
     try:

@@ -111,7 +111,10 @@ def classify_record(record: LogRecord, classifier: Classifier | None = None) -> 
 _JSON: Final = json.JSONEncoder(ensure_ascii=False)
 
 
-def render(rows: Sequence[ReplayRow], output: str) -> str:
+def render(rows: Sequence[ReplayRow], output: str, explain: bool = False) -> str:
+    """Rows as CSV lines or JSON lines; ``explain`` adds the decision in plain words."""
+    if explain:
+        return _render_explained(rows, output)
     if output == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
@@ -120,6 +123,17 @@ def render(rows: Sequence[ReplayRow], output: str) -> str:
         return buffer.getvalue()
     encode = _JSON.encode
     return "".join(encode(row.to_dict()) + "\n" for row in rows)
+
+
+def _render_explained(rows: Sequence[ReplayRow], output: str) -> str:
+    data = [{**row.to_dict(), "explanation": row.result.explain()} for row in rows]
+    if output == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        for d in data:
+            writer.writerow(["" if v is None else v for v in d.values()])
+        return buffer.getvalue()
+    return "".join(_JSON.encode(d) + "\n" for d in data)
 
 
 def rows_of(

@@ -70,6 +70,8 @@ class ReplayOptions:
     chunk_bytes: int = CHUNK_BYTES
     #: Hand every row to ``replay``'s ``ledger`` callback, as ``LedgerRow`` values.
     ledger: bool = False
+    #: Add each row's decision in plain words ("explanation").
+    explain: bool = False
 
 
 #: A row as the bounce ledger's feed reads it: source, line, MTA, time, queue id, recipient,
@@ -148,10 +150,10 @@ def run_chunk(chunk: Chunk, s: ReplayOptions) -> _ChunkResult:
     ledger = _ledger_rows(rows) if s.ledger else []
     if s.final:
         output = s.output if s.records else None
-        return _ChunkResult("", [pack(row, output) for row in rows], summary, ledger)
+        return _ChunkResult("", [pack(row, output, s.explain) for row in rows], summary, ledger)
     for row in rows:
         summary.add_row(row)
-    text = render(rows, s.output) if s.records else ""
+    text = render(rows, s.output, s.explain) if s.records else ""
     return _ChunkResult(text, [], summary, ledger)
 
 
@@ -205,7 +207,7 @@ def replay(
     if options.final:
         final = FinalOutcomes(options.final_window, write_packed, view_packed, expire_packed)
     if options.records and options.output == "csv":
-        out.write(",".join(FIELDS) + "\n")
+        out.write(",".join(FIELDS + (("explanation",) if options.explain else ())) + "\n")
 
     def consume(result: _ChunkResult) -> None:
         summary.merge(result.summary)
