@@ -82,8 +82,9 @@ def test_iso_time_infers_the_year_and_keeps_other_stamps() -> None:
 def test_senders_memory_is_bounded() -> None:
     memory = Senders(limit=2)
     for n in range(3):
-        memory.note(f"Q{n}", f"s{n}@x")
-    assert (memory.get("Q0"), memory.get("Q2")) == ("", "s2@x")
+        memory.note(f"Q{n}", f"s{n}@x", None)
+    memory.note("Q2", None, "<m@x>")  # the cleanup line: the sender stays
+    assert (memory.get("Q0"), memory.get("Q2")) == (("", ""), ("s2@x", "<m@x>"))
 
 
 def test_replay_lines_remembers_the_sender_across_the_stream() -> None:
@@ -93,8 +94,10 @@ def test_replay_lines_remembers_the_sender_across_the_stream() -> None:
         "Mar  4 10:00:01 mx postfix/smtp[3]: Q1: to=<b@dest.example>, relay=none, delay=1, "
         "dsn=4.4.1, status=deferred (connect to dest.example[192.0.2.1]:25: Connection refused)",
     ]
+    lines.insert(1, "Mar  4 10:00:00 mx postfix/cleanup[4]: Q1: message-id=<m.1@shop.example>")
     (row,) = replay_lines(lines)
     assert (row.record.sender, row.record.relay, row.result.code) == ("a@shop.example", "", "113")
+    assert row.to_dict()["message_id"] == "<m.1@shop.example>"
 
 
 def test_headers_only_part_and_pasted_original() -> None:

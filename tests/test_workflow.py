@@ -341,6 +341,24 @@ def test_classify_mail_links_the_bounce_to_the_original(tmp_path: Path) -> None:
     assert header.endswith("X-Campaign-Id") and line.endswith("spring-42")
 
 
+def test_a_replay_row_and_its_bounce_share_the_message_id(tmp_path: Path) -> None:
+    log = tmp_path / "mail.log"
+    log.write_text(
+        "Mar  4 09:59:00 mx postfix/cleanup[11]: AB12: message-id=<spring.1@shop.example>\n"
+        + QMGR.format(qid="AB12")
+        + SMTP.format(qid="AB12", to="ann@dest.example", reply="550 5.1.1 User unknown")
+    )
+    row = json.loads(cli("replay", str(log)).stdout)
+    mail = tmp_path / "bounce.eml"
+    mail.write_text(_bounce("550 5.1.1 User unknown"), encoding="utf-8")
+    (bounce,) = [
+        json.loads(line)
+        for line in cli("classify-mail", "--json", "--no-summary", str(mail)).stdout.splitlines()
+    ]
+    assert row["message_id"] == bounce["original_message_id"] == "<spring.1@shop.example>"
+    assert (row["recipient"], row["code"]) == (bounce["recipient"], bounce["code"])
+
+
 # --- 4. one tool, one vocabulary -----------------------------------------------------------
 
 

@@ -24,7 +24,7 @@ from .kumomta import parse_kumomta
 from .postfix import parse_postfix
 from .powermta import parse_powermta, powermta_header
 from .record import DONE, LineKind, LogRecord, MalformedLineError
-from .senders import Senders, sender_line
+from .senders import Senders, arrival_fields
 from .sendmail import parse_sendmail
 
 __all__ = ["FORMATS", "LineParser"]
@@ -102,15 +102,19 @@ class LineParser:
             return LineKind.MALFORMED, None
         if record is None:
             if known:
-                arrival = sender_line(fmt, line)
+                arrival = arrival_fields(fmt, line)
                 if arrival is not None:
                     self.senders.note(*arrival)
                 return LineKind.SKIPPED, None
             return LineKind.UNRECOGNISED, None
-        if not record.sender and record.queue_id:
-            sender = self.senders.get(record.queue_id)
-            if sender:
-                record = replace(record, sender=sender)
+        if record.queue_id and self.senders.seen:
+            sender, message_id = self.senders.get(record.queue_id)
+            if (sender and not record.sender) or (message_id and not record.message_id):
+                record = replace(
+                    record,
+                    sender=record.sender or sender,
+                    message_id=record.message_id or message_id,
+                )
         if record.status == DONE:
             return LineKind.SKIPPED, record
         return LineKind.DELIVERY, record

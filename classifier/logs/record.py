@@ -66,3 +66,6 @@ class LogRecord:
     sender: str = ""
     #: The host the MTA delivered to or tried (Postfix ``relay=``, Exim ``H=``), else "".
     relay: str = ""
+    #: The message's Message-ID as the MTA logged it on arrival (Postfix cleanup
+    #: ``message-id=``, Exim ``id=``, Sendmail ``msgid=``), else "": the link to bounce mail.
+    message_id: str = ""
