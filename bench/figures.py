@@ -1,8 +1,9 @@
 """Regenerate the figures quoted in README.md and docs/ from the project's real outputs.
 
 A figure in the docs is written between markers, ``<!-- figure:NAME -->713<!-- /figure -->``,
-and this script recomputes every NAME: counts of codes, rules, rule examples, fixture replies,
-meaning frames and their examples, scenarios and bounce samples, and how many of them the classifier gets right. ``--check``
+and this script recomputes every NAME: counts of codes, rules, rule examples, meaning frames
+and their examples, fixture replies, scenarios and bounce samples, and how many of them the
+classifier gets right. ``--check``
 (what the test suite runs) fails when a figure in the docs differs from what the code gives
 today; ``--write`` puts the fresh values in place.
 

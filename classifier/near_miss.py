@@ -78,7 +78,9 @@ def near_misses(
         else:
             continue
         found.append(f"Near miss: rule {rule.id} matched {match.group(0)!r} but {why}.")
-    if found and result.tier is not Tier.RULE:
+    if found and result.tier is Tier.MEANING:
+        found.append(f"Then the meaning layer decided (frame {result.rule_id}).")
+    elif found and result.tier is not Tier.RULE:
         found.append(f"Then {_FALLBACK.get(result.tier, result.tier.value)} decided.")
     elif found:
         found.append(f"Then rule {result.rule_id} decided.")

@@ -147,6 +147,15 @@ def test_configuration_file_and_environment(rules: Path, tmp_path: Path) -> None
     header, line = by_env.stdout.splitlines()
     assert header.startswith("line,code") and ",554," in line and "acme.zorglub-block" in line
 
+    wrong = tmp_path / "wrong"
+    wrong.mkdir()
+    (wrong / "acme.toml").write_text(RULE.replace('code = "554"', 'code = "131"'))
+    (project / "sub" / "smtp-classifier.toml").write_text(f'rules = ["{wrong.as_posix()}"]\n')
+    checked = cli("check-rules", cwd=project / "sub", env=env)  # the configured directories
+    assert checked.returncode == 1 and "FAIL" in checked.stderr and "acme" in checked.stderr
+    assert cli("check-rules", "--no-config", cwd=project / "sub", env=env).returncode == 0
+    (project / "sub" / "smtp-classifier.toml").unlink()
+
     broken = tmp_path / "broken.toml"
     broken.write_text('rulez = ["x"]\n')
     bad = cli("classify", REPLY, env=_env(SMTP_CLASSIFIER_CONFIG=str(broken)))
