@@ -4,6 +4,7 @@ rotation, bounces linked to what was sent, and one vocabulary of options and fie
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import queue
@@ -283,6 +284,20 @@ def test_replay_stdin_writes_each_row_as_its_line_is_read() -> None:
         assert proc.wait(timeout=DEADLINE) == 0
     finally:
         _stop(proc)
+
+
+def test_replay_stdin_pipe_may_be_gzip() -> None:
+    data = gzip.compress(
+        SMTP.format(qid="G1", to="ann@dest.example", reply="550 5.1.1 User unknown").encode()
+    )
+    done = subprocess.run(
+        [*EXE, "replay", "-"], input=data, capture_output=True, check=False, env=_env(), timeout=120
+    )
+    assert json.loads(done.stdout)["code"] == "131" and done.returncode == 0
+    cut = subprocess.run(
+        [*EXE, "replay", "-"], input=data[:-12], capture_output=True, check=False, env=_env()
+    )
+    assert cut.returncode == 1 and b"compressed data ends or is damaged" in cut.stderr
 
 
 def test_replay_final_rows_come_when_the_message_is_done() -> None:

@@ -160,11 +160,11 @@ def _live(
     ledger: Callable[[list[LedgerRow]], None] | None = None,
 ) -> ReplaySummary:
     lines: Iterator[Line]
+    summary = ReplaySummary()
     if args.follow:
         lines = follow(args.files[0], args.max_line_bytes)
     else:
-        lines = stream_lines("-", sys.stdin.buffer, args.max_line_bytes)
-    summary = ReplaySummary()
+        lines = stream_lines("-", sys.stdin.buffer, args.max_line_bytes, summary.problems)
     previous = signal.signal(signal.SIGTERM, _on_term)
     try:
         replay_live(

@@ -13,8 +13,10 @@ its start; a file that does not exist yet is waited for.
 
 from __future__ import annotations
 
+import gzip
 import os
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from typing import IO, Final, TextIO
 
@@ -36,20 +38,35 @@ _READ: Final = 64 * 1024
 Line = tuple[str, int, bytes | None]
 
 
-def stream_lines(name: str, stream: IO[bytes], limit: int) -> Iterator[Line]:
-    """The lines of a pipe or terminal as they arrive (a line is handed on at its line feed)."""
+def stream_lines(
+    name: str, stream: IO[bytes], limit: int, problems: list[str] | None = None
+) -> Iterator[Line]:
+    """The lines of a pipe or terminal as they arrive (a line is handed on at its line feed).
+
+    A gzip stream (``cat mail.log.1.gz | … replay -``) is decompressed as it comes; damaged
+    or cut compressed data ends the stream with a note in ``problems``.
+    """
+    peek = getattr(stream, "peek", None)
+    if peek is not None and bytes(peek(2)[:2]) == b"\x1f\x8b":
+        stream = gzip.GzipFile(fileobj=stream)  # type: ignore[assignment]
     number = 0
-    while True:
-        raw = stream.readline(limit + 1)
-        if not raw:
-            return
-        number += 1
-        if len(raw) > limit and not raw.endswith(b"\n"):
-            while raw and not raw.endswith(b"\n"):  # the rest of the overlong line
-                raw = stream.readline(_READ)
-            yield name, number, None
-            continue
-        yield name, number, raw
+    try:
+        while True:
+            raw = stream.readline(limit + 1)
+            if not raw:
+                return
+            number += 1
+            if len(raw) > limit and not raw.endswith(b"\n"):
+                while raw and not raw.endswith(b"\n"):  # the rest of the overlong line
+                    raw = stream.readline(_READ)
+                yield name, number, None
+                continue
+            yield name, number, raw
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        if problems is not None:
+            problems.append(
+                f"{name}: compressed data ends or is damaged after line {number}: {exc}"
+            )
 
 
 def follow(
