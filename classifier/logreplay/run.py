@@ -145,7 +145,7 @@ def run_chunk(chunk: Chunk, s: ReplayOptions) -> _ChunkResult:
         kinds[kind] += 1
         if record is not None:
             rows.extend(rows_of(record, source, number, s.final, _classifier))
-        elif kind != LineKind.SKIPPED:
+        elif kind not in (LineKind.SKIPPED, LineKind.OTHER):
             summary.note(kind, f"{source}:{number}")
     ledger = _ledger_rows(rows) if s.ledger else []
     if s.final:
