@@ -429,6 +429,8 @@ def test_writers_survive_lone_surrogates(form: str) -> None:
     done = cli("classify", form, stdin=stdin)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr and done.stdout
+    if form == "--json":
+        assert json.loads(done.stdout)["id"] == "\ufffd"  # cleaned where it entered
 
 
 def test_table_cells_are_cut_with_a_mark() -> None:

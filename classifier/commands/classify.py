@@ -13,6 +13,7 @@ from typing import Any, TextIO
 from ..engine import Classifier
 from ..enums import Stage
 from ..near_miss import near_misses
+from ..safetext import clean_json
 from ._common import (
     RowWriter,
     add_output_options,
@@ -105,6 +106,7 @@ def _from_stdin(stream: TextIO, stage: str | None, tally: _Tally) -> Iterator[_I
             except json.JSONDecodeError:
                 obj = None
             if isinstance(obj, dict) and isinstance(obj.get("reply"), str):
+                obj = clean_json(obj)  # kept fields are output: no lone surrogates
                 own = obj.get("stage")
                 extra = {k: v for k, v in obj.items() if k not in ("reply", "stage")}
                 yield _Input(obj["reply"], own if isinstance(own, str) else stage, number, extra)
