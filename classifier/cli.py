@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from . import commands
 from ._version import __version__
+from .config import ConfigError
 from .errors import InputError, RuleError
 
 __all__ = [
@@ -43,11 +44,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = False
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{commands.__name__}.{info.name}")
         register = getattr(module, "register", None)
         if register is not None:
             register(sub)
+    return parser
+
+
+def _subparser(parser: argparse.ArgumentParser, name: str | None) -> argparse.ArgumentParser:
+    """The parser of subcommand ``name`` (the top parser when there is none)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and name in action.choices:
+            chosen: argparse.ArgumentParser = action.choices[name]
+            return chosen
     return parser
 
 
@@ -61,20 +72,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             reconfigure(errors="backslashreplace")
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:
+            # An unknown option after a subcommand: that subcommand's usage, not the top one.
+            sub = _subparser(parser, getattr(args, "command", None))
+            sub.error(f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as exc:
         return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
     func = getattr(args, "func", None)
     if func is None:
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    prefix = f"smtp-classifier {args.command}:"
     try:
         return int(func(args))
     except RuleError as exc:
-        print(f"smtp-classifier: invalid rules: {exc}", file=sys.stderr)
+        print(f"{prefix} invalid rules: {exc}", file=sys.stderr)
         return EXIT_RULES
+    except ConfigError as exc:
+        print(f"{prefix} invalid configuration: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except InputError as exc:
-        print(f"smtp-classifier: {exc}", file=sys.stderr)
+        print(f"{prefix} {exc}", file=sys.stderr)
         return EXIT_INPUT
     except BrokenPipeError:
         return EXIT_OK

@@ -205,3 +205,5 @@ class LineKind(_TolerantStrEnum):
     MALFORMED = "malformed"
     #: A line longer than the replay's limit, counted and not parsed.
     OVERLONG = "overlong"
+    #: A syslog line of another program (cron, dovecot, opendkim, amavis …): not a delivery.
+    OTHER = "other"

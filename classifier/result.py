@@ -147,9 +147,10 @@ class Classification:
         return f"{head}: {why}; {', '.join(remote)}; {tail}.{note}"
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready mapping of every field."""
+        """JSON-ready mapping of every field: ``code`` is null when unrecognised, ``basic`` a
+        string like ``enhanced`` (the field names every output of the command line uses)."""
         return {
-            "code": self.code,
+            "code": self.code or None,
             "label_es": self.label_es,
             "label_en": self.label_en,
             "estado": self.estado,
@@ -157,7 +158,7 @@ class Classification:
             "final": self.final,
             "verdict": self.verdict.value,
             "reason": self.reason,
-            "basic": self.basic,
+            "basic": None if self.basic is None else str(self.basic),
             "enhanced": self.enhanced,
             "stage": self.stage.value,
             "rule_id": self.rule_id,

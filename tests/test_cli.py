@@ -56,7 +56,7 @@ def test_classify_unrecognised_exits_1(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert run(["classify", "--json", "hello there"], monkeypatch=monkeypatch) == 1
-    assert json.loads(capsys.readouterr().out)["code"] == ""
+    assert json.loads(capsys.readouterr().out)["code"] is None
 
 
 def test_usage_error_exits_2(

@@ -69,7 +69,7 @@ def test_cli_json_lines_and_summary(capsys: pytest.CaptureFixture[str]) -> None:
         ("redacted@example.net", "162"),
     ]
     assert rows[0]["message"] == str(QMAIL)
-    assert rows[0]["classification"]["rule_id"]
+    assert rows[0]["rule_id"] and rows[0]["original_message_id"] is not None
     assert "2 messages, 3 recipients" in err
     assert "131   2" in err
 

@@ -102,10 +102,12 @@ def test_records_carry_the_evidence() -> None:
     row = next(r for r in rows if r["recipient"] == "user@banner554.test")
     assert list(row) == list(FIELDS)
     assert row["mta"] == "postfix" and row["mta_status"] == "deferred"
-    assert row["id"] == "D3ECB162083" and row["time"] == "Nov 26 11:31:27"
+    assert row["id"] == "D3ECB162083" and row["log_time"] == "Nov 26 11:31:27"
+    assert row["time"].endswith("-11-26T11:31:27")  # ISO 8601, the year inferred
+    assert row["from"] == "root@localhost" and row["relay"] == "127.0.0.1[127.0.0.1]:2601"
     assert row["dsn"] == "4.7.1"  # Postfix's own reading, kept as evidence only
     assert row["code"] == "554" and row["estado"] == "Error"
-    assert row["rule"] and row["matched"] and "zen.spamhaus.org" in row["text"]
+    assert row["rule_id"] and row["matched"] and "zen.spamhaus.org" in row["text"]
     assert row["stage"] == "connect"
 
 
@@ -289,8 +291,14 @@ def test_cli_exit_codes(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> N
     assert f"1 undecodable line(s): {bad}:204" in capsys.readouterr().err
     other = tmp_path / "syslog"
     other.write_bytes(LOG.read_bytes() + b"Nov 26 11:31:31 mta kernel: [ 1.0] eth0: link up\n")
-    assert main(["replay", str(other)]) == 0
-    assert f"1 unrecognised line(s): {other}:204" in capsys.readouterr().err
+    assert main(["replay", "--summary-json", str(other)]) == 0
+    captured = capsys.readouterr()
+    assert "unrecognised" not in captured.err  # another program's line, not an unknown one
+    assert json.loads(captured.out)["kinds"]["other"] == 1
+    junk = tmp_path / "junk"
+    junk.write_bytes(LOG.read_bytes() + b"no syslog shape at all\n")
+    assert main(["replay", str(junk)]) == 0
+    assert f"1 unrecognised line(s): {junk}:204" in capsys.readouterr().err
     assert main(["replay", "--format", "csv", str(LOG)]) == 2
     assert main(["replay", "--workers", "-1", str(LOG)]) == 2
     assert main(["replay", "--format", "qmail", str(LOG)]) == 2
@@ -425,7 +433,9 @@ def test_powermta_headers_change_mid_file_and_blocks_follow_them(tmp_path: Path)
             f"v{i}@example.net" for i in range(40)
         ]
         assert {r["code"] for r in rows[:40]} == {"131"}
-        assert {(r["code"], r["time"]) for r in rows[40:]} == {("250", "1178807999")}
+        assert {(r["code"], r["log_time"], r["time"]) for r in rows[40:]} == {
+            ("250", "1178807999", "2007-05-10T14:39:59Z")
+        }
 
 
 def test_kumomta_transient_failure_then_delivery_ends_as_250() -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 from ..checks import check_examples, check_generalisation, check_pathological
 from ..engine import Classifier
 from ..rules import builtin_rules_dir
+from ._common import config_for
 
 __all__ = ["register"]
 
@@ -18,13 +19,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "check-rules",
         help="validate rule directories and run every rule's examples",
-        description="Load DIRs (checked before the bundled rules) and verify that every rule is "
+        description="Load DIRs (checked before the bundled rules; without DIRs, those of the "
+        "configuration file) and verify that every rule is "
         "valid, that each example is decided by its own rule with its code, and that no "
         "pattern runs away on pathological input. Exit 0 when all holds, 1 otherwise, "
         "4 when a file is invalid.",
     )
     p.add_argument("dirs", nargs="*", type=Path, metavar="DIR", help="rule directories")
     p.add_argument("--no-builtin", action="store_true", help="do not load the bundled rules")
+    p.add_argument(
+        "--no-config", action="store_true", help="without DIRs, check only the bundled rules"
+    )
     p.add_argument(
         "--generalisation",
         action="store_true",
@@ -36,7 +41,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load, check, report."""
-    dirs = [d for d in args.dirs if d.resolve() != _bundled()]
+    given = args.dirs or list(config_for(args).rules)
+    dirs = [d for d in given if d.resolve() != _bundled()]
     clf = Classifier.from_dirs(dirs, builtin=not args.no_builtin, cache_size=0)
     frames = clf.rules.meaning.frames if clf.rules.meaning is not None else ()
     only = None

@@ -8,11 +8,12 @@ import ipaddress
 import json
 import signal
 import socket
-import sys
 from pathlib import Path
 
-from ..harness.scenario import ScenarioError, load_scenarios
+from ..engine import Classifier
+from ..harness.scenario import Scenario, ScenarioError, load_scenarios
 from ..harness.server import FakeServer
+from ._common import add_rules_options, classifier_for, fail
 
 __all__ = ["register"]
 
@@ -63,6 +64,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--allow-remote", action="store_true", help="allow a non-loopback --host (off by default)"
     )
+    add_rules_options(p)
     p.set_defaults(func=run)
 
 
@@ -97,6 +99,24 @@ def _address(host: str) -> str:
     return host
 
 
+def _disagreements(scenarios: list[Scenario], clf: Classifier) -> list[str]:
+    """Scripted RCPT refusals whose expected code the rules in use do not give."""
+    found = []
+    for scenario in scenarios:
+        for address, code in scenario.expect.items():
+            step = scenario.rcpt_step(address)
+            if step is None or step.code is None or step.code < 400:
+                continue
+            got = clf.classify(step.text(), stage="rcpt")
+            if got.code != code:
+                by = f" (rule {got.rule_id})" if got.rule_id else ""
+                found.append(
+                    f"scenario {scenario.id}: {address} expects {code}, "
+                    f"the rules in use give {got.code or 'nothing'}{by}"
+                )
+    return found
+
+
 def _port(value: int) -> int | None:
     return None if value < 0 else value
 
@@ -104,24 +124,28 @@ def _port(value: int) -> int | None:
 def run(args: argparse.Namespace) -> int:
     """Load, listen, print the map, serve until a signal."""
     if not is_loopback(args.host) and not args.allow_remote:
-        print("fake-server: refusing a non-loopback --host without --allow-remote", file=sys.stderr)
+        fail("fake-server", "refusing a non-loopback --host without --allow-remote")
         return EXIT_USAGE
     for option, value in (("--port", args.port), ("--base-port", args.base_port)):
         if not 0 <= value < 65536 and value != -1:
-            print(f"fake-server: {option} must be 0..65535 or -1", file=sys.stderr)
+            fail("fake-server", f"{option} must be 0..65535 or -1")
             return EXIT_USAGE
     try:
         scenarios = load_scenarios(*args.fixtures)
     except ScenarioError as exc:
-        print(f"fake-server: {exc}", file=sys.stderr)
+        fail("fake-server", str(exc))
         return EXIT_INPUT
     if args.only:
         wanted = set(args.only)
         scenarios = [s for s in scenarios if s.id in wanted]
         missing = wanted - {s.id for s in scenarios}
         if missing:
-            print(f"fake-server: unknown scenario ids {sorted(missing)}", file=sys.stderr)
+            fail("fake-server", f"unknown scenario ids {sorted(missing)}")
             return EXIT_USAGE
+    # With your own rules, say where they would read a scripted refusal differently.
+    if args.rules:
+        for line in _disagreements(scenarios, classifier_for(args)):
+            fail("fake-server", line)
     server = FakeServer(
         scenarios,
         host=_address(args.host),
@@ -136,7 +160,7 @@ async def _serve(server: FakeServer, args: argparse.Namespace) -> int:
     try:
         await server.start()
     except (OSError, OverflowError) as exc:  # OverflowError: --base-port N runs past 65535
-        print(f"fake-server: cannot listen: {exc}", file=sys.stderr)
+        fail("fake-server", f"cannot listen: {exc}")
         return EXIT_FAILED
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sys
+from typing import TextIO
 
 from ..network.mx import async_resolver_for
 from ..network.probe import ProbeError, ProbeResult, probe_async
+from ._common import add_rules_options, classifier_for, fail, open_output, write_text
 
 __all__ = ["register"]
 
@@ -38,19 +39,28 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="ask only this DNS server (default: the system resolver)",
     )
     p.add_argument("--json", action="store_true", help="print the whole result as JSON")
+    p.add_argument(
+        "-o", "--output", metavar="FILE", help='write the result to FILE ("-": standard output)'
+    )
+    p.add_argument(
+        "--explain", action="store_true", help="say in plain words why each code was given"
+    )
+    add_rules_options(p)
     p.set_defaults(func=run)
 
 
-def _print(result: ProbeResult) -> None:
+def _print(result: ProbeResult, out: TextIO, explain: bool) -> None:
     if result.dns is not None:
-        print(f"dns         {result.dns.status}: {result.dns.text}")
+        write_text(out, f"dns         {result.dns.status}: {result.dns.text}\n")
     for reply in result.replies:
         shown = reply.text.replace("\r\n", "\n").replace("\n", "\n            ")
-        print(f"{reply.stage:<11} {shown}")
+        write_text(out, f"{reply.stage:<11} {shown}\n")
     for item in result.recipients:
         c = item.classification
         why = f" (rule {c.rule_id})" if c.rule_id else ""
-        print(f"{item.address}\t{c.code or '-'}\t{item.stage}\t{c.label_en}{why}")
+        write_text(out, f"{item.address}\t{c.code or '-'}\t{item.stage}\t{c.label_en}{why}\n")
+        if explain:
+            write_text(out, f"      {c.explain()}\n")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,11 +69,11 @@ def run(args: argparse.Namespace) -> int:
     if args.dns_server:
         host, _, port = args.dns_server.rpartition(":")
         if not host or not port.isdigit():
-            print("probe: --dns-server must be HOST:PORT", file=sys.stderr)
+            fail("probe", "--dns-server must be HOST:PORT")
             return EXIT_USAGE
         resolver = async_resolver_for(host, int(port), timeout=args.timeout)
     if args.timeout <= 0:
-        print("probe: --timeout must be positive", file=sys.stderr)
+        fail("probe", "--timeout must be positive")
         return EXIT_USAGE
     try:
         result = asyncio.run(
@@ -75,13 +85,17 @@ def run(args: argparse.Namespace) -> int:
                 timeout=args.timeout,
                 helo=args.helo,
                 resolver=resolver,
+                classifier=classifier_for(args),
             )
         )
     except ProbeError as exc:
-        print(f"probe: {exc}", file=sys.stderr)
+        fail("probe", str(exc))
         return EXIT_USAGE
-    if args.json:
-        print(json.dumps(result.to_dict(), ensure_ascii=False))
-    else:
-        _print(result)
+    with open_output(args, "probe") as out:
+        if out is None:
+            return EXIT_USAGE
+        if args.json:
+            write_text(out, json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
+        else:
+            _print(result, out, args.explain)
     return EXIT_OK if all(r.code == "250" for r in result.recipients) else EXIT_FAILED

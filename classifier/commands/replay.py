@@ -5,12 +5,28 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
+import stat
 import sys
+from collections.abc import Callable, Iterator
+from types import FrameType
 from typing import TextIO
 
+from ..engine import Classifier
 from ..ledger import BATCH, Ledger, LedgerError, ReplaySink
 from ..logreplay import FINAL_WINDOW, ReplayOptions, ReplaySummary, replay
+from ..logreplay.live import Line, follow, replay_live, stream_lines
+from ..logreplay.run import LedgerRow
 from ..logs.parser import FORMATS
+from ._common import (
+    add_output_options,
+    add_rules_options,
+    classifier_for,
+    fail,
+    open_output,
+    output_format,
+    write_text,
+)
 from .ledger import add_ledger_options, open_ledger, tell_recorded
 
 __all__ = ["register", "run"]
@@ -21,6 +37,11 @@ delivery attempt: time, queue id, recipient, the MTA's status, the MasterBase co
 reason, the rule that decided and the words it matched. Postfix, Exim, Sendmail, PowerMTA
 accounting CSV and KumoMTA JSON logs are recognised line by line; other CSV or JSON-lines
 exports are read with --field naming the reply column.
+
+Live: "-" on a pipe (tail -F mail.log | smtp-classifier replay -) and --follow FILE (follows
+rotation like tail -F) write each row as soon as its line is read; --final rows come out when
+the MTA is done with the message. Stop with Ctrl-C or SIGTERM (the summary, if asked, then
+prints).
 """
 _EPILOG = """\
 With --ledger DB every delivery attempt is also recorded in the bounce ledger (see
@@ -48,18 +69,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--field", help="reply column of a generic CSV/JSON export (a.b: nested)")
     parser.add_argument("--status-field", help="status column of a generic CSV/JSON export")
-    parser.add_argument("--csv", action="store_true", help="write CSV instead of JSON lines")
-    parser.add_argument("-o", "--output", help="write records to this file (default: stdout)")
+    add_output_options(parser)
+    add_rules_options(parser)
+    parser.add_argument(
+        "--follow",
+        action="store_true",
+        help="keep reading FILE as it grows, across rotation (like tail -F); one row per line "
+        "as soon as it is read",
+    )
     parser.add_argument(
         "--final",
         action="store_true",
         help="only the last word per message and recipient (deferred then expired: 133)",
-    )
-    parser.add_argument(
-        "--summary",
-        action="store_true",
-        help="print counts per code, reason and rule and the top unrecognised replies "
-        "(records are then written only with --output)",
     )
     parser.add_argument("--summary-json", action="store_true", help="the summary as JSON")
     parser.add_argument("--top", type=int, default=20, help="templates in the summary (20)")
@@ -108,18 +129,68 @@ def _report(summary: ReplaySummary, stream: TextIO) -> None:
         count = summary.undecodable if kind == "undecodable" else summary.kinds[kind]
         if count:
             places = ", ".join(summary.samples.get(kind, []))
-            stream.write(f"smtp-classifier replay: {count} {kind} line(s): {places}\n")
+            fail("replay", f"{count} {kind} line(s): {places}")
     for problem in summary.problems:
-        stream.write(f"smtp-classifier replay: {problem}\n")
+        fail("replay", problem)
     unclassified = summary.codes["unclassified"]
     if unclassified:
-        stream.write(f"smtp-classifier replay: {unclassified} delivery row(s) got no code\n")
+        fail("replay", f"{unclassified} delivery row(s) got no code")
+
+
+def _is_pipe() -> bool:
+    """Standard input is a pipe, socket or terminal (read live), not a regular file."""
+    try:
+        return not stat.S_ISREG(os.fstat(sys.stdin.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError):
+        return False  # an in-memory stream: read it whole
+
+
+class _StoppedError(Exception):
+    """SIGTERM while following: stop reading, write what is pending, exit 0."""
+
+
+def _on_term(_signum: int, _frame: FrameType | None) -> None:
+    raise _StoppedError
+
+
+def _live(
+    args: argparse.Namespace,
+    out: TextIO | None,
+    clf: Classifier,
+    ledger: Callable[[list[LedgerRow]], None] | None = None,
+) -> ReplaySummary:
+    lines: Iterator[Line]
+    summary = ReplaySummary()
+    if args.follow:
+        lines = follow(args.files[0], args.max_line_bytes)
+    else:
+        lines = stream_lines("-", sys.stdin.buffer, args.max_line_bytes, summary.problems)
+    previous = signal.signal(signal.SIGTERM, _on_term)
+    try:
+        replay_live(
+            lines,
+            out,
+            fmt=args.fmt,
+            field=args.field,
+            status_field=args.status_field,
+            final=args.final,
+            output="csv" if output_format(args) == "csv" else "json",
+            classifier=clf,
+            summary=summary,
+            ledger=ledger,
+            explain=args.explain,
+        )
+    except (KeyboardInterrupt, _StoppedError):
+        pass
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    return summary
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the replay; returns the exit code."""
     if args.fmt in ("csv", "json") and not args.field:
-        print(f"smtp-classifier replay: --format {args.fmt} needs --field", file=sys.stderr)
+        fail("replay", f"--format {args.fmt} needs --field")
         return 2
     if (
         args.workers < 0
@@ -128,60 +199,75 @@ def run(args: argparse.Namespace) -> int:
         or args.top < 0
         or args.ledger_batch < 1
     ):
-        print("smtp-classifier replay: numbers must be positive", file=sys.stderr)
+        fail("replay", "numbers must be positive")
         return 2
-    summarise = args.summary or args.summary_json
-    workers = args.workers or os.cpu_count() or 1
-    options = ReplayOptions(
-        fmt=args.fmt,
-        field=args.field,
-        status_field=args.status_field,
-        final=args.final,
-        output="csv" if args.csv else "json",
-        records=not summarise or bool(args.output),
-        max_line_bytes=args.max_line_bytes,
-        workers=workers,
-        final_window=args.final_window,
-        ledger=bool(args.ledger),
-    )
-    show = sys.stderr.isatty() if args.progress is None else args.progress
+    if args.follow and (len(args.files) != 1 or args.files == ["-"]):
+        fail("replay", "--follow takes exactly one FILE")
+        return 2
+    clf = classifier_for(args)
+    summarise = bool(args.summary) or args.summary_json
     names = args.files or ["-"]
+    live = args.follow or (names == ["-"] and _is_pipe())
+    if names == ["-"] and not args.follow and sys.stdin.isatty():
+        write_text(
+            sys.stderr,
+            "reading log lines from the terminal (Ctrl-D ends); "
+            "give log files, pipe a log in, or --follow FILE\n",
+        )
     ledger: Ledger | None = None
     if args.ledger:
         try:
             ledger = open_ledger(args.ledger, args.policy)
         except LedgerError as exc:
-            print(f"smtp-classifier replay: {exc}", file=sys.stderr)
+            fail("replay", str(exc))
             return 3
-    out: TextIO = sys.stdout
-    if args.output:
-        try:
-            out = open(args.output, "w", encoding="utf-8", errors="backslashreplace", newline="")  # noqa: SIM115
-        except OSError as exc:
-            print(f"smtp-classifier replay: cannot write {args.output}: {exc}", file=sys.stderr)
-            if ledger is not None:
-                ledger.close()
-            return 2
     sink = None
     if ledger is not None:
         sink = ReplaySink(ledger, year=args.year, batch=args.ledger_batch)
-    try:
-        summary = replay(names, out, options, progress=sys.stderr if show else None, ledger=sink)
-    except LedgerError as exc:
-        print(f"smtp-classifier replay: {exc}", file=sys.stderr)
-        return 3
-    finally:
-        if out is not sys.stdout:
-            out.close()
-        else:
-            out.flush()
-        if sink is not None:
-            try:
-                sink.flush()  # what was read is recorded, also after an input error
-            except LedgerError as exc:
-                print(f"smtp-classifier replay: {exc}", file=sys.stderr)
-            finally:
-                sink.ledger.close()
+    with open_output(args, "replay") as stream:
+        if stream is None:
+            if ledger is not None:
+                ledger.close()
+            return 2
+        records = not summarise or bool(args.output and args.output != "-")
+        out: TextIO | None = stream if records else None
+        try:
+            if live:
+                summary = _live(args, out, clf, sink)
+            else:
+                options = ReplayOptions(
+                    fmt=args.fmt,
+                    field=args.field,
+                    status_field=args.status_field,
+                    final=args.final,
+                    output="csv" if output_format(args) == "csv" else "json",
+                    records=records,
+                    max_line_bytes=args.max_line_bytes,
+                    workers=args.workers or os.cpu_count() or 1,
+                    final_window=args.final_window,
+                    ledger=sink is not None,
+                    explain=args.explain,
+                )
+                show = sys.stderr.isatty() if args.progress is None else args.progress
+                summary = replay(
+                    names,
+                    stream,
+                    options,
+                    progress=sys.stderr if show else None,
+                    ledger=sink,
+                    classifier=clf,
+                )
+        except LedgerError as exc:
+            fail("replay", str(exc))
+            return 3
+        finally:
+            if sink is not None:
+                try:
+                    sink.flush()  # what was read is recorded, also after an input error
+                except LedgerError as exc:
+                    fail("replay", str(exc))
+                finally:
+                    sink.ledger.close()
     if args.summary_json:
         sys.stdout.write(json.dumps(summary.to_dict(args.top), ensure_ascii=False, indent=2))
         sys.stdout.write("\n")

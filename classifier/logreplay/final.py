@@ -56,7 +56,7 @@ class Packed(NamedTuple):
 _DONE_KEYS: Final = ("", "", "", DONE, "", "")
 
 
-def pack(row: ReplayRow, output: str | None) -> Packed:
+def pack(row: ReplayRow, output: str | None, explain: bool = False) -> Packed:
     """A row packed for the parent; rendered in ``output`` unless None (a summary only)."""
     record = row.record
     if record.status is DONE:
@@ -67,9 +67,9 @@ def pack(row: ReplayRow, output: str | None) -> Packed:
         recipient=row.recipient,
         status=record.status,
         message_level=not record.recipients,
-        text="" if output is None else render((row,), output),
+        text="" if output is None else render((row,), output, explain),
         keys=summary_keys(row),
-        expired=None if expired is None else pack(expired, output),
+        expired=None if expired is None else pack(expired, output, explain),
     )
 
 

@@ -9,10 +9,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from ..engine import classify
+from ..engine import Classifier, default_classifier
 from ..logs import DONE, LogRecord, LogStatus
 from ..outcome import after_log, logged_as_sent
 from ..result import Classification
+from .times import iso_time
 
 __all__ = ["FIELDS", "ReplayRow", "classify_record", "render", "rows_of"]
 
@@ -21,15 +22,22 @@ FIELDS: Final = (
     "source",
     "line",
     "time",
+    "log_time",
     "id",
+    "from",
+    "message_id",
     "recipient",
+    "relay",
     "mta",
     "mta_status",
     "dsn",
     "code",
+    "label_en",
     "estado",
+    "retry",
+    "final",
     "reason",
-    "rule",
+    "rule_id",
     "tier",
     "stage",
     "matched",
@@ -53,21 +61,33 @@ class ReplayRow:
     result: Classification
 
     def to_dict(self) -> dict[str, Any]:
-        """The output record as a JSON-ready mapping (keys are ``FIELDS``)."""
+        """The output record as a JSON-ready mapping (keys are ``FIELDS``).
+
+        ``time`` is ISO 8601 (a syslog stamp's year inferred, see :mod:`.times`), ``log_time``
+        the stamp as logged; ``code`` is null when unrecognised; ``retry`` and ``final`` say
+        whether the platform retries the code (``final``: a recognised code it does not retry).
+        """
         r, c = self.record, self.result
         return {
             "source": self.source,
             "line": self.line,
-            "time": r.time,
+            "time": iso_time(r.time),
+            "log_time": r.time,
             "id": r.queue_id,
+            "from": r.sender,
+            "message_id": r.message_id,
             "recipient": self.recipient,
+            "relay": r.relay,
             "mta": r.mta,
             "mta_status": r.status,
             "dsn": r.dsn,
-            "code": c.code,
+            "code": c.code or None,
+            "label_en": c.label_en,
             "estado": c.estado,
+            "retry": c.retry,
+            "final": c.final,
             "reason": c.reason,
-            "rule": c.rule_id,
+            "rule_id": c.rule_id,
             "tier": c.tier.value,
             "stage": c.stage.value,
             "matched": c.matched,
@@ -79,12 +99,13 @@ class ReplayRow:
 # --- classification of one record ------------------------------------------------------------
 
 
-def classify_record(record: LogRecord) -> Classification:
+def classify_record(record: LogRecord, classifier: Classifier | None = None) -> Classification:
     """The classification of one record: its text, read in the light of the MTA's status
-    (see :mod:`classifier.outcome`)."""
+    (see :mod:`classifier.outcome`), by ``classifier`` (default: the bundled rules)."""
     if record.status is LogStatus.SENT:
         return logged_as_sent()
-    result = classify(record.reply, stage=record.stage, status=record.reply_status or None)
+    clf = classifier or default_classifier()
+    result = clf.classify(record.reply, stage=record.stage, status=record.reply_status or None)
     return after_log(result, record.status)
 
 
@@ -92,7 +113,10 @@ def classify_record(record: LogRecord) -> Classification:
 _JSON: Final = json.JSONEncoder(ensure_ascii=False)
 
 
-def render(rows: Sequence[ReplayRow], output: str) -> str:
+def render(rows: Sequence[ReplayRow], output: str, explain: bool = False) -> str:
+    """Rows as CSV lines or JSON lines; ``explain`` adds the decision in plain words."""
+    if explain:
+        return _render_explained(rows, output)
     if output == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
@@ -103,7 +127,24 @@ def render(rows: Sequence[ReplayRow], output: str) -> str:
     return "".join(encode(row.to_dict()) + "\n" for row in rows)
 
 
-def rows_of(record: LogRecord, source: str, number: int, final: bool) -> list[ReplayRow]:
+def _render_explained(rows: Sequence[ReplayRow], output: str) -> str:
+    data = [{**row.to_dict(), "explanation": row.result.explain()} for row in rows]
+    if output == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        for d in data:
+            writer.writerow(["" if v is None else v for v in d.values()])
+        return buffer.getvalue()
+    return "".join(_JSON.encode(d) + "\n" for d in data)
+
+
+def rows_of(
+    record: LogRecord,
+    source: str,
+    number: int,
+    final: bool,
+    classifier: Classifier | None = None,
+) -> list[ReplayRow]:
     """The rows of one record: one per recipient (one with no recipient for message lines)."""
     if record.status == DONE:
         return (
@@ -115,7 +156,7 @@ def rows_of(record: LogRecord, source: str, number: int, final: bool) -> list[Re
             if final
             else []
         )
-    result = classify_record(record)
+    result = classify_record(record, classifier)
     return [
         ReplayRow(source=source, line=number, record=record, recipient=r, result=result)
         for r in record.recipients or ("",)

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from ..engine import Classifier
 from ..errors import InputError
 from ..logs import LineKind, LineParser
 from ..outcome import logged_as_sent
@@ -69,6 +70,8 @@ class ReplayOptions:
     chunk_bytes: int = CHUNK_BYTES
     #: Hand every row to ``replay``'s ``ledger`` callback, as ``LedgerRow`` values.
     ledger: bool = False
+    #: Add each row's decision in plain words ("explanation").
+    explain: bool = False
 
 
 #: A row as the bounce ledger's feed reads it: source, line, MTA, time, queue id, recipient,
@@ -112,6 +115,10 @@ def _split(chunk: Chunk, summary: ReplaySummary) -> list[str]:
     return lines
 
 
+#: The classifier of the replay under way: set before workers fork, so they share it.
+_classifier: Classifier | None = None
+
+
 def run_chunk(chunk: Chunk, s: ReplayOptions) -> _ChunkResult:
     """Parse and classify one chunk; the same code runs in this process and in workers.
 
@@ -137,17 +144,17 @@ def run_chunk(chunk: Chunk, s: ReplayOptions) -> _ChunkResult:
         kind, record = parse(line, first=chunk.at_start and offset == 0)
         kinds[kind] += 1
         if record is not None:
-            rows.extend(rows_of(record, source, number, s.final))
-        elif kind != LineKind.SKIPPED:
+            rows.extend(rows_of(record, source, number, s.final, _classifier))
+        elif kind not in (LineKind.SKIPPED, LineKind.OTHER):
             summary.note(kind, f"{source}:{number}")
     ledger = _ledger_rows(rows) if s.ledger else []
     if s.final:
         output = s.output if s.records else None
-        packed = [pack(row, output) for row in rows]
+        packed = [pack(row, output, s.explain) for row in rows]
         return _ChunkResult(text="", packed=packed, summary=summary, ledger=ledger)
     for row in rows:
         summary.add_row(row)
-    text = render(rows, s.output) if s.records else ""
+    text = render(rows, s.output, s.explain) if s.records else ""
     return _ChunkResult(text=text, packed=[], summary=summary, ledger=ledger)
 
 
@@ -158,17 +165,22 @@ def replay(
     *,
     progress: TextIO | None = None,
     ledger: Callable[[list[LedgerRow]], None] | None = None,
+    classifier: Classifier | None = None,
 ) -> ReplaySummary:
     """Replay the named inputs ("-" is standard input) and write records to ``out``.
 
     With ``options.ledger``, ``ledger`` is given every row (all attempts, in input order).
+    ``classifier``: the rules to use (default: the bundled ones), e.g.
+    ``Classifier.from_dirs(["my-rules"])``.
 
     Raises ``InputError`` when an input cannot be opened or read at all; the message says how
     many lines were done. Bad lines, damaged gzip data and overlong lines are counted in the
     returned summary, never raised.
     """
+    global _classifier  # noqa: PLW0603 - workers fork with the replay's classifier
     LineParser(options.fmt, field=options.field)  # reject a bad format before reading
     logged_as_sent()  # build the rule engine now: forked workers share it
+    _classifier = classifier
     summary = ReplaySummary()
     opened: list[Source] = []
     totals = sum(os.path.getsize(n) for n in names if n != "-" and os.path.isfile(n))
@@ -196,7 +208,7 @@ def replay(
     if options.final:
         final = FinalOutcomes(options.final_window, write_packed, view_packed, expire_packed)
     if options.records and options.output == "csv":
-        out.write(",".join(FIELDS) + "\n")
+        out.write(",".join(FIELDS + (("explanation",) if options.explain else ())) + "\n")
 
     def consume(result: _ChunkResult) -> None:
         summary.merge(result.summary)
@@ -251,10 +263,13 @@ def replay_lines(
     status_field: str | None = None,
     final: bool = False,
     source: str = "-",
+    classifier: Classifier | None = None,
 ) -> Iterator[ReplayRow]:
     """Classify the delivery lines of ``lines`` (text) as they come, in this process.
 
-    With ``final``, rows come out when their message is done (or at the end), as in ``replay``.
+    A generator: each row comes out as soon as its line has been read, so it serves a live
+    stream (a socket, ``tail -F``). With ``final``, rows come out when their message is done
+    (or at the end), as in ``replay``. ``classifier``: the rules to use (default: bundled).
     """
     parser = LineParser(fmt, field=field, status_field=status_field)
     buffered: list[ReplayRow] = []
@@ -263,7 +278,7 @@ def replay_lines(
         _, record = parser.parse(clean_text(line.rstrip("\r\n")), first=number == 1)
         if record is None:
             continue
-        rows = rows_of(record, source, number, final)
+        rows = rows_of(record, source, number, final, classifier)
         if finals is None:
             yield from rows
             continue

@@ -41,6 +41,19 @@ def _exim_message(text: str) -> str:
     return text
 
 
+def _exim_host(rest: str) -> str:
+    """The ``H=name [ip]`` field of a delivery line, or ""."""
+    h = rest.find(" H=") if not rest.startswith("H=") else -1
+    if h < 0 and not rest.startswith("H="):
+        return ""
+    start = h + 3 if h >= 0 else 2
+    end = rest.find("]", start)
+    space = rest.find(" ", start)
+    if end >= 0 and (space < 0 or rest[space + 1 : space + 2] == "["):
+        return rest[start : end + 1]
+    return rest[start : space if space >= 0 else len(rest)]
+
+
 def parse_exim(line: str) -> LogRecord | None:
     """An Exim main-log delivery line: ``**`` bounced, ``==`` deferred, ``=>``/``->`` sent.
 
@@ -80,7 +93,13 @@ def parse_exim(line: str) -> LogRecord | None:
             end = rest.find('"', c + 4)
             reply = rest[c + 4 : end if end >= 0 else len(rest)]
         return LogRecord(
-            mta="exim", status=SENT, time=time, queue_id=msgid, recipients=(recipient,), reply=reply
+            mta="exim",
+            status=SENT,
+            time=time,
+            queue_id=msgid,
+            recipients=(recipient,),
+            reply=reply,
+            relay=_exim_host(rest),
         )
     if address.endswith(":"):
         message = rest
@@ -100,4 +119,5 @@ def parse_exim(line: str) -> LogRecord | None:
         queue_id=msgid,
         recipients=(recipient,),
         reply=_exim_message(message),
+        relay=_exim_host(rest),
     )

@@ -18,6 +18,7 @@ __all__ = [
     "load_object",
     "queue_id_end",
     "recipients_of",
+    "relay_field",
     "syslog_time",
 ]
 
@@ -37,6 +38,16 @@ def dsn_field(line: str, start: int, status_at: int) -> str:
         return ""
     end = line.find(",", d)
     return line[d + 5 : end if 0 <= end < status_at else status_at]
+
+
+def relay_field(line: str, start: int, status_at: int) -> str:
+    """The ``relay=`` value between ``start`` and the status field (Postfix), or ""."""
+    r = line.find(" relay=", start, status_at)
+    if r < 0:
+        return ""
+    end = line.find(",", r)
+    value = line[r + 7 : end if 0 <= end < status_at else status_at]
+    return "" if value == "none" else value
 
 
 def queue_id_end(line: str, start: int, status_at: int, what: str) -> int:

@@ -12,7 +12,10 @@ Formats, one module each: ``postfix``, ``exim``, ``sendmail``, ``powermta`` (acc
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Final
+
+import regex
 
 from .exim import exim_prefix, parse_exim
 from .export import parse_csv_row, parse_json
@@ -21,11 +24,20 @@ from .kumomta import parse_kumomta
 from .postfix import parse_postfix
 from .powermta import parse_powermta, powermta_header
 from .record import DONE, LineKind, LogRecord, MalformedLineError
+from .senders import Senders, arrival_fields
 from .sendmail import parse_sendmail
 
 __all__ = ["FORMATS", "LineParser"]
 
 FORMATS: Final = ("auto", "postfix", "exim", "sendmail", "powermta", "kumomta", "csv", "json")
+
+#: A syslog line's head, classic (``Mar  4 10:00:00 host prog[pid]: ``) or RFC 3339: a line of
+#: this shape that no MTA parser knows is another program's (cron, dovecot, opendkim …).
+#: Every repeat is bounded, so the match is linear.
+_SYSLOG: Final = regex.compile(
+    r"(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT[0-9:.+Z-]{8,32})"
+    r" [^\s]{1,255} [^\s:\[]{1,64}(?:\[\d{1,10}\])?: "
+)
 
 
 class LineParser:
@@ -36,7 +48,7 @@ class LineParser:
     remembers the last header seen until ``reset()`` is called for a new file.
     """
 
-    __slots__ = ("field", "fmt", "header", "header_kind", "status_field")
+    __slots__ = ("field", "fmt", "header", "header_kind", "senders", "status_field")
 
     def __init__(
         self, fmt: str = "auto", *, field: str | None = None, status_field: str | None = None
@@ -50,6 +62,8 @@ class LineParser:
         self.status_field = status_field
         self.header: tuple[str, ...] | None = None
         self.header_kind = ""
+        #: Senders of the messages whose arrival lines were seen (for their delivery lines).
+        self.senders = Senders()
 
     def reset(self) -> None:
         """Forget the CSV header: the next file starts afresh."""
@@ -80,13 +94,27 @@ class LineParser:
         if fmt == "auto":
             fmt = self._detect(line)
             if not fmt:
-                return LineKind.UNRECOGNISED, None
+                other = _SYSLOG.match(line) is not None
+                return (LineKind.OTHER if other else LineKind.UNRECOGNISED), None
         try:
             record, known = self._parse(fmt, line)
         except MalformedLineError:
             return LineKind.MALFORMED, None
         if record is None:
-            return (LineKind.SKIPPED if known else LineKind.UNRECOGNISED), None
+            if known:
+                arrival = arrival_fields(fmt, line)
+                if arrival is not None:
+                    self.senders.note(*arrival)
+                return LineKind.SKIPPED, None
+            return LineKind.UNRECOGNISED, None
+        if record.queue_id and self.senders.seen:
+            sender, message_id = self.senders.get(record.queue_id)
+            if (sender and not record.sender) or (message_id and not record.message_id):
+                record = replace(
+                    record,
+                    sender=record.sender or sender,
+                    message_id=record.message_id or message_id,
+                )
         if record.status == DONE:
             return LineKind.SKIPPED, record
         return LineKind.DELIVERY, record

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .fields import dsn_field, queue_id_end, syslog_time
+from .fields import dsn_field, queue_id_end, relay_field, syslog_time
 from .record import BOUNCED, DEFERRED, DONE, EXPIRED, SENT, LogRecord, MalformedLineError
 
 __all__ = ["parse_postfix"]
@@ -74,6 +74,7 @@ def parse_postfix(line: str) -> LogRecord | None:
     if to_end < 0:
         raise MalformedLineError("Postfix delivery line with an unterminated to=<…>")
     dsn = dsn_field(line, to_end, s)
+    relay = relay_field(line, to_end, s)
     return LogRecord(
         mta="postfix",
         status=status,
@@ -82,6 +83,7 @@ def parse_postfix(line: str) -> LogRecord | None:
         recipients=(line[to + 4 : to_end],),
         reply=reply,
         dsn=dsn,
+        relay=relay,
     )
 
 

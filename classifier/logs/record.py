@@ -61,3 +61,11 @@ class LogRecord:
     #: ``dsn=`` beside its own words ("User unknown"); "" where the MTA's status is only
     #: evidence (Postfix logs the remote's reply and its own reading of it).
     reply_status: str = ""
+    #: The envelope sender, when the log names it (Postfix and Exim: from the message's
+    #: arrival line; exports and KumoMTA: from the line itself), else "".
+    sender: str = ""
+    #: The host the MTA delivered to or tried (Postfix ``relay=``, Exim ``H=``), else "".
+    relay: str = ""
+    #: The message's Message-ID as the MTA logged it on arrival (Postfix cleanup
+    #: ``message-id=``, Exim ``id=``, Sendmail ``msgid=``), else "": the link to bounce mail.
+    message_id: str = ""

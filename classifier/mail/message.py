@@ -10,16 +10,18 @@ unsubscribe requests 163, auto-replies get no code.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from email.message import Message
 from typing import Any
 
-from ..engine import classify, default_classifier
+from ..engine import Classifier, default_classifier
 from ..enums import MessageKind, RecipientKind
 from ..outcome import after_dsn
 from ..result import Classification
 from .dsn import RecipientEvidence
 from .feedback import NOT_COMPLAINTS
+from .original import OriginalMessage, bounce_date, find_original
 from .reader import MessageEvidence, read_message
 
 __all__ = ["MESSAGE_BUDGET", "BounceRecipient", "MessageReport", "classify_message"]
@@ -106,6 +108,11 @@ class MessageReport:
     over_budget: int = 0
     #: Each thing that was cut, in words (also in ``note``).
     cuts: tuple[str, ...] = ()
+    #: When the bounce was written (its Date, else its newest Received), ISO 8601.
+    date: str = ""
+    #: The message the bounce returns: its Message-ID, From, To, Subject, Date and the
+    #: headers asked for with ``headers=`` (empty strings when the bounce does not carry it).
+    original: OriginalMessage = field(default_factory=OriginalMessage)
 
     @property
     def is_bounce(self) -> bool:
@@ -120,17 +127,19 @@ class MessageReport:
             "subject": self.subject,
             "sender": self.sender,
             "message_id": self.message_id,
+            "date": self.date,
             "note": self.note,
             "unreported": self.unreported,
             "over_budget": self.over_budget,
             "cuts": list(self.cuts),
+            "original": self.original.to_dict(),
             "recipients": [r.to_dict() for r in self.recipients],
         }
 
 
-def _text_classification(ev: RecipientEvidence, length: int) -> Classification:
+def _text_classification(ev: RecipientEvidence, length: int, clf: Classifier) -> Classification:
     """Classify the diagnostic; the Status field fills in only what the text lacks."""
-    return classify(ev.diagnostic[:length], stage=ev.stage, status=ev.status or None)
+    return clf.classify(ev.diagnostic[:length], stage=ev.stage, status=ev.status or None)
 
 
 def _recipient(
@@ -155,7 +164,7 @@ def _recipient(
 
 
 def _from_evidence(
-    evidence: MessageEvidence, budget: float
+    evidence: MessageEvidence, budget: float, clf: Classifier
 ) -> tuple[tuple[BounceRecipient, ...], int]:
     """One result per recipient, and how many were decided after the budget was spent."""
     kind = evidence.kind
@@ -187,7 +196,7 @@ def _from_evidence(
             if len(ev.diagnostic) > _SHORT_DIAGNOSTIC and _clock() > deadline:
                 length = _SHORT_DIAGNOSTIC
                 over_budget += 1
-            classified = _text_classification(ev, length)
+            classified = _text_classification(ev, length, clf)
             rkind, result = after_dsn(classified, ev.action or "failed", ev.status)
             out.append(_recipient(ev, rkind, result))
     return tuple(out), over_budget
@@ -205,9 +214,17 @@ def _message_kind(kind: MessageKind, recipients: tuple[BounceRecipient, ...]) ->
 
 
 def classify_message(
-    data: bytes | str | Message, *, budget: float = MESSAGE_BUDGET
+    data: bytes | str | Message,
+    *,
+    budget: float = MESSAGE_BUDGET,
+    classifier: Classifier | None = None,
+    headers: Sequence[str] = (),
 ) -> MessageReport:
     """Read a bounce, DSN, feedback report or auto-reply; one result per recipient reported.
+
+    ``classifier``: the rules to classify diagnostics with (default: the bundled ones).
+    ``headers``: more headers of the returned original to report in ``original.headers``
+    (``X-Campaign-Id``, a tracking id), besides its Message-ID, From, To, Subject and Date.
 
     Never raises: unreadable or unrecognised input gives ``kind="unknown"`` with no
     recipients, and an auto-reply gives ``kind="auto_reply"`` with no code. Whatever is cut
@@ -216,7 +233,11 @@ def classify_message(
     """
     try:
         evidence = read_message(data)
-        recipients, over_budget = _from_evidence(evidence, budget)
+        clf = classifier or default_classifier()
+        recipients, over_budget = _from_evidence(evidence, budget, clf)
+        msg = evidence.source
+        date = bounce_date(msg) if msg is not None else ""
+        original = find_original(msg, headers) if msg is not None else OriginalMessage()
     except Exception as exc:  # a last guard: malformed mail must never escape as a crash
         return MessageReport(
             kind=MessageKind.UNKNOWN,
@@ -244,4 +265,6 @@ def classify_message(
         unreported=evidence.unreported,
         over_budget=over_budget,
         cuts=tuple(cuts),
+        date=date,
+        original=original,
     )

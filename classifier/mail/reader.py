@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from email.message import Message
 
 from ..enums import MessageKind
@@ -102,6 +102,8 @@ class MessageEvidence:
     cuts: tuple[str, ...] = ()
     #: Recipients the report names that are not in ``recipients`` (over MAX_RECIPIENTS).
     unreported: int = 0
+    #: The parsed message the evidence was read from (for its returned original's headers).
+    source: Message | None = field(default=None, compare=False, repr=False)
 
 
 _BOUNCE_SUBJECT = re.compile(
@@ -309,6 +311,7 @@ def _read(data: bytes | str | Message, limit: int, _depth: int) -> MessageEviden
         subject=subject,
         sender=sender,
         message_id=header(msg, "Message-ID"),
+        source=msg,
     )
     parts = list(text_parts(msg))
     body = _plain_body(parts)

@@ -22,7 +22,7 @@ from typing import Any
 import aiosmtplib
 import dns.asyncresolver
 
-from ..engine import classify
+from ..engine import Classifier, default_classifier
 from ..errors import ClassifierError
 from ..result import Classification
 from .mx import (
@@ -127,7 +127,7 @@ class ProbeResult:
             ],
             "recipients": [
                 # The deciding stage, not the classification's ("dns" has no SMTP stage).
-                {"address": r.address, **r.classification.to_dict(), "stage": r.stage}
+                {"recipient": r.address, **r.classification.to_dict(), "stage": r.stage}
                 for r in self.recipients
             ],
         }
@@ -167,7 +167,15 @@ def _dot_stuffed(message: bytes) -> bytes:
 class _Session:
     """One SMTP conversation; collects replies and per-recipient results."""
 
-    def __init__(self, host: str, port: int, label: str, timeout: float) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        label: str,
+        timeout: float,
+        classifier: Classifier | None = None,
+    ) -> None:
+        self.classifier = classifier or default_classifier()
         self.host = host
         self.port = port
         self.label = label  # "mx.example[1.2.3.4]" in Postfix's style
@@ -188,7 +196,7 @@ class _Session:
         self.replies.append(
             StageReply(stage=stage, command=command, code=code, text=text, recipient=recipient)
         )
-        return classify(text, stage=stage)
+        return self.classifier.classify(text, stage=stage)
 
     def failure(
         self, stage: str, command: str, event: str, text: str, recipient: str | None = None
@@ -199,7 +207,7 @@ class _Session:
                 stage=stage, command=command, code=None, text=text, recipient=recipient, event=event
             )
         )
-        result = classify(text, stage=stage)
+        result = self.classifier.classify(text, stage=stage)
         if result.code != "113":
             result = result.with_code("113", reason="connection_failed", why=f"probe: {event}")
         return result
@@ -411,8 +419,11 @@ async def probe_async(
     helo: str = "probe.localhost",
     message: bytes | None = None,
     resolver: dns.asyncresolver.Resolver | None = None,
+    classifier: Classifier | None = None,
 ) -> ProbeResult:
     """Deliver one message to ``recipients`` and classify what happened to each.
+
+    ``classifier``: the rules to classify the replies with (default: the bundled ones).
 
     ``target`` is ``"host:port"``, ``(host, port)`` or None to look up the recipients'
     domain (MX, then address fallback) with ``resolver`` and deliver to ``port`` there; then
@@ -439,17 +450,17 @@ async def probe_async(
             return ProbeResult(outcome.domain, port, (), results, outcome)
         host, label = await _pick_host(outcome, resolver, timeout)
         if host is None:
-            session = _Session(outcome.domain, port, outcome.domain, timeout)
+            session = _Session(outcome.domain, port, outcome.domain, timeout, classifier)
             text = name_service_error(label, "A", "Host not found, try again")
             failed = session.failure("dns", "", "error", text)
             results = tuple(
                 RecipientResult(address=a, stage="dns", classification=failed) for a in addresses
             )
             return ProbeResult(outcome.domain, port, tuple(session.replies), results, outcome)
-        session = _Session(host, port, f"{label}[{host}]", timeout)
+        session = _Session(host, port, f"{label}[{host}]", timeout, classifier)
     else:
         host, port = _split_target(target, port)
-        session = _Session(host, port, f"{host}[{host}]", timeout)
+        session = _Session(host, port, f"{host}[{host}]", timeout, classifier)
     body = message if message is not None else _message(sender, addresses)
     # Steps are bounded one by one; this outer bound only guards against a bug.
     budget = timeout * (len(addresses) + 8)

@@ -1,0 +1,66 @@
+"""Log times as ISO 8601: syslog stamps get their year inferred, others are normalised.
+
+Classic syslog stamps (``Mar  4 10:00:01``) carry no year and no zone. The year given is the
+one that puts the stamp at most one day after the replay's clock (the current date), so a log
+of December read in January is dated last year; the zone stays unstated, as in the log.
+RFC 3339 stamps are kept; Exim's ``2024-03-04 10:00:01`` becomes ``2024-03-04T10:00:01``;
+Unix times (PowerMTA, KumoMTA) become UTC (``2007-05-10T14:39:59Z``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Final
+
+__all__ = ["iso_time"]
+
+_MONTHS: Final = {
+    m: i
+    for i, m in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
+    )
+}
+_CACHE_MAX: Final = 4096
+_cache: dict[tuple[str, dt.date], str] = {}
+
+
+def iso_time(raw: str, today: dt.date | None = None) -> str:
+    """``raw`` as ISO 8601 (year inferred for syslog stamps), or "" when it is not a time."""
+    if not raw:
+        return ""
+    today = today or dt.date.today()
+    key = (raw, today)
+    hit = _cache.get(key)
+    if hit is not None:
+        return hit
+    iso = _convert(raw, today)
+    if len(_cache) >= _CACHE_MAX:
+        _cache.clear()
+    _cache[key] = iso
+    return iso
+
+
+def _convert(raw: str, today: dt.date) -> str:
+    if raw.isdigit() and len(raw) <= 12:  # a Unix time (seconds) before year 33658
+        return dt.datetime.fromtimestamp(int(raw), dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if len(raw) >= 19 and raw[4] == "-" and raw[7] == "-" and raw[10] in " T":
+        return raw[:10] + "T" + raw[11:]
+    month = _MONTHS.get(raw[:3])
+    if month is None or len(raw) < 15:
+        return ""
+    try:
+        day = int(raw[4:6])
+        clock = dt.time.fromisoformat(raw[7:15])
+    except ValueError:
+        return ""
+    latest = today + dt.timedelta(days=1)
+    for year in range(today.year, today.year - 8, -1):  # Feb 29: back to a leap year
+        try:
+            stamp = dt.date(year, month, day)
+        except ValueError:
+            continue
+        if stamp <= latest:
+            break
+    else:
+        return ""
+    return f"{stamp.isoformat()}T{clock.isoformat()}"

@@ -1,0 +1,102 @@
+"""What the MTA logged about each message on arrival, remembered for its delivery lines.
+
+Postfix logs the envelope sender once per message on the queue manager's line
+(``ID: from=<a@b>, size=…``) and the Message-ID on the cleanup line (``ID:
+message-id=<…>``); Exim both on the arrival line (``ID <= a@b … id=…``); Sendmail the sender
+on its ``from=`` line and the Message-ID as ``msgid=``. Delivery lines name only the recipient,
+so the sender and the Message-ID (which links a bounce mail back to this send) are looked up
+here. The memory is bounded in entries (the oldest message is forgotten first); a delivery
+whose arrival lines were not seen (an earlier file, a rotated log) has neither.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from .exim import exim_prefix
+
+__all__ = ["SENDERS_MAX", "Senders", "arrival_fields"]
+
+#: Messages remembered, at most (a few hundred bytes each).
+SENDERS_MAX: Final = 50_000
+_MAX_VALUE: Final = 320
+
+
+def _value(text: str, start: int) -> str:
+    """The value starting at ``start``: up to the next comma or space, without <>."""
+    end = start
+    n = len(text)
+    while end < n and text[end] not in ", ":
+        end += 1
+    return text[start:end].strip("<>")[:_MAX_VALUE]
+
+
+def _bracketed(message_id: str | None) -> str | None:
+    """A Message-ID as in the header (``<…>``), so it compares with a bounce's original."""
+    return f"<{message_id}>" if message_id else message_id
+
+
+def arrival_fields(fmt: str, line: str) -> tuple[str, str | None, str | None] | None:
+    """(queue id, sender or None, Message-ID or None) when ``line`` tells either of a message."""
+    if fmt in ("postfix", "sendmail"):
+        head = line.find("]: ")
+        if head < 0:
+            return None
+        colon = line.find(": ", head + 3)
+        if colon < 0:
+            return None
+        qid = line[head + 3 : colon]
+        if not qid or " " in qid:
+            return None
+        rest = colon + 2
+        sender = message_id = None
+        if line.startswith("from=", rest):
+            sender = _value(line, rest + 5)
+        elif line.startswith("message-id=", rest):
+            message_id = _value(line, rest + 11)
+        elif line.startswith("uid=", rest) and " from=" in line:
+            sender = _value(line, line.find(" from=", rest) + 6)
+        at = line.find(", msgid=", rest) if fmt == "sendmail" else -1
+        if at >= 0:
+            message_id = _value(line, at + 8)
+        if sender is None and message_id is None:
+            return None
+        return qid, sender, _bracketed(message_id)
+    if fmt == "exim":
+        split = exim_prefix(line)
+        if split is None:
+            return None
+        tokens = split[1]
+        if len(tokens) < 3 or tokens[1] != "<=":
+            return None
+        sender = tokens[2]
+        fields = tokens[3] if len(tokens) > 3 else ""
+        found = fields.find(" id=")
+        message_id = _value(fields, found + 4) if found >= 0 else None
+        return tokens[0], "" if sender == "<>" else sender, _bracketed(message_id)
+    return None
+
+
+class Senders:
+    """A bounded map of queue id to (sender, Message-ID)."""
+
+    __slots__ = ("limit", "seen")
+
+    def __init__(self, limit: int = SENDERS_MAX) -> None:
+        self.limit = limit
+        self.seen: dict[str, tuple[str, str]] = {}
+
+    def note(self, qid: str, sender: str | None, message_id: str | None) -> None:
+        """Remember what an arrival line says; a field it does not name is kept."""
+        seen = self.seen
+        old_sender, old_id = seen.pop(qid, ("", ""))
+        seen[qid] = (
+            old_sender if sender is None else sender[:_MAX_VALUE],
+            old_id if message_id is None else message_id[:_MAX_VALUE],
+        )
+        if len(seen) > self.limit:
+            del seen[next(iter(seen))]
+
+    def get(self, qid: str) -> tuple[str, str]:
+        """(sender, Message-ID) of the message, "" for what is not known."""
+        return self.seen.get(qid, ("", ""))
