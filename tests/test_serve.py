@@ -90,7 +90,7 @@ def test_batch_keeps_order_stages_and_explains(app: ServeApp) -> None:
     status, data, _ = _call(app, "POST", "/v1/classify", json.dumps(body).encode())
     assert status == 200 and data["count"] == 3
     codes = [r["code"] for r in data["results"]]
-    assert codes == ["131", "554", ""]  # user unknown at MAIL is about the sender
+    assert codes == ["131", "554", None]  # at MAIL it is the sender; null: unrecognised
     assert data["results"][1]["stage"] == "mail"
     assert data["results"][0]["explanation"].startswith("131 ")
 

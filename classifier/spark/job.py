@@ -48,6 +48,18 @@ __all__ = [
 #: Bytes of a plain file per task: large enough that a task's start-up is noise.
 DEFAULT_SPLIT_BYTES: Final = 32 << 20
 _INT_FIELDS: Final = frozenset({"line"})
+#: Columns of the replay's rows that are booleans (the code's retry and final).
+_BOOL_FIELDS: Final = frozenset({"retry", "final"})
+
+
+def _arrow_type(name: str) -> Any:
+    import pyarrow as pa  # noqa: PLC0415 - on the executors
+
+    if name in _INT_FIELDS:
+        return pa.int64()
+    return pa.bool_() if name in _BOOL_FIELDS else pa.string()
+
+
 #: A final window no message can fill: on Spark each message's rows are grouped first.
 _NO_WINDOW: Final = 1 << 62
 
@@ -214,9 +226,7 @@ def _rows_batches(rendered: str) -> Iterator[Any]:
     data = rendered.encode("utf-8", errors="replace")
     if not data.strip():
         return
-    schema = pa.schema(
-        [pa.field(f, pa.int64() if f in _INT_FIELDS else pa.string()) for f in FIELDS]
-    )
+    schema = pa.schema([pa.field(f, _arrow_type(f)) for f in FIELDS])
     table = pj.read_json(
         pa.BufferReader(data),
         read_options=pj.ReadOptions(use_threads=False, block_size=max(1 << 20, len(data) + 1)),
@@ -224,7 +234,9 @@ def _rows_batches(rendered: str) -> Iterator[Any]:
     )
     null = pa.scalar(None, pa.string())
     columns = [
-        column if name in _INT_FIELDS else pc.if_else(pc.equal(column, ""), null, column)
+        column
+        if name in _INT_FIELDS or name in _BOOL_FIELDS
+        else pc.if_else(pc.equal(column, ""), null, column)
         for name, column in zip(table.column_names, table.columns, strict=True)
     ]
     yield from pa.Table.from_arrays(columns, schema=schema).to_batches()
@@ -232,15 +244,19 @@ def _rows_batches(rendered: str) -> Iterator[Any]:
 
 def _output_schema() -> Any:
     from pyspark.sql.types import (  # noqa: PLC0415 - the spark extra is optional
+        BooleanType,
         LongType,
         StringType,
         StructField,
         StructType,
     )
 
-    return StructType(
-        [StructField(f, LongType() if f in _INT_FIELDS else StringType(), True) for f in FIELDS]
-    )
+    def kind(name: str) -> Any:
+        if name in _INT_FIELDS:
+            return LongType()
+        return BooleanType() if name in _BOOL_FIELDS else StringType()
+
+    return StructType([StructField(f, kind(f), True) for f in FIELDS])
 
 
 def _packed_schema() -> Any:
