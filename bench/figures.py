@@ -13,14 +13,16 @@ today; ``--write`` puts the fresh values in place.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 from classifier import CATALOGUE, Classifier, default_classifier
-from classifier.checks import check_examples
+from classifier.checks import check_examples, check_generalisation
 from classifier.harness.scenario import load_scenarios
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,6 +43,33 @@ def _replies(clf: Classifier) -> tuple[int, int]:
             total += 1
             right += got.code == case["code"]
     return total, right
+
+
+def _bench(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault(name, module)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _percent(value: float) -> str:
+    return f"{100 * value:.1f} %"
+
+
+def _accuracy() -> dict[str, str]:
+    """Bounce-mail accuracy on the vendored corpora and the generalisation share."""
+    bench = _bench("sisimai_accuracy")
+    out: dict[str, str] = {}
+    for name, folder in (("sisimai", "sisimai"), ("heldout", "heldout-mail")):
+        figures = bench.summary(bench.evaluate(ROOT / "fixtures" / folder))
+        out[f"{name}_strict"] = _percent(float(figures["strict"]))
+        out[f"{name}_accept"] = _percent(float(figures["accept"]))
+    results = check_generalisation(Classifier(default_classifier().rules, cache_size=0))
+    total = sum(r.examples for r in results)
+    out["generalisation"] = _percent(sum(r.right for r in results) / total if total else 1.0)
+    return out
 
 
 def compute() -> dict[str, str]:
@@ -65,6 +94,7 @@ def compute() -> dict[str, str]:
         "fixture_replies_right": str(right),
         "scenarios": str(len(scenarios)),
         "mail_samples": str(len(mail)),
+        **_accuracy(),
     }
 
 
