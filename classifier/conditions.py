@@ -21,6 +21,7 @@ from .enums import Stage
 from .errors import RuleError
 
 __all__ = [
+    "MAX_RULE_FILE_BYTES",
     "Conditions",
     "Example",
     "check_code",
@@ -85,9 +86,20 @@ class Conditions:
         return not (self.stages and stage not in self.stages)
 
 
+#: Bytes of one rule-directory file.
+MAX_RULE_FILE_BYTES = 4 * 1024 * 1024
+
+
 def read_toml(path: Traversable | Path) -> dict[str, Any]:
-    """A rule-directory file as parsed TOML; RuleError naming the file when it cannot be."""
+    """A rule-directory file as parsed TOML; RuleError naming the file when it cannot be.
+
+    Only regular files are opened: a FIFO or a device named like a rule file would block or
+    never end."""
+    if not path.is_file():
+        raise RuleError("not a regular file", file=str(path))
     try:
+        if isinstance(path, Path) and path.stat().st_size > MAX_RULE_FILE_BYTES:
+            raise RuleError(f"larger than {MAX_RULE_FILE_BYTES} bytes", file=str(path))
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise RuleError(f"invalid TOML: {exc}", file=str(path)) from exc

@@ -8,7 +8,6 @@ wrong and raises RuleError naming the file and rule, so a bad rule never slips t
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -20,7 +19,7 @@ from typing import Any
 import regex
 
 from .codes import CATALOGUE
-from .conditions import Example
+from .conditions import Example, read_toml
 from .enums import Stage
 from .errors import RuleError
 from .meaning import MeaningReader
@@ -69,8 +68,6 @@ MAX_PATTERN_CHARS = 32 * 1024
 #: multiplied out). Bundled patterns stay under 1 000; 100 000 compiles in about 0.1 s, while
 #: ``(?:(?:(?:xyzzy{1000}){1000}){1000})`` (10⁹) would take gigabytes.
 MAX_PATTERN_SIZE = 100_000
-#: Bytes of one rule file.
-MAX_RULE_FILE_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,20 +188,6 @@ def builtin_rules_dir() -> Traversable:
     if repo.is_dir():
         return repo
     raise RuleError("bundled rule directory not found (broken installation)")
-
-
-def _read_toml(path: Traversable | Path) -> dict[str, Any]:
-    """A rule file's TOML; only regular files are opened (a FIFO or device would block)."""
-    if not path.is_file():
-        raise RuleError("not a regular file", file=str(path))
-    try:
-        if isinstance(path, Path) and path.stat().st_size > MAX_RULE_FILE_BYTES:
-            raise RuleError(f"larger than {MAX_RULE_FILE_BYTES} bytes", file=str(path))
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise RuleError(f"invalid TOML: {exc}", file=str(path)) from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RuleError(f"cannot read: {exc}", file=str(path)) from exc
 
 
 def _check_code(code: Any, file: str, rule_id: str | None, what: str) -> str:
@@ -439,9 +422,9 @@ def load_rules(
     """
     base = builtin_rules_dir()
     reasons_file = base / "reasons.toml"
-    reasons = _load_reasons(_read_toml(reasons_file), str(reasons_file))
+    reasons = _load_reasons(read_toml(reasons_file), str(reasons_file))
     fb_file = base / "fallbacks.toml"
-    enhanced_fb, basic_fb = _load_fallbacks(_read_toml(fb_file), str(fb_file), reasons)
+    enhanced_fb, basic_fb = _load_fallbacks(read_toml(fb_file), str(fb_file), reasons)
 
     dirs: list[Traversable | Path] = [
         Path(d) if isinstance(d, str | Path) else d for d in extra_dirs
@@ -454,7 +437,7 @@ def load_rules(
     for origin, directory in enumerate(dirs):
         for path in _rule_files(directory):
             file = str(path)
-            data = _read_toml(path)
+            data = read_toml(path)
             unknown = set(data) - {"meta", "rule"}
             if unknown:
                 raise RuleError(f"unknown top-level keys {sorted(unknown)}", file=file)
