@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from ..codes import CATALOGUE
 from ..engine import Classifier, default_classifier
 from ..logs import DONE, LogRecord, LogStatus
 from ..outcome import after_log, logged_as_sent
@@ -68,6 +69,8 @@ class ReplayRow:
         whether the platform retries the code (``final``: a recognised code it does not retry).
         """
         r, c = self.record, self.result
+        info = CATALOGUE.get(c.code)  # one look-up for the label, estado and retry
+        retry = info is not None and info.retry
         return {
             "source": self.source,
             "line": self.line,
@@ -82,10 +85,10 @@ class ReplayRow:
             "mta_status": r.status,
             "dsn": r.dsn,
             "code": c.code or None,
-            "label_en": c.label_en,
-            "estado": c.estado,
-            "retry": c.retry,
-            "final": c.final,
+            "label_en": "" if info is None else info.label_en,
+            "estado": "" if info is None else info.estado,
+            "retry": retry,
+            "final": info is not None and not retry,
             "reason": c.reason,
             "rule_id": c.rule_id,
             "tier": c.tier.value,

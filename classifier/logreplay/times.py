@@ -10,7 +10,8 @@ Unix times (PowerMTA, KumoMTA) become UTC (``2007-05-10T14:39:59Z``).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Final
+import time
+from typing import Any, Final
 
 __all__ = ["iso_time"]
 
@@ -21,22 +22,40 @@ _MONTHS: Final = {
     )
 }
 _CACHE_MAX: Final = 4096
-_cache: dict[tuple[str, dt.date], str] = {}
+_cache: dict[str, str] = {}
+#: The replay's clock: today's date, looked at again after _RECHECK seconds (a replay that
+#: runs past midnight then infers years from the new date).
+_RECHECK: Final = 60.0
+_clock: list[Any] = [dt.date.min, -_RECHECK]
+
+
+def _today() -> dt.date:
+    now = time.monotonic()
+    if now - _clock[1] >= _RECHECK:
+        today = dt.date.today()
+        if today != _clock[0]:
+            _cache.clear()
+        _clock[0], _clock[1] = today, now
+    date: dt.date = _clock[0]
+    return date
 
 
 def iso_time(raw: str, today: dt.date | None = None) -> str:
-    """``raw`` as ISO 8601 (year inferred for syslog stamps), or "" when it is not a time."""
+    """``raw`` as ISO 8601 (year inferred for syslog stamps), or "" when it is not a time.
+
+    ``today``: the date to infer years from (default: the replay's clock, the current date).
+    """
     if not raw:
         return ""
-    today = today or dt.date.today()
-    key = (raw, today)
-    hit = _cache.get(key)
+    if today is not None:
+        return _convert(raw, today)
+    hit = _cache.get(raw)
     if hit is not None:
         return hit
-    iso = _convert(raw, today)
+    iso = _convert(raw, _today())
     if len(_cache) >= _CACHE_MAX:
         _cache.clear()
-    _cache[key] = iso
+    _cache[raw] = iso
     return iso
 
 

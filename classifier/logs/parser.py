@@ -12,7 +12,6 @@ Formats, one module each: ``postfix``, ``exim``, ``sendmail``, ``powermta`` (acc
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Final
 
 import regex
@@ -38,6 +37,16 @@ _SYSLOG: Final = regex.compile(
     r"(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT[0-9:.+Z-]{8,32})"
     r" [^\s]{1,255} [^\s:\[]{1,64}(?:\[\d{1,10}\])?: "
 )
+
+
+def _fill(record: LogRecord, sender: str, message_id: str) -> None:
+    """Give a record just built for its line the sender and Message-ID remembered for its
+    message. The record is not shared yet, so setting its fields in place is safe, and far
+    cheaper than ``dataclasses.replace`` on every delivery line."""
+    if sender and not record.sender:
+        object.__setattr__(record, "sender", sender)
+    if message_id and not record.message_id:
+        object.__setattr__(record, "message_id", message_id)
 
 
 class LineParser:
@@ -107,14 +116,10 @@ class LineParser:
                     self.senders.note(*arrival)
                 return LineKind.SKIPPED, None
             return LineKind.UNRECOGNISED, None
-        if record.queue_id and self.senders.seen:
-            sender, message_id = self.senders.get(record.queue_id)
-            if (sender and not record.sender) or (message_id and not record.message_id):
-                record = replace(
-                    record,
-                    sender=record.sender or sender,
-                    message_id=record.message_id or message_id,
-                )
+        if record.queue_id:
+            remembered = self.senders.seen.get(record.queue_id)
+            if remembered is not None:
+                _fill(record, *remembered)
         if record.status == DONE:
             return LineKind.SKIPPED, record
         return LineKind.DELIVERY, record

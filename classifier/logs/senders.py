@@ -24,10 +24,11 @@ _MAX_VALUE: Final = 320
 
 def _value(text: str, start: int) -> str:
     """The value starting at ``start``: up to the next comma or space, without <>."""
-    end = start
-    n = len(text)
-    while end < n and text[end] not in ", ":
-        end += 1
+    comma = text.find(",", start)
+    space = text.find(" ", start)
+    if comma < 0 or 0 <= space < comma:
+        comma = space
+    end = comma if comma >= 0 else len(text)
     return text[start:end].strip("<>")[:_MAX_VALUE]
 
 
@@ -39,6 +40,8 @@ def _bracketed(message_id: str | None) -> str | None:
 def arrival_fields(fmt: str, line: str) -> tuple[str, str | None, str | None] | None:
     """(queue id, sender or None, Message-ID or None) when ``line`` tells either of a message."""
     if fmt in ("postfix", "sendmail"):
+        if "from=" not in line and "id=" not in line:
+            return None
         head = line.find("]: ")
         if head < 0:
             return None
