@@ -33,8 +33,10 @@ __all__ = [
     "str_list",
 ]
 
-_BASIC = re.compile(r"^[245][0-9x][0-9x]$")
-_ENHANCED = re.compile(r"^[245x]\.(?:[0-9]{1,3}|x)\.(?:[0-9]{1,3}|x)$")
+#: A basic-code condition: "550", "55x", "5xx".
+BASIC_PATTERN = re.compile(r"^[245][0-9x][0-9x]$")
+#: An enhanced-status condition: "5.1.1", "x.7.x".
+ENHANCED_PATTERN = re.compile(r"^[245x]\.(?:[0-9]{1,3}|x)\.(?:[0-9]{1,3}|x)$")
 _EXAMPLE_KEYS = frozenset({"reply", "code", "stage", "source", "note"})
 
 
@@ -129,13 +131,13 @@ def parse_conditions(raw: dict[str, Any], file: str, rule_id: str) -> Conditions
     """The ``basic``, ``enhanced`` and ``stage`` keys of a rule or frame table."""
     basic = str_list(raw.get("basic", []), file, rule_id, "basic")
     for b in basic:
-        if not _BASIC.match(b):
+        if not BASIC_PATTERN.match(b):
             raise RuleError(
                 f"basic {b!r} is not like '550', '55x' or '5xx'", file=file, rule_id=rule_id
             )
     enhanced_raw = str_list(raw.get("enhanced", []), file, rule_id, "enhanced")
     for e in enhanced_raw:
-        if not _ENHANCED.match(e):
+        if not ENHANCED_PATTERN.match(e):
             raise RuleError(
                 f"enhanced {e!r} is not like '5.1.1' or 'x.7.x'", file=file, rule_id=rule_id
             )

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from typing import Final
 
+from .conditions import code_matches, enhanced_matches
 from .engine import REGEX_TIMEOUT, Classifier
 from .enums import Stage, Tier, Verdict
 from .policy import decide_rule, verdict_of
 from .reply import parse_reply
 from .result import Classification
-from .rules import Rule, _code_matches, _enhanced_matches
+from .rules import Rule
 
 __all__ = ["MAX_NEAR_MISSES", "near_misses"]
 
@@ -33,9 +34,9 @@ def _conditions(rule: Rule, basic: int | None, enhanced: str | None, stage: Stag
     """The conditions of ``rule`` that the reply does not meet, in words."""
     unmet = []
     code = None if basic is None else str(basic)
-    if rule.basic and not _code_matches(rule.basic, code):
+    if rule.basic and not code_matches(rule.basic, code):
         unmet.append(f"the reply code {code or '(none)'} is not one of {', '.join(rule.basic)}")
-    if rule.enhanced and not _enhanced_matches(rule.enhanced, enhanced):
+    if rule.enhanced and not enhanced_matches(rule.enhanced, enhanced):
         wanted = ", ".join(".".join(parts) for parts in rule.enhanced)
         unmet.append(f"the enhanced status {enhanced or '(none)'} is not one of {wanted}")
     if rule.stages and stage not in rule.stages:

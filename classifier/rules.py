@@ -18,8 +18,18 @@ from typing import Any
 
 import regex
 
-from .codes import CATALOGUE
-from .conditions import Example, read_toml
+from .conditions import (
+    BASIC_PATTERN,
+    ENHANCED_PATTERN,
+    Example,
+    check_code,
+    code_matches,
+    enhanced_matches,
+    parse_conditions,
+    parse_examples,
+    read_toml,
+    str_list,
+)
 from .enums import Stage
 from .errors import RuleError
 from .meaning import MeaningReader
@@ -36,8 +46,6 @@ __all__ = [
 ]
 
 _ID = regex.compile(r"^[a-z0-9][a-z0-9._-]*$")
-_BASIC = regex.compile(r"^[245][0-9x][0-9x]$")
-_ENHANCED = regex.compile(r"^[245x]\.(?:[0-9]{1,3}|x)\.(?:[0-9]{1,3}|x)$")
 _RULE_KEYS = frozenset(
     {
         "id",
@@ -53,7 +61,6 @@ _RULE_KEYS = frozenset(
         "literals",
     }
 )
-_EXAMPLE_KEYS = frozenset({"reply", "code", "stage", "source", "note"})
 _META_KEYS = frozenset({"description", "disable", "source"})
 #: What precedence is, said once for every message that needs it.
 PRECEDENCE = (
@@ -81,22 +88,6 @@ class ReasonPolicy:
     transient: str | None
     on_421: str | None
     no_code: str | None
-
-
-def _code_matches(patterns: tuple[str, ...], value: str | None) -> bool:
-    if value is None:
-        return False
-    for pat in patterns:
-        if len(pat) == len(value) and all(p in ("x", v) for p, v in zip(pat, value, strict=True)):
-            return True
-    return False
-
-
-def _enhanced_matches(patterns: tuple[tuple[str, str, str], ...], value: str | None) -> bool:
-    if value is None:
-        return False
-    parts = value.split(".")
-    return any(all(p in ("x", v) for p, v in zip(pat, parts, strict=True)) for pat in patterns)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,9 +122,9 @@ class Rule:
 
     def admits(self, basic: int | None, enhanced: str | None, stage: Stage) -> bool:
         """Whether the reply's codes and stage satisfy the rule's conditions."""
-        if self.basic and not _code_matches(self.basic, None if basic is None else str(basic)):
+        if self.basic and not code_matches(self.basic, None if basic is None else str(basic)):
             return False
-        if self.enhanced and not _enhanced_matches(self.enhanced, enhanced):
+        if self.enhanced and not enhanced_matches(self.enhanced, enhanced):
             return False
         return not (self.stages and stage not in self.stages)
 
@@ -190,22 +181,6 @@ def builtin_rules_dir() -> Traversable:
     raise RuleError("bundled rule directory not found (broken installation)")
 
 
-def _check_code(code: Any, file: str, rule_id: str | None, what: str) -> str:
-    if not isinstance(code, str | int) or str(code) not in CATALOGUE:
-        raise RuleError(f"{what}: {code!r} is not a MasterBase code", file=file, rule_id=rule_id)
-    return str(code)
-
-
-def _str_list(value: Any, file: str, rule_id: str, key: str) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise RuleError(
-            f"{key!r} must be a string or a list of strings", file=file, rule_id=rule_id
-        )
-    return tuple(value)
-
-
 def _load_reasons(data: dict[str, Any], file: str) -> dict[str, ReasonPolicy]:
     reasons: dict[str, ReasonPolicy] = {}
     for name, spec in data.items():
@@ -215,7 +190,7 @@ def _load_reasons(data: dict[str, Any], file: str) -> dict[str, ReasonPolicy]:
         if unknown:
             raise RuleError(f"reason {name!r}: unknown keys {sorted(unknown)}", file=file)
         codes = {
-            k: _check_code(spec[k], file, None, f"reason {name}.{k}")
+            k: check_code(spec[k], file, None, f"reason {name}.{k}")
             for k in ("code", "permanent", "transient", "on_421", "no_code")
             if k in spec
         }
@@ -239,14 +214,14 @@ def _load_fallbacks(
         raise RuleError(f"unknown tables {sorted(unknown)}", file=file)
     enhanced: dict[str, str] = {}
     for key, reason in data.get("enhanced", {}).items():
-        if not _ENHANCED.match(key) or reason not in reasons:
+        if not ENHANCED_PATTERN.match(key) or reason not in reasons:
             raise RuleError(f"enhanced fallback {key!r} = {reason!r} is invalid", file=file)
         enhanced[key] = reason
     basic: dict[str, str] = {}
     for key, code in data.get("basic", {}).items():
-        if not _BASIC.match(key):
+        if not BASIC_PATTERN.match(key):
             raise RuleError(f"basic fallback {key!r} is not a code pattern", file=file)
-        basic[key] = _check_code(code, file, None, f"basic fallback {key}")
+        basic[key] = check_code(code, file, None, f"basic fallback {key}")
     return enhanced, basic
 
 
@@ -315,31 +290,11 @@ def _parse_rule(
     compiled = _compile(pattern, file, rule_id, "bad pattern")
     if compiled.search("") is not None:
         raise RuleError("pattern matches the empty string", file=file, rule_id=rule_id)
-    basic = _str_list(raw.get("basic", []), file, rule_id, "basic")
-    for b in basic:
-        if not _BASIC.match(b):
-            raise RuleError(
-                f"basic {b!r} is not like '550', '55x' or '5xx'", file=file, rule_id=rule_id
-            )
-    enhanced_raw = _str_list(raw.get("enhanced", []), file, rule_id, "enhanced")
-    for e in enhanced_raw:
-        if not _ENHANCED.match(e):
-            raise RuleError(
-                f"enhanced {e!r} is not like '5.1.1' or 'x.7.x'", file=file, rule_id=rule_id
-            )
-    enhanced = tuple((p[0], p[1], p[2]) for p in (e.split(".") for e in enhanced_raw))
-    stages: set[Stage] = set()
-    for s in _str_list(raw.get("stage", []), file, rule_id, "stage"):
-        st = Stage(s)
-        if st not in Stage.__members__.values():
-            raise RuleError(f"unknown stage {s!r}", file=file, rule_id=rule_id)
-        stages.add(st)
+    conditions = parse_conditions(raw, file, rule_id)
     literals: tuple[str, ...]
     if "literals" in raw:
         literals = tuple(
-            sorted(
-                {lit.casefold() for lit in _str_list(raw["literals"], file, rule_id, "literals")}
-            )
+            sorted({lit.casefold() for lit in str_list(raw["literals"], file, rule_id, "literals")})
         )
         if any(len(lit) < MIN_LITERAL for lit in literals):
             raise RuleError(
@@ -347,35 +302,8 @@ def _parse_rule(
             )
     else:
         literals = required_literals(pattern)
-    code = _check_code(raw["code"], file, rule_id, "code") if "code" in raw else None
-    examples_raw = raw.get("example", [])
-    if not isinstance(examples_raw, list) or not examples_raw:
-        raise RuleError("a rule needs at least one [[rule.example]]", file=file, rule_id=rule_id)
-    examples = []
-    for ex in examples_raw:
-        if not isinstance(ex, dict):
-            raise RuleError("an example must be a table", file=file, rule_id=rule_id)
-        bad = set(ex) - _EXAMPLE_KEYS
-        if bad:
-            raise RuleError(f"example: unknown keys {sorted(bad)}", file=file, rule_id=rule_id)
-        reply, source = ex.get("reply"), ex.get("source")
-        if not isinstance(reply, str) or not reply.strip():
-            raise RuleError("example without reply", file=file, rule_id=rule_id)
-        if not isinstance(source, str) or not source.strip():
-            raise RuleError(
-                "example without source (where it was seen)", file=file, rule_id=rule_id
-            )
-        ex_stage = ex.get("stage")
-        if ex_stage is not None and not isinstance(ex_stage, str):
-            raise RuleError("example stage must be a string", file=file, rule_id=rule_id)
-        examples.append(
-            Example(
-                reply=reply,
-                code=_check_code(ex.get("code"), file, rule_id, "example code"),
-                source=source,
-                stage=ex_stage,
-            )
-        )
+    code = check_code(raw["code"], file, rule_id, "code") if "code" in raw else None
+    examples = parse_examples(raw, file, rule_id)
     provider = raw.get("provider")
     note = raw.get("note")
     return Rule(
@@ -384,13 +312,13 @@ def _parse_rule(
         pattern=pattern,
         compiled=compiled,
         literals=literals,
-        basic=basic,
-        enhanced=enhanced,
-        stages=frozenset(stages),
+        basic=conditions.basic,
+        enhanced=conditions.enhanced,
+        stages=conditions.stages,
         provider=str(provider) if provider is not None else None,
         code=code,
         note=str(note) if note is not None else None,
-        examples=tuple(examples),
+        examples=examples,
         file=file,
         position=position,
         origin=origin,
@@ -449,7 +377,7 @@ def load_rules(
                 raise RuleError(f"[meta] priority is not accepted: {PRECEDENCE}", file=file)
             if not isinstance(meta, dict) or set(meta) - _META_KEYS:
                 raise RuleError(f"[meta] accepts only {sorted(_META_KEYS)}", file=file)
-            disabled.update(_str_list(meta.get("disable", []), file, "meta", "disable"))
+            disabled.update(str_list(meta.get("disable", []), file, "meta", "disable"))
             raw_rules = data.get("rule", [])
             if not isinstance(raw_rules, list):
                 raise RuleError("'rule' must be an array of tables ([[rule]])", file=file)
