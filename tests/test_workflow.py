@@ -170,8 +170,11 @@ def _lines(stream: IO[str]) -> queue.Queue[str]:
     found: queue.Queue[str] = queue.Queue()
 
     def pump() -> None:
-        for line in stream:
-            found.put(line)
+        try:
+            for line in stream:
+                found.put(line)
+        except (ValueError, OSError):
+            pass  # the test closed the pipe while collecting the rest (communicate)
         found.put("")  # end of output
 
     threading.Thread(target=pump, daemon=True).start()
@@ -336,6 +339,12 @@ def test_replay_follow_reads_a_growing_file_across_rotation(tmp_path: Path) -> N
             handle.write(SMTP.format(qid="R3", to="three@dest.example", reply="550 5.1.1 x"))
         row = json.loads(_next(rows, deadline))
         assert (row["recipient"], row["line"]) == ("three@dest.example", 2)
+        # The other follower writes its rows to a file: stop it once it has written one (a
+        # SIGTERM before it has started would find no handler yet).
+        written = tmp_path / "rows.jsonl"
+        while not (written.exists() and written.read_text().endswith("\n")):
+            assert time.monotonic() < deadline, "the --summary follower wrote no row"
+            time.sleep(0.05)  # polling a file, bounded by the deadline
     finally:
         _stop(live)
         out, err = _stop(proc)
