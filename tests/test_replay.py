@@ -399,6 +399,9 @@ def test_any_bytes_are_counted_line_for_line(pieces: list[bytes], block: int, li
     """Whatever the bytes and block sizes, every line is counted once and nothing raises."""
     data = b"\n".join(pieces)
     assume(not data.startswith(b"\x1f\x8b"))  # that would be read as gzip
+    # A first block with CR but no LF is an old-Mac file, read with CR as the line end: its
+    # own tests are in test_replay_damaged.py; here lines end with LF.
+    assume(not (b"\r" in data[:block] and b"\n" not in data[:block]))
     expected = data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
     rows, summary = _replay_bytes(data, chunk_bytes=block, max_line_bytes=limit)
     assert summary.lines == expected and summary.reconciled
