@@ -24,6 +24,7 @@ __all__ = [
     "MAX_RULE_FILE_BYTES",
     "Conditions",
     "Example",
+    "admits",
     "check_code",
     "code_matches",
     "enhanced_matches",
@@ -68,6 +69,22 @@ def enhanced_matches(patterns: tuple[tuple[str, str, str], ...], value: str | No
     return any(all(p in ("x", v) for p, v in zip(pat, parts, strict=True)) for pat in patterns)
 
 
+def admits(
+    basic_patterns: tuple[str, ...],
+    enhanced_patterns: tuple[tuple[str, str, str], ...],
+    stages: frozenset[Stage],
+    basic: int | None,
+    enhanced: str | None,
+    stage: Stage,
+) -> bool:
+    """Whether a reply's codes and stage satisfy a rule's or frame's conditions."""
+    if basic_patterns and not code_matches(basic_patterns, None if basic is None else str(basic)):
+        return False
+    if enhanced_patterns and not enhanced_matches(enhanced_patterns, enhanced):
+        return False
+    return not (stages and stage not in stages)
+
+
 @dataclass(frozen=True, slots=True)
 class Conditions:
     """Reply codes and stages a rule or frame is restricted to (empty: any)."""
@@ -81,11 +98,7 @@ class Conditions:
 
     def admits(self, basic: int | None, enhanced: str | None, stage: Stage) -> bool:
         """Whether the reply's codes and stage satisfy the conditions."""
-        if self.basic and not code_matches(self.basic, None if basic is None else str(basic)):
-            return False
-        if self.enhanced and not enhanced_matches(self.enhanced, enhanced):
-            return False
-        return not (self.stages and stage not in self.stages)
+        return admits(self.basic, self.enhanced, self.stages, basic, enhanced, stage)
 
 
 #: Bytes of one rule-directory file.

@@ -22,9 +22,8 @@ from .conditions import (
     BASIC_PATTERN,
     ENHANCED_PATTERN,
     Example,
+    admits,
     check_code,
-    code_matches,
-    enhanced_matches,
     parse_conditions,
     parse_examples,
     read_toml,
@@ -122,11 +121,7 @@ class Rule:
 
     def admits(self, basic: int | None, enhanced: str | None, stage: Stage) -> bool:
         """Whether the reply's codes and stage satisfy the rule's conditions."""
-        if self.basic and not code_matches(self.basic, None if basic is None else str(basic)):
-            return False
-        if self.enhanced and not enhanced_matches(self.enhanced, enhanced):
-            return False
-        return not (self.stages and stage not in self.stages)
+        return admits(self.basic, self.enhanced, self.stages, basic, enhanced, stage)
 
     @property
     def sort_key(self) -> tuple[int, str, int]:
