@@ -207,6 +207,19 @@ def is_linear(pattern: str) -> bool:
     return not risky and count <= 2
 
 
+def _class_end(pattern: str, i: int) -> int:
+    """The index of the "]" closing the character class opened at ``pattern[i]`` (or len)."""
+    n = len(pattern)
+    i += 1
+    if i < n and pattern[i] == "^":
+        i += 1
+    if i < n and pattern[i] == "]":
+        i += 1
+    while i < n and pattern[i] != "]":
+        i += 2 if pattern[i] == "\\" else 1
+    return i
+
+
 def split_alternatives(pattern: str) -> list[str]:
     """Split a pattern at its top-level ``|``: each alternative can be verified on its own.
 
@@ -225,13 +238,7 @@ def split_alternatives(pattern: str) -> list[str]:
             i += 2
             continue
         if c == "[":
-            i += 1
-            if i < n and pattern[i] == "^":
-                i += 1
-            if i < n and pattern[i] == "]":
-                i += 1
-            while i < n and pattern[i] != "]":
-                i += 2 if pattern[i] == "\\" else 1
+            i = _class_end(pattern, i)
         elif c == "(":
             depth += 1
         elif c == ")":
@@ -314,14 +321,7 @@ def pattern_size(pattern: str) -> int:
                 end = pattern.find("}", i)
                 i = end + 1 if end >= 0 else n
         elif c == "[":
-            i += 1
-            if i < n and pattern[i] == "^":
-                i += 1
-            if i < n and pattern[i] == "]":
-                i += 1
-            while i < n and pattern[i] != "]":
-                i += 2 if pattern[i] == "\\" else 1
-            i += 1
+            i = _class_end(pattern, i) + 1
         elif c == "(":
             frames.append([0, 0])
             i += 1
