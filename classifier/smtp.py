@@ -137,8 +137,9 @@ _STAGE_PHRASES: tuple[tuple[re.Pattern[str], Stage], ...] = (
 def find_stage(text: str) -> Stage | None:
     """The SMTP stage named anywhere in an MTA's prose ("... after RCPT TO ..."), or None."""
     flat = " ".join(text.split())  # wrappers are often folded ("in reply\n    to RCPT TO")
+    texts = (text,) if flat == text else (text, flat)
     for pattern, stage in _STAGE_PHRASES:
-        if pattern.search(text) or pattern.search(flat):
+        if any(pattern.search(t) for t in texts):
             return stage
     return None
 

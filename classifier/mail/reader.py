@@ -104,6 +104,9 @@ class MessageEvidence:
     unreported: int = 0
     #: The parsed message the evidence was read from (for its returned original's headers).
     source: Message | None = field(default=None, compare=False, repr=False)
+    #: The text parts of ``source`` (parts.text_parts), read once and shared with
+    #: original.find_original; None when not read.
+    parts: tuple[TextPart, ...] | None = field(default=None, compare=False, repr=False)
 
 
 _BOUNCE_SUBJECT = re.compile(
@@ -314,6 +317,7 @@ def _read(data: bytes | str | Message, limit: int, _depth: int) -> MessageEviden
         source=msg,
     )
     parts = list(text_parts(msg))
+    base = replace(base, parts=tuple(parts))
     body = _plain_body(parts)
     report = cut_original(body)  # the MTA's own words, without the returned original
     # Reports embedded in a forwarded message are looked for first, in any other message
