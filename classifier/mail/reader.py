@@ -245,6 +245,7 @@ _LIST_SIDE_HEADERS = (
     "Errors-To",
     "Return-Path",
 )
+_LIST_SIDE_NAMES = frozenset(name.lower() for name in _LIST_SIDE_HEADERS)
 _LIST_SIDE_FIELD = re.compile(
     r"(?im)^(?:" + "|".join(_LIST_SIDE_HEADERS) + r"):[ \t]*(.{0,2000}(?:\n[ \t].{0,2000}){0,10})"
 )
@@ -257,8 +258,13 @@ def _list_side(msg: Message, parts: list[TextPart], pasted: str) -> list[str]:
         p.part for p in parts if p.content_type in ("message/rfc822", "message/global")
     ]
     for message in messages[: MAX_ATTACHED_READ + 1]:
+        try:  # the names it has, looked at once: most messages carry none of these headers
+            present = frozenset(str(name).lower() for name in message)
+        except Exception:
+            present = _LIST_SIDE_NAMES
         for name in _LIST_SIDE_HEADERS:
-            found.extend(_addresses(header(message, name)))
+            if name.lower() in present:
+                found.extend(_addresses(header(message, name)))
     texts = [p.text for p in parts if p.content_type in _HEADER_TYPES] + [pasted]
     for text in texts:
         for match in _LIST_SIDE_FIELD.finditer(text[:_MAX_HEADER_SEARCH]):
