@@ -433,7 +433,9 @@ def _read(data: bytes | str | Message, limit: int, _depth: int) -> MessageEviden
         not evidence or len(body) <= 32_000 or any(not r.diagnostic for r in evidence)
     )
     text_found = (
-        decode_text_bounce(report, excluded=never, sender_side=sender_side, decoded_by=mta)
+        decode_text_bounce(
+            report, excluded=never, sender_side=sender_side, decoded_by=mta, cut=False
+        )
         if needed
         else []
     )

@@ -367,13 +367,16 @@ def decode_text_bounce(
     excluded: Iterable[str] = (),
     sender_side: Iterable[str] = (),
     decoded_by: str = "text",
+    cut: bool = True,
 ) -> list[RecipientEvidence]:
     """Recipients and their diagnostic texts from the free text of a bounce.
 
     ``excluded`` lists addresses that are never recipients (the bounce's own From);
     ``sender_side`` those not taken from running prose (the bounce's To, i.e. our sender).
+    ``cut``: the returned original is cut off first (``cut_original``); False when ``text``
+    is already its result (cutting again would give the same text).
     """
-    report = cut_original(text)
+    report = cut_original(text) if cut else text
     lines = report.splitlines()
     excluded_set = {clean_address(a) for a in excluded} - {""}
     sender_set = excluded_set | ({clean_address(a) for a in sender_side} - {""})
