@@ -101,7 +101,7 @@ def rule_set_key(files: Sequence[Path], options: str) -> bytes | None:
     digest = hashlib.sha256()
     digest.update(MAGIC)
     for part in (__version__, sys.version, regex.__version__, options):
-        digest.update(part.encode("utf-8", "surrogateescape") + b"\0")
+        digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
     here = Path(__file__).resolve().parent
     for path in (*(here / name for name in _LOADERS), *files):
         try:
@@ -110,7 +110,7 @@ def rule_set_key(files: Sequence[Path], options: str) -> bytes | None:
             data = path.read_bytes()
         except (OSError, ValueError):
             return None
-        name = str(path).encode("utf-8", "surrogateescape")
+        name = str(path).encode("utf-8", "surrogatepass")
         digest.update(b"%d:%b\0%d:" % (len(name), name, len(data)))
         digest.update(data)
     return digest.digest()
