@@ -9,16 +9,17 @@ rule file and in a frame file.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .codes import CATALOGUE
 from .enums import Stage
 from .errors import RuleError
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 __all__ = [
     "MAX_RULE_FILE_BYTES",
@@ -112,6 +113,9 @@ def read_toml(path: Traversable | Path) -> dict[str, Any]:
     never end."""
     if not path.is_file():
         raise RuleError("not a regular file", file=str(path))
+    # Imported where a file is read: a rule set from the compiled cache reads none.
+    import tomllib  # noqa: PLC0415
+
     try:
         if isinstance(path, Path) and path.stat().st_size > MAX_RULE_FILE_BYTES:
             raise RuleError(f"larger than {MAX_RULE_FILE_BYTES} bytes", file=str(path))

@@ -134,11 +134,36 @@ _STAGE_PHRASES: tuple[tuple[re.Pattern[str], Stage], ...] = (
 )
 
 
+_stage_words: tuple[tuple[str, ...], ...] | None = None
+
+
+def _words_of_stage_phrases() -> tuple[tuple[str, ...], ...]:
+    """Per phrase, literals of which one occurs (case-folded) wherever it matches; () when
+    none can be said (the phrase is then always searched)."""
+    global _stage_words  # noqa: PLW0603 - derived once, on first use
+    if _stage_words is None:
+        from .prefilter import required_literals  # noqa: PLC0415 - not needed to import smtp
+
+        words = []
+        for pattern, _stage in _STAGE_PHRASES:
+            # As they stand in the text with its white space folded (as ``flat`` below).
+            found = tuple(" ".join(w.split()) for w in required_literals(pattern.pattern))
+            words.append(found if all(found) else ())
+        _stage_words = tuple(words)
+    return _stage_words
+
+
 def find_stage(text: str) -> Stage | None:
     """The SMTP stage named anywhere in an MTA's prose ("... after RCPT TO ..."), or None."""
     flat = " ".join(text.split())  # wrappers are often folded ("in reply\n    to RCPT TO")
-    for pattern, stage in _STAGE_PHRASES:
-        if pattern.search(text) or pattern.search(flat):
+    texts = (text,) if flat == text else (text, flat)
+    # A phrase whose every literal is absent cannot match: not searched. Only for ASCII text,
+    # where case-folding the text finds exactly what the case-blind search would.
+    folded = flat.casefold() if flat.isascii() else None
+    for (pattern, stage), words in zip(_STAGE_PHRASES, _words_of_stage_phrases(), strict=True):
+        if folded is not None and words and not any(w in folded for w in words):
+            continue
+        if any(pattern.search(t) for t in texts):
             return stage
     return None
 

@@ -501,3 +501,23 @@ def test_sendmail_list_and_transcript_both_count() -> None:
     assert found["a@example.jp"].classification is not None
     assert found["a@example.jp"].classification.stage == "rcpt"
     assert "Host unknown" in found["b@nowhere.example"].diagnostic
+
+
+def test_cutting_the_returned_original_twice_cuts_nothing_more() -> None:
+    """The reader cuts a bounce's text once and hands the result on (decode_text_bounce
+    with cut=False): cutting it again would give the same text, for every bounce here."""
+    from classifier.mail.parts import parse_message, text_parts
+    from classifier.mail.text_bounces import cut_original, decode_text_bounce
+
+    root = Path(__file__).resolve().parent.parent / "fixtures"
+    texts = 0
+    for folder in ("mail", "heldout-mail", "sisimai/emails"):
+        for path in sorted((root / folder).glob("*.eml")):
+            for part in text_parts(parse_message(path.read_bytes())):
+                if not part.text:
+                    continue
+                report = cut_original(part.text)
+                assert cut_original(report) == report, path.name
+                assert decode_text_bounce(report, cut=False) == decode_text_bounce(part.text)
+                texts += 1
+    assert texts > 500

@@ -199,7 +199,7 @@ source = "ACME Corp internal MTA, ticket 43"
 
 
 def test_a_pattern_may_be_a_list_of_phrases(tmp_path: Path) -> None:
-    from classifier.engine import _units_of
+    from classifier.rules import rule_units
 
     rules = load_rules([_write(tmp_path, "local.toml", LIST_RULE)], builtin=True)
     rule = rules.get("local.parked")
@@ -207,7 +207,7 @@ def test_a_pattern_may_be_a_list_of_phrases(tmp_path: Path) -> None:
     assert rule.phrases == ("acme mailbox parked", "acme (?:box|account) frozen")
     assert rule.pattern == "acme mailbox parked|acme (?:box|account) frozen"
     # Each phrase is a unit of its own for the prefilter and the verification.
-    assert [u.pattern for u, _lits, _lin in _units_of(rule)] == list(rule.phrases)
+    assert [u.pattern for u, _lits, _lin in rule_units(rule)] == list(rule.phrases)
     clf = Classifier(rules)
     for reply in ("550 acme mailbox parked", "550 5.1.1 ACME box frozen"):
         result = clf.classify(reply)

@@ -237,7 +237,9 @@ def classify_message(
         recipients, over_budget = _from_evidence(evidence, budget, clf)
         msg = evidence.source
         date = bounce_date(msg) if msg is not None else ""
-        original = find_original(msg, headers) if msg is not None else OriginalMessage()
+        original = (
+            find_original(msg, headers, evidence.parts) if msg is not None else OriginalMessage()
+        )
     except Exception as exc:  # a last guard: malformed mail must never escape as a crash
         return MessageReport(
             kind=MessageKind.UNKNOWN,

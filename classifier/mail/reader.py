@@ -104,6 +104,9 @@ class MessageEvidence:
     unreported: int = 0
     #: The parsed message the evidence was read from (for its returned original's headers).
     source: Message | None = field(default=None, compare=False, repr=False)
+    #: The text parts of ``source`` (parts.text_parts), read once and shared with
+    #: original.find_original; None when not read.
+    parts: tuple[TextPart, ...] | None = field(default=None, compare=False, repr=False)
 
 
 _BOUNCE_SUBJECT = re.compile(
@@ -242,6 +245,7 @@ _LIST_SIDE_HEADERS = (
     "Errors-To",
     "Return-Path",
 )
+_LIST_SIDE_NAMES = frozenset(name.lower() for name in _LIST_SIDE_HEADERS)
 _LIST_SIDE_FIELD = re.compile(
     r"(?im)^(?:" + "|".join(_LIST_SIDE_HEADERS) + r"):[ \t]*(.{0,2000}(?:\n[ \t].{0,2000}){0,10})"
 )
@@ -254,8 +258,13 @@ def _list_side(msg: Message, parts: list[TextPart], pasted: str) -> list[str]:
         p.part for p in parts if p.content_type in ("message/rfc822", "message/global")
     ]
     for message in messages[: MAX_ATTACHED_READ + 1]:
+        try:  # the names it has, looked at once: most messages carry none of these headers
+            present = frozenset(str(name).lower() for name in message)
+        except Exception:
+            present = _LIST_SIDE_NAMES
         for name in _LIST_SIDE_HEADERS:
-            found.extend(_addresses(header(message, name)))
+            if name.lower() in present:
+                found.extend(_addresses(header(message, name)))
     texts = [p.text for p in parts if p.content_type in _HEADER_TYPES] + [pasted]
     for text in texts:
         for match in _LIST_SIDE_FIELD.finditer(text[:_MAX_HEADER_SEARCH]):
@@ -314,6 +323,7 @@ def _read(data: bytes | str | Message, limit: int, _depth: int) -> MessageEviden
         source=msg,
     )
     parts = list(text_parts(msg))
+    base = replace(base, parts=tuple(parts))
     body = _plain_body(parts)
     report = cut_original(body)  # the MTA's own words, without the returned original
     # Reports embedded in a forwarded message are looked for first, in any other message
@@ -423,7 +433,9 @@ def _read(data: bytes | str | Message, limit: int, _depth: int) -> MessageEviden
         not evidence or len(body) <= 32_000 or any(not r.diagnostic for r in evidence)
     )
     text_found = (
-        decode_text_bounce(report, excluded=never, sender_side=sender_side, decoded_by=mta)
+        decode_text_bounce(
+            report, excluded=never, sender_side=sender_side, decoded_by=mta, cut=False
+        )
         if needed
         else []
     )

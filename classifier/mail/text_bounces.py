@@ -98,10 +98,19 @@ _HEADER_LINE = re.compile(r"^([A-Za-z][A-Za-z0-9-]{1,40}):[ \t]?\S")
 def cut_original(text: str) -> str:
     """The report part of a bounce text: everything before the quoted original message."""
     lines = text.splitlines(keepends=True)
+    # The hints found anywhere in the text: a line can hold only those (no hint has a letter
+    # whose lower case depends on its neighbours), and a text with none is not searched for
+    # them line by line.
+    whole = text.lower()
+    hints = tuple(hint for hint in _MARKER_HINTS if hint in whole)
     offset = 0
     for index, line in enumerate(lines):
-        low = line.lower()
-        if index and any(hint in low for hint in _MARKER_HINTS) and _ORIGINAL_MARKERS.match(line):
+        if (
+            index
+            and hints
+            and any(hint in line.lower() for hint in hints)
+            and _ORIGINAL_MARKERS.match(line)
+        ):
             return text[:offset]
         if ":" in line[:42] and _starts_header_block(lines, index):
             return text[:offset]
@@ -358,13 +367,16 @@ def decode_text_bounce(
     excluded: Iterable[str] = (),
     sender_side: Iterable[str] = (),
     decoded_by: str = "text",
+    cut: bool = True,
 ) -> list[RecipientEvidence]:
     """Recipients and their diagnostic texts from the free text of a bounce.
 
     ``excluded`` lists addresses that are never recipients (the bounce's own From);
     ``sender_side`` those not taken from running prose (the bounce's To, i.e. our sender).
+    ``cut``: the returned original is cut off first (``cut_original``); False when ``text``
+    is already its result (cutting again would give the same text).
     """
-    report = cut_original(text)
+    report = cut_original(text) if cut else text
     lines = report.splitlines()
     excluded_set = {clean_address(a) for a in excluded} - {""}
     sender_set = excluded_set | ({clean_address(a) for a in sender_side} - {""})
