@@ -501,3 +501,27 @@ def test_sendmail_list_and_transcript_both_count() -> None:
     assert found["a@example.jp"].classification is not None
     assert found["a@example.jp"].classification.stage == "rcpt"
     assert "Host unknown" in found["b@nowhere.example"].diagnostic
+
+
+def test_qmail_retrying_a_refused_helo_name_is_the_remotes_refusal_not_an_expiry() -> None:
+    # qmail-remote retries any refusal of its HELO name, then qmail-send gives up; the remote
+    # said 501 at HELO (Sisimai set-of-emails lhost-qmail-04.eml).
+    text = (
+        "From: MAILER-DAEMON@mx.example.org\r\nTo: s@example.org\r\n"
+        "Subject: failure notice\r\n\r\n"
+        "Hi. This is the qmail-send program at mx.example.org.\r\n"
+        "I'm afraid I wasn't able to deliver your message to the following addresses.\r\n"
+        "This is a permanent error; I've given up. Sorry it didn't work out.\r\n\r\n"
+        "<kijitora@example.net>:\r\n"
+        "Connected to 192.0.2.112 but my name was rejected.\r\n"
+        "Remote host said: {reply}\r\n"
+        "I'm not going to try again; this message has been in the queue too long.\r\n\r\n"
+        "--- Below this line is a copy of the message.\r\n\r\n"
+        "From: s@example.org\r\nTo: kijitora@example.net\r\nSubject: x\r\n\r\nx\r\n"
+    )
+    refused = classify_message(text.format(reply="501 5.0.0 Invalid domain name"))
+    (only,) = refused.recipients
+    assert (only.recipient, only.code) == ("kijitora@example.net", "554")
+    assert only.classification is not None and only.classification.stage == "helo"
+    deferred = classify_message(text.format(reply="451 4.3.0 Try again later"))
+    assert [r.code for r in deferred.recipients] == ["133"]
