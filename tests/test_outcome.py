@@ -63,7 +63,7 @@ def test_a_failed_local_delivery_program_is_a_mailbox_problem_not_an_unknown_use
     # Postfix maps procmail's exit status to "user unknown" (Status 5.1.1); the words say the
     # mailbox file could not be created (Sisimai set-of-emails lhost-postfix-01.eml).
     r = classify(
-        "procmail: Couldn't create \"/var/spool/mail/neko\" id: r.example.org: No such user",
+        'procmail: Couldn\'t create "/var/spool/mail/neko" id: r.example.org: No such user',
         status="5.1.1",
     )
     assert (r.code, r.reason) == ("132", "mailbox_error")
