@@ -67,3 +67,8 @@ def test_a_failed_local_delivery_program_is_a_mailbox_problem_not_an_unknown_use
         status="5.1.1",
     )
     assert (r.code, r.reason) == ("132", "mailbox_error")
+    # Sendmail's name for a delivery program's unnamed exit status (deliver.c).
+    assert classify("554 5.3.0 unknown mailer error 1").code == "132"
+    # PHPMailer's "Mailer Error:" is a label before its own message, not a mailer's failure.
+    labelled = classify("Mailer Error: SMTP connect() failed.")
+    assert labelled.reason != "mailbox_error"
