@@ -525,3 +525,33 @@ def test_qmail_retrying_a_refused_helo_name_is_the_remotes_refusal_not_an_expiry
     assert only.classification is not None and only.classification.stage == "helo"
     deferred = classify_message(text.format(reply="451 4.3.0 Try again later"))
     assert [r.code for r in deferred.recipients] == ["133"]
+
+
+def _aol_bounce(body: str, sender: str = "MAILER-DAEMON@aol.com") -> str:
+    return (
+        f"From: Mail Delivery Subsystem <{sender}>\r\nTo: <list-bounces@lists.example.org>\r\n"
+        "Subject: Mail Delivery Problem\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: text/plain\r\n\r\n" + body
+    )
+
+
+def test_recipients_named_without_domain_are_at_the_reporting_daemons_domain() -> None:
+    # AOL lists its members by screen name only (as in the AOL bounce of mySociety
+    # commonlib's HandleMail.t): the mailbox is the name at the daemon's domain.
+    body = (
+        "\r\nYour mail to the following recipients could not be delivered because they are "
+        "not accepting mail from news@lists.example.org:\r\n\tscreenname\r\n\tOther.Name\r\n\r\n"
+    )
+    report = classify_message(_aol_bounce(body))
+    assert [(r.recipient, r.code) for r in report.recipients] == [
+        ("screenname@aol.com", "554"),
+        ("other.name@aol.com", "554"),
+    ]
+    # Not from a mail system's own address: nothing to tie the names to.
+    assert not classify_message(_aol_bounce(body, sender="someone@example.com")).recipients
+    # A display name followed by its explanation is not a list of mailbox names.
+    exchange = (
+        "Delivery has failed to these recipients or groups:\r\n\r\nKijitora\r\n"
+        "The e-mail address you entered couldn't be found.\r\n"
+    )
+    assert not classify_message(_aol_bounce(exchange)).recipients

@@ -42,6 +42,7 @@ from .text_bounces import (
     decode_text_bounce,
     guess_mta,
     has_reply_code,
+    local_recipients,
     looks_like_bounce_text,
     looks_like_delay,
 )
@@ -178,6 +179,19 @@ def _body_cut(parts: list[TextPart], body: str) -> bool:
     return len(body) >= MAX_BODY_CHARS or any(
         p.cut for p in parts if p.content_type in ("text/plain", "text/html") and p.depth == 0
     )
+
+
+#: The local parts of a reporting mail system's own address (From: MAILER-DAEMON@aol.com).
+_DAEMON_LOCAL = frozenset({"mailer-daemon", "mailer_daemon", "mailerdaemon", "postmaster"})
+
+
+def _daemon_domain(sender: str) -> str:
+    """The domain of a bounce's From when it is a mailer daemon's or postmaster's, else ""."""
+    for address in _addresses(sender):
+        local, _, domain = address.rpartition("@")
+        if local in _DAEMON_LOCAL:
+            return domain
+    return ""
 
 
 def _addresses(value: str) -> list[str]:
@@ -459,6 +473,18 @@ def _read(data: bytes | str | Message, limit: int, _depth: int) -> MessageEviden
                 f"the text report was read up to {MAX_BODY_CHARS} characters: "
                 "recipients after the cut are not reported"
             )
+
+    elif not text_found and (bounce_like or looks_like_bounce_text(body)):
+        # Recipients named without their domain, at the domain of the daemon reporting them.
+        domain = _daemon_domain(sender)
+        named, intro = local_recipients(report, domain) if domain else ([], "")
+        if named:
+            evidence = [
+                RecipientEvidence(recipient=a, action="failed", diagnostic=intro, decoded_by=mta)
+                for a in named
+            ]
+            decoded_by = mta
+            bounce_like = True
 
     if not evidence and _depth < 2 and not forwarded:
         inner = _embedded_report(parts, body, report, _depth)

@@ -30,6 +30,7 @@ __all__ = [
     "decode_text_bounce",
     "guess_mta",
     "has_reply_code",
+    "local_recipients",
     "looks_like_bounce_text",
     "looks_like_delay",
 ]
@@ -451,3 +452,45 @@ def guess_mta(text: str, sender: str = "") -> str:
         if needle in low or needle in sender_low:
             return f"text/{name}"
     return "text"
+
+
+#: The end of a sentence that introduces a list of recipients ("Your mail to the following
+#: recipients could not be delivered because they are not accepting mail from a@b:").
+_LIST_INTRO = re.compile(
+    r"\b(?:following|these)\s+(?:recipients?|addresses|users?)\b[^\n]{0,300}:\s*$", re.IGNORECASE
+)
+#: A line that is only a name: a local part without its domain.
+_LOCAL_NAME = re.compile(r"^\s{0,12}([A-Za-z0-9][A-Za-z0-9._+-]{0,63})\s*$")
+_MAX_LOCAL_NAMES = 100
+
+
+def local_recipients(report: str, domain: str) -> tuple[list[str], str]:
+    """Recipients a bounce lists by name only, at ``domain``, and the sentence introducing them.
+
+    AOL names its members by screen name alone, one a line after the sentence that gives the
+    reason; the mailbox is the name at the domain whose mailer daemon wrote the bounce.
+    Returns ([], "") unless such a list follows such a sentence.
+    """
+    lines = report.splitlines()
+    for index, line in enumerate(lines):
+        if ":" not in line or not _LIST_INTRO.search(line):
+            continue
+        names: list[str] = []
+        ended = True  # the list runs to the end of the report or to a blank line
+        for below in lines[index + 1 :]:
+            match = _LOCAL_NAME.match(below)
+            if match is None:
+                if below.strip():
+                    # Prose right below a name: a display name and its explanation
+                    # (Exchange), not a list of mailbox names.
+                    ended = not names
+                    break
+                if names:
+                    break
+                continue
+            names.append(f"{match.group(1).lower()}@{domain}")
+            if len(names) >= _MAX_LOCAL_NAMES:
+                break
+        if names and ended:
+            return list(dict.fromkeys(names)), line.strip()
+    return [], ""
