@@ -555,3 +555,44 @@ def test_recipients_named_without_domain_are_at_the_reporting_daemons_domain() -
         "The e-mail address you entered couldn't be found.\r\n"
     )
     assert not classify_message(_aol_bounce(exchange)).recipients
+
+
+def _text_bounce(body: str) -> str:
+    return (
+        "From: Mail Delivery System <postmaster@mx.example.org>\r\nTo: news@example.com\r\n"
+        "Subject: Undeliverable mail\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\n"
+        + body
+    )
+
+
+def test_a_reason_in_parentheses_after_the_address_is_its_diagnostic() -> None:
+    # GroupWise/Novell: "a@b (user not found)" (Mail-DeliveryStatus-BounceParser's samples).
+    body = (
+        "The message that you sent was undeliverable to the following:\r\n\r\n"
+        "\tkijitora@example.net (user not found)\r\n"
+    )
+    (only,) = classify_message(_text_bounce(body)).recipients
+    assert (only.recipient, only.code) == ("kijitora@example.net", "131")
+    # An alias note in parentheses is not a reason.
+    body = "Delivery failed for:\r\n\r\nkijitora@example.net (generated from neko@example.org)\r\n"
+    (only,) = classify_message(_text_bounce(body)).recipients
+    assert "generated from" not in only.diagnostic
+
+
+def test_an_original_quoted_with_angle_brackets_is_not_read_as_the_report() -> None:
+    # The returned original quoted like a reply (">Received: ... for <a@b>"): its headers are
+    # cut, and the report's own sentence names the recipient.
+    body = (
+        "The address to which your message was addressed, kijitora@example.gov, did not "
+        "exactly match an email address here.\r\n\r\n"
+        "Original message as received is as follows:\r\n"
+        "====================\r\n"
+        ">Return-Path: <list-admin@example.org>\r\n"
+        ">Received: from mx.example.org by mail.example.gov for <other@example.gov>; "
+        "Sun, 27 May 2001 14:21:25 -0700\r\n"
+        ">Received: from localhost by mx.example.org for <other@example.gov>\r\n"
+        ">Subject: news\r\n>\r\n>text\r\n"
+    )
+    (only,) = classify_message(_text_bounce(body)).recipients
+    assert only.recipient == "kijitora@example.gov"
+    assert "Received" not in only.diagnostic

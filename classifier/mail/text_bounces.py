@@ -43,7 +43,7 @@ _ORIGINAL_MARKERS = re.compile(
     r"""^[\s>|*=_-]*(?:
         below\ this\ line\ is\ a\ copy\ of\ the\ message
       | this\ is\ a\ copy\ of\ the\ message
-      | (?:the\ )?original\ message\ (?:follows|headers?|is\ attached)
+      | (?:the\ )?original\ message\ (?:follows|headers?|is\ attached|as\ received)
       | -+\ ?original\ message\ ?-+
       | original\ message\ -{2,}
       | (?:the\ )?(?:original|returned|unsent|rejected)\ message(?:\ header)?s?\ ?
@@ -93,7 +93,8 @@ _ORIGINAL_HEADERS = frozenset(
         "x-originating-ip",
     }
 )
-_HEADER_LINE = re.compile(r"^([A-Za-z][A-Za-z0-9-]{1,40}):[ \t]?\S")
+#: A header field line, also as quoted with ">" (a returned original quoted like a reply).
+_HEADER_LINE = re.compile(r"^(?:> ?)?([A-Za-z][A-Za-z0-9-]{1,40}):[ \t]?\S")
 
 
 def cut_original(text: str) -> str:
@@ -134,7 +135,7 @@ _RCPT_DETAIL = re.compile(
 )
 _LEADING_ADDRESS = re.compile(
     rf"^\s{{0,12}}(?:\d+[.)]\s+|[*•-]{{1,2}}\s+)?[<\x22\[]?(?i:mailto:|smtp:)?({_ADDR})[>\x22\]]?"
-    rf"(?:\s*\((?:[^)]{{0,200}})\))?(?:<mailto:[^>]{{0,200}}>)?(.*)$"
+    rf"(?:\s*\(([^)]{{0,200}})\))?(?:<mailto:[^>]{{0,200}}>)?(.*)$"
 )
 #: A labelled line whose value is one address: "Intended recipient: a@b", "Error-for: a@b",
 #: "Invalid final delivery userid: a@b", "Recipient: [SMTP:a@b]", "Delivery failed 20
@@ -156,6 +157,7 @@ _SENTENCE_ADDRESS = re.compile(
         | \b(?:deliver(?:ed|ing|y)?|undeliverable|sent|send|reach|addressed)\s+
           (?:[\w-]{{1,20}}\s+){{0,2}}?to\s+[\x22']?<?({_ADDR})
         | \bSMTP[:=]<?({_ADDR})
+        | \bwas\ addressed,\s*<?({_ADDR})
         )""",
     re.IGNORECASE | re.VERBOSE,
 )
@@ -164,6 +166,8 @@ _SENTENCE_ADDRESS = re.compile(
 _ALIAS_OF = re.compile(
     rf"\((?:ultimately\s+)?(?:generated|expanded)\s+from:?\s*<?({_ADDR})>?", re.IGNORECASE
 )
+#: A comment after an address that notes where it came from, not why it failed.
+_ALIAS_NOTE = re.compile(r"(?:ultimately\s+)?(?:generated|expanded)\s+from\b", re.IGNORECASE)
 #: A line that only says what an address was generated from ("an undisclosed address").
 _ALIAS_LINE = re.compile(
     rf"^\s*(?:an\s+undisclosed\s+address\s*)?\((?:ultimately\s+)?generated\s+from:?\s*<?({_ADDR})>?",
@@ -280,7 +284,11 @@ def _candidates(
         match = _LEADING_ADDRESS.match(line)
         if match:
             address = clean_address(match.group(1))
-            rest = match.group(2).strip().lstrip(":;,.- ").strip()
+            rest = match.group(3).strip().lstrip(":;,.- ").strip()
+            comment = (match.group(2) or "").strip()
+            if comment and not _ALIAS_NOTE.match(comment):
+                # "a@b (user not found)": the comment is the reason (GroupWise, Novell).
+                rest = f"{comment} {rest}".strip()
             if not address or address in excluded:
                 continue
             if address in sender_side and not has_reply_code("\n".join(lines[index : index + 4])):
