@@ -596,3 +596,17 @@ def test_an_original_quoted_with_angle_brackets_is_not_read_as_the_report() -> N
     (only,) = classify_message(_text_bounce(body)).recipients
     assert only.recipient == "kijitora@example.gov"
     assert "Received" not in only.diagnostic
+
+
+def test_a_version_number_in_the_quoted_subject_is_no_status_code() -> None:
+    # Exchange 5.5 quotes the subject ("RELEASED Mailman 2.0.12") above the recipient list;
+    # the recipient's own lines are its diagnostic.
+    body = (
+        "Your message\r\n\r\n  Subject: RELEASED Mailman 2.0.12\r\n\r\n"
+        "did not reach the following recipient(s):\r\n\r\n"
+        "kijitora@example.com on Thu, 11 Jul 2002 16:54:54 -0300\r\n"
+        "    The recipient name is not recognized\r\n"
+    )
+    (only,) = classify_message(_text_bounce(body)).recipients
+    assert "2.0.12" not in only.diagnostic
+    assert only.code == "131"

@@ -186,6 +186,9 @@ _NOT_RECIPIENT = re.compile(
 
 _REPLY_CODE = re.compile(r"(?<![\d.])([245]\d\d)(?:[ -]|$)(?:\s*([245]\.\d{1,3}\.\d{1,3}))?")
 _ENHANCED = re.compile(r"(?<![\d.])[245]\.\d{1,3}\.\d{1,3}(?![\d.])")
+_FAILURE_CODE = re.compile(
+    r"(?<![\d.])(?:[45]\.\d{1,3}\.\d{1,3}(?![\d.])|[45]\d\d(?:[ -]|$))", re.MULTILINE
+)
 
 #: Boilerplate lines that say nothing about the failure and must not be classified.
 _BOILERPLATE = re.compile(
@@ -382,7 +385,9 @@ def decode_text_bounce(
         return []
     first = found[0][0]
     intro = _clean_segment(lines[:first])
-    intro_has_code = has_reply_code(intro)
+    # The introduction stands for a recipient's diagnostic only with a failure code of its
+    # own: a subject quoted in it ("RELEASED Mailman 2.0.12") carries no status.
+    intro_has_code = bool(_FAILURE_CODE.search(intro))
     action = "delayed" if looks_like_delay(report) else "failed"
     aliases = _aliases(lines)
     by_recipient: dict[str, RecipientEvidence] = {}
