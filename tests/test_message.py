@@ -610,3 +610,32 @@ def test_a_version_number_in_the_quoted_subject_is_no_status_code() -> None:
     (only,) = classify_message(_text_bounce(body)).recipients
     assert "2.0.12" not in only.diagnostic
     assert only.code == "131"
+
+
+def test_sendmail_reason_the_remote_gave_wins_over_sendmails_own_summary_line() -> None:
+    # Sendmail restates a 553 to DATA as "550 5.1.1 a@b... User unknown"; the "(reason: ...)"
+    # is the remote's reply, which the transcript shows (Mail-DeliveryStatus-BounceParser's
+    # warning-9 sample, through cluster5.eu.messagelabs.com).
+    body = (
+        "   ----- The following addresses had permanent fatal errors -----\r\n"
+        "kijitora@example.com\r\n"
+        "    (reason: 553 Sender Policy Framework (SPF) fail)\r\n\r\n"
+        "   ----- Transcript of session follows -----\r\n"
+        "... while talking to mx.example.com.:\r\n>>> DATA\r\n"
+        "<<< 553 Sender Policy Framework (SPF) fail\r\n"
+        "550 5.1.1 kijitora@example.com... User unknown\r\n"
+        "<<< 503 RCPT first (#5.5.1)\r\n"
+    )
+    (only,) = classify_message(_text_bounce(body)).recipients
+    assert only.code == "554"
+    assert only.diagnostic.startswith("553 Sender Policy Framework")
+    # Without the remote saying it, the note is Sendmail's short form: its own line says more.
+    dns = (
+        "   ----- The following addresses had permanent fatal errors -----\r\n"
+        "<kijitora@example.org>\r\n    (reason: 550 Host unknown)\r\n\r\n"
+        "   ----- Transcript of session follows -----\r\n"
+        "550 5.1.2 <kijitora@example.org>... Host unknown (Name server: mx.example.org: "
+        "no data known)\r\n"
+    )
+    (only,) = classify_message(_text_bounce(dns)).recipients
+    assert "no data known" in only.diagnostic

@@ -354,6 +354,32 @@ def _aliases(lines: list[str]) -> dict[str, str]:
     return out
 
 
+#: Sendmail's note under a listed address: "(reason: 553 Sender Policy Framework (SPF) fail)".
+_REASON_NOTE = re.compile(r"^\s*\(reason:\s*(.{1,500})\)\s*$", re.IGNORECASE)
+
+
+def _sendmail_reasons(lines: list[str]) -> dict[str, str]:
+    """Address → the remote's reply Sendmail notes under it in its list of failed addresses.
+
+    Only a note that the transcript shows the remote saying ("<<< 553 ..."): without one the
+    note is Sendmail's own short form of its summary line, which says more.
+    """
+    out: dict[str, str] = {}
+    said = {ln.strip()[3:].strip() for ln in lines if ln.lstrip().startswith("<<<")}
+    for index, line in enumerate(lines):
+        match = _REASON_NOTE.match(line)
+        if match is None or match.group(1).strip() not in said:
+            continue
+        for above in reversed(lines[max(0, index - 3) : index]):
+            leading = _LEADING_ADDRESS.match(above)
+            if leading is not None and not _REASON_NOTE.match(above):
+                address = clean_address(leading.group(1))
+                if address:
+                    out.setdefault(address, match.group(1).strip())
+                break
+    return out
+
+
 def _merge_consecutive(found: list[tuple[int, str, str]]) -> list[tuple[int, str, str]]:
     """One entry per run of the same address ("<a@b>: host x said: 550 <a@b>: ...")."""
     out: list[tuple[int, str, str]] = []
@@ -390,13 +416,20 @@ def decode_text_bounce(
     intro_has_code = bool(_FAILURE_CODE.search(intro))
     action = "delayed" if looks_like_delay(report) else "failed"
     aliases = _aliases(lines)
+    reasons = _sendmail_reasons(lines)
     by_recipient: dict[str, RecipientEvidence] = {}
     order: list[str] = []
-    for position, (index, address, inline) in enumerate(found):
+    for position, (index, address, written) in enumerate(found):
         end = found[position + 1][0] if position + 1 < len(found) else len(lines)
         body = lines[index + 1 : end]
+        inline = written
         if inline and _TRANSCRIPT_LINE.match(lines[index]):
             body = []  # a Sendmail transcript line is the whole diagnostic for its address
+            said = reasons.get(address, "")
+            if said and not lines[index].lstrip().startswith("<<<") and said != inline:
+                # Sendmail's own summary line ("550 5.1.1 a@b... User unknown") restates the
+                # remote's reply in its own words; the "(reason: ...)" is what the remote said.
+                inline = said
         elif lines[index].lstrip().startswith(">>>"):
             # Sendmail transcript: the replies follow the command as "<<< " lines.
             body = [ln for ln in body if not ln.lstrip().startswith(">>>")]
