@@ -639,3 +639,32 @@ def test_sendmail_reason_the_remote_gave_wins_over_sendmails_own_summary_line() 
     )
     (only,) = classify_message(_text_bounce(dns)).recipients
     assert "no data known" in only.diagnostic
+
+
+def _jmrp(inner_headers: str, outer_type: str = "multipart/mixed") -> str:
+    return (
+        "From: staff@jmrp.example.com\r\nTo: fbl@example.org\r\n"
+        "Subject: complaint about message from 192.0.2.1\r\nMIME-Version: 1.0\r\n"
+        f'Content-Type: {outer_type}; boundary="B"\r\n\r\n'
+        "--B\r\nContent-Type: message/rfc822\r\nContent-Disposition: inline\r\n\r\n"
+        + inner_headers
+        + "From: news@example.org\r\nSubject: Offers\r\n\r\nhello\r\n--B--\r\n"
+    )
+
+
+def test_microsoft_jmrp_complaint_without_feedback_report_part_is_162() -> None:
+    # JMRP returns the complained-of message with X-HmXmrOriginalRecipient and no
+    # message/feedback-report part (PHP-Bounce-Handler's fbl-hotmail sample has this shape).
+    report = classify_message(
+        _jmrp("X-HmXmrOriginalRecipient: kijitora@example.com\r\nTo: kijitora@example.com\r\n")
+    )
+    assert report.kind == "feedback"
+    assert [(r.recipient, r.code) for r in report.recipients] == [("kijitora@example.com", "162")]
+    # The address the sender used (its own X-RCPT-TO) comes first, Microsoft's beside it.
+    (only,) = classify_message(
+        _jmrp(
+            "X-HmXmrOriginalRecipient: alias@example.com\r\n"
+            "X-RCPT-TO: <kijitora@example.com>\r\nTo: kijitora@example.com\r\n"
+        )
+    ).recipients
+    assert (only.recipient, only.final_recipient) == ("kijitora@example.com", "alias@example.com")

@@ -203,6 +203,30 @@ def _addresses(value: str) -> list[str]:
     return out
 
 
+#: The header Microsoft's Junk Mail Reporting Program adds to a complained-of message: the
+#: mailbox whose user marked it as junk (JMRP reports carry no message/feedback-report part).
+_JMRP_HEADER = "X-HmXmrOriginalRecipient"
+
+
+def _jmrp_recipients(parts: list[TextPart]) -> list[tuple[str, str]]:
+    """(recipient, final recipient) of a JMRP complaint, or [] when it is none.
+
+    The recipient is the address the sender used (the returned message's own X-RCPT-TO or To,
+    when it names one address); the mailbox Microsoft names is kept beside it when it differs.
+    """
+    for part in parts:
+        if part.content_type not in ("message/rfc822", "message/global") or part.depth > 1:
+            continue
+        named = _addresses(header(part.part, _JMRP_HEADER))
+        if not named:
+            continue
+        used = _addresses(header(part.part, "X-RCPT-TO")) or _addresses(header(part.part, "To"))
+        if len(used) == 1 and used[0] != named[0]:
+            return [(used[0], named[0])]
+        return [(named[0], "")]
+    return []
+
+
 def _original_recipients(parts: list[TextPart], pasted: str) -> list[str]:
     """Recipients named by the returned original (its To), as a last resort.
 
@@ -354,6 +378,21 @@ def _read(data: bytes | str | Message, limit: int, _depth: int) -> MessageEviden
             decoded_by="arf",
             feedback_type=arf.feedback_type or "abuse",
             note=note,
+        )
+
+    # 1b. Microsoft's JMRP complaint: no feedback-report part, but the returned message
+    #     carries the header Microsoft adds for the complaining mailbox.
+    jmrp = [] if any(p.content_type in _DSN_TYPES for p in parts) else _jmrp_recipients(parts)
+    if jmrp:
+        return replace(
+            base,
+            kind=MessageKind.FEEDBACK,
+            recipients=tuple(
+                RecipientEvidence(recipient=r, final_recipient=f, decoded_by="jmrp")
+                for r, f in jmrp
+            ),
+            decoded_by="jmrp",
+            feedback_type="abuse",
         )
 
     excluded = _addresses(sender)
