@@ -86,6 +86,9 @@ def _stage_from_words(words: str) -> Stage:
 
 
 #: Phrases of bounce prose that name the SMTP stage (Exim, Postfix, qmail, Sendmail, DragonFly ...).
+#: qmail-remote's own: "Connected to X but greeting failed", "... but my name was rejected",
+#: "... but sender was rejected", "X does not like recipient", "X failed on DATA command",
+#: "X failed after I sent the message" (Sisimai set-of-emails lhost-qmail-04, -14).
 _STAGE_PHRASES: tuple[tuple[re.Pattern[str], Stage], ...] = (
     (
         re.compile(
@@ -108,25 +111,30 @@ _STAGE_PHRASES: tuple[tuple[re.Pattern[str], Stage], ...] = (
             r"\b(?:after|in reply to|while sending)\s+(?:the\s+)?(?:end of data|"
             r"end of message|final DATA|message body|DATA\s+(?:command\s+)?(?:terminator|"
             r"body))|(?:did not|didn't) like our final DATA|after end of data|"
-            r"\[DATA\]|<<<\s*\.|>>>\s*\.\s*$",
+            r"\[DATA\]|<<<\s*\.|>>>\s*\.\s*$|\bfailed after I sent the message\b",
             re.IGNORECASE | re.MULTILINE,
         ),
         Stage.END_OF_DATA,
     ),
     (
         re.compile(
-            r"\b(?:after|in reply to|while sending)\s+(?:the\s+)?DATA\b|>>>\s*DATA", re.IGNORECASE
+            r"\b(?:after|in reply to|while sending)\s+(?:the\s+)?DATA\b|>>>\s*DATA|"
+            r"\bfailed on DATA command\b",
+            re.IGNORECASE,
         ),
         Stage.DATA,
     ),
     (
-        re.compile(r"\b(?:after|in reply to)\s+(?:the\s+)?(?:EHLO|HELO|LHLO)\b", re.IGNORECASE),
+        re.compile(
+            r"\b(?:after|in reply to)\s+(?:the\s+)?(?:EHLO|HELO|LHLO)\b|\bmy name was rejected\b",
+            re.IGNORECASE,
+        ),
         Stage.HELO,
     ),
     (
         re.compile(
             r"\b(?:after|in reply to)\s+(?:the\s+)?(?:initial connection|greeting|"
-            r"banner)|refused to talk to me|\bSMTP greeting\b",
+            r"banner)|refused to talk to me|\bSMTP greeting\b|\bbut greeting failed\b",
             re.IGNORECASE,
         ),
         Stage.CONNECT,

@@ -237,3 +237,34 @@ def test_bundled_patterns_are_short_enough_to_read() -> None:
     for rule in RULES:
         for phrase in rule.phrases or (rule.pattern,):
             assert len(phrase) <= 200, rule.id
+
+
+NO_CODE_RULE = """
+[[rule]]
+id = "local.gave-up"
+reason = "expired"
+pattern = 'gave up on this message'
+basic = ["4xx", "none"]
+[[rule.example]]
+reply = "Host unreachable. We gave up on this message."
+code = "133"
+source = "ACME Corp internal MTA, ticket 44"
+"""
+
+
+def test_basic_none_holds_for_a_text_without_reply_code_only(tmp_path: Path) -> None:
+    rules = load_rules([_write(tmp_path, "local.toml", NO_CODE_RULE)], builtin=True)
+    clf = Classifier(rules)
+    assert clf.classify("Host unreachable. We gave up on this message.").rule_id == (
+        "local.gave-up"
+    )
+    assert clf.classify("451 4.4.1 Timed out. We gave up on this message.").rule_id == (
+        "local.gave-up"
+    )
+    # A permanent reply quoted before the MTA's own words is not the MTA giving up.
+    assert clf.classify("501 5.0.0 Bad HELO. We gave up on this message.").rule_id != (
+        "local.gave-up"
+    )
+    bad = NO_CODE_RULE.replace('"none"', '"nothing"')
+    with pytest.raises(RuleError, match="'none'"):
+        load_rules([_write(tmp_path, "local.toml", bad)])

@@ -21,7 +21,9 @@ from ..outcome import after_dsn
 from ..result import Classification
 from .dsn import RecipientEvidence
 from .feedback import NOT_COMPLAINTS
+from .mailbox import more_mbox_messages
 from .original import OriginalMessage, bounce_date, find_original
+from .parts import MAX_MESSAGE_BYTES
 from .reader import MessageEvidence, read_message
 
 __all__ = ["MESSAGE_BUDGET", "BounceRecipient", "MessageReport", "classify_message"]
@@ -251,6 +253,12 @@ def classify_message(
             note=f"unreadable message ({type(exc).__name__})",
         )
     cuts = list(evidence.cuts)
+    more = more_mbox_messages(data[:MAX_MESSAGE_BYTES]) if isinstance(data, bytes) else 0
+    if more:
+        cuts.append(
+            f"the data is an mbox: {more} more messages follow the first, which alone is read "
+            "here (classify-mail and iter_mail read each)"
+        )
     if over_budget:
         cuts.append(
             f"time budget of {budget:g} s spent: the diagnostics of {over_budget} recipients "

@@ -42,6 +42,7 @@ from .text_bounces import (
     decode_text_bounce,
     guess_mta,
     has_reply_code,
+    local_recipients,
     looks_like_bounce_text,
     looks_like_delay,
 )
@@ -183,6 +184,19 @@ def _body_cut(parts: list[TextPart], body: str) -> bool:
     )
 
 
+#: The local parts of a reporting mail system's own address (From: MAILER-DAEMON@aol.com).
+_DAEMON_LOCAL = frozenset({"mailer-daemon", "mailer_daemon", "mailerdaemon", "postmaster"})
+
+
+def _daemon_domain(sender: str) -> str:
+    """The domain of a bounce's From when it is a mailer daemon's or postmaster's, else ""."""
+    for address in _addresses(sender):
+        local, _, domain = address.rpartition("@")
+        if local in _DAEMON_LOCAL:
+            return domain
+    return ""
+
+
 def _addresses(value: str) -> list[str]:
     out: list[str] = []
     for raw in _ADDRESS.findall(value):
@@ -190,6 +204,30 @@ def _addresses(value: str) -> list[str]:
         if address and address not in out:
             out.append(address)
     return out
+
+
+#: The header Microsoft's Junk Mail Reporting Program adds to a complained-of message: the
+#: mailbox whose user marked it as junk (JMRP reports carry no message/feedback-report part).
+_JMRP_HEADER = "X-HmXmrOriginalRecipient"
+
+
+def _jmrp_recipients(parts: list[TextPart]) -> list[tuple[str, str]]:
+    """(recipient, final recipient) of a JMRP complaint, or [] when it is none.
+
+    The recipient is the address the sender used (the returned message's own X-RCPT-TO or To,
+    when it names one address); the mailbox Microsoft names is kept beside it when it differs.
+    """
+    for part in parts:
+        if part.content_type not in ("message/rfc822", "message/global") or part.depth > 1:
+            continue
+        named = _addresses(header(part.part, _JMRP_HEADER))
+        if not named:
+            continue
+        used = _addresses(header(part.part, "X-RCPT-TO")) or _addresses(header(part.part, "To"))
+        if len(used) == 1 and used[0] != named[0]:
+            return [(used[0], named[0])]
+        return [(named[0], "")]
+    return []
 
 
 def _original_recipients(parts: list[TextPart], pasted: str) -> list[str]:
@@ -352,6 +390,21 @@ def _read(data: bytes | str | Message, limit: int, _depth: int) -> MessageEviden
             note=note,
         )
 
+    # 1b. Microsoft's JMRP complaint: no feedback-report part, but the returned message
+    #     carries the header Microsoft adds for the complaining mailbox.
+    jmrp = [] if any(p.content_type in _DSN_TYPES for p in parts) else _jmrp_recipients(parts)
+    if jmrp:
+        return replace(
+            base,
+            kind=MessageKind.FEEDBACK,
+            recipients=tuple(
+                RecipientEvidence(recipient=r, final_recipient=f, decoded_by="jmrp")
+                for r, f in jmrp
+            ),
+            decoded_by="jmrp",
+            feedback_type="abuse",
+        )
+
     excluded = _addresses(sender)
     sender_side = excluded + _addresses(header(msg, "To"))
     # The list's and the sender's own addresses: named by a report, they never bounced.
@@ -471,6 +524,18 @@ def _read(data: bytes | str | Message, limit: int, _depth: int) -> MessageEviden
                 f"the text report was read up to {MAX_BODY_CHARS} characters: "
                 "recipients after the cut are not reported"
             )
+
+    elif not text_found and (bounce_like or looks_like_bounce_text(body)):
+        # Recipients named without their domain, at the domain of the daemon reporting them.
+        domain = _daemon_domain(sender)
+        named, intro = local_recipients(report, domain) if domain else ([], "")
+        if named:
+            evidence = [
+                RecipientEvidence(recipient=a, action="failed", diagnostic=intro, decoded_by=mta)
+                for a in named
+            ]
+            decoded_by = mta
+            bounce_like = True
 
     if not evidence and _depth < 2 and not forwarded:
         inner = _embedded_report(parts, body, report, _depth)
