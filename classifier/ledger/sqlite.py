@@ -24,6 +24,10 @@ __all__ = ["SqliteStore"]
 
 #: How long a writer waits for another writer's transaction before giving up.
 BUSY_TIMEOUT_MS: Final = 60_000
+#: Page size of a new ledger: a batch touches pages all over its tables, and fewer, larger
+#: pages take less work to change and to commit (the bench: about a tenth less CPU per event
+#: than SQLite's default 4 KiB). A ledger made before keeps its size.
+PAGE_BYTES: Final = 16384
 #: Page cache per connection, in KiB: the indexes of a few million events stay in memory.
 CACHE_KIB: Final = 64 * 1024
 _EVENTS: Final = ", ".join(EVENT_COLUMNS)
@@ -132,6 +136,8 @@ class SqliteStore:
         conn = self.conn
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         version = _check(conn, self.path)
+        if version == 0:  # before the first table, or SQLite keeps its default
+            conn.execute(f"PRAGMA page_size = {PAGE_BYTES}")
         if version < SCHEMA_VERSION:
             conn.execute("BEGIN IMMEDIATE")
             try:
