@@ -1,4 +1,4 @@
-"""The lexicon: which words name which concept, in six languages, as data.
+"""The lexicon: which words name which concept, in twelve languages, as data.
 
 A concept is a *subject* (recipient, mailbox, domain, connection …), a *state* (unknown,
 disabled, full, refused …), a *topic* (spam, blocklist, authentication …) or a *negation*.
@@ -24,7 +24,7 @@ from .normalise import fold, tokens
 __all__ = ["LANGUAGES", "Concept", "ConceptKind", "Hit", "Lexicon", "Term", "parse_lexicon"]
 
 #: Languages a concept may list terms for (ISO 639-1); other keys are refused.
-LANGUAGES = ("en", "es", "pt", "fr", "de", "it")
+LANGUAGES = ("en", "es", "pt", "fr", "de", "it", "nl", "pl", "tr", "ru", "zh", "ja")
 #: Shortest stem a ``*`` may extend: shorter ones would match unrelated words.
 MIN_STEM = 4
 #: Words a negation may stand before the state it negates ("not currently full").
@@ -214,7 +214,7 @@ def _term(concept: str, lang: str, raw: Any, file: str) -> Term:
     if not words:
         raise RuleError(f"concept {concept!r}: term {raw!r} has no words", file=file)
     for word in words:
-        if not word.islower():
+        if any(c.isupper() for c in word) or not any(c.isalpha() for c in word):
             raise RuleError(
                 f"concept {concept!r}: term {raw!r} holds a number, address or host: "
                 "those are replaced before matching and can never be matched",
