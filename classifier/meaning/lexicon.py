@@ -1,4 +1,4 @@
-"""The lexicon: which words name which concept, in twelve languages, as data.
+"""The lexicon: which words name which concept, in twenty-one languages, as data.
 
 A concept is a *subject* (recipient, mailbox, domain, connection …), a *state* (unknown,
 disabled, full, refused …), a *topic* (spam, blocklist, authentication …) or a *negation*.
@@ -24,7 +24,29 @@ from .normalise import fold, tokens
 __all__ = ["LANGUAGES", "Concept", "ConceptKind", "Hit", "Lexicon", "Term", "parse_lexicon"]
 
 #: Languages a concept may list terms for (ISO 639-1); other keys are refused.
-LANGUAGES = ("en", "es", "pt", "fr", "de", "it", "nl", "pl", "tr", "ru", "zh", "ja")
+LANGUAGES = (
+    "en",
+    "es",
+    "pt",
+    "fr",
+    "de",
+    "it",
+    "nl",
+    "pl",
+    "tr",
+    "ru",
+    "zh",
+    "ja",
+    "uk",
+    "cs",
+    "sv",
+    "da",
+    "nb",
+    "fi",
+    "hu",
+    "ro",
+    "ko",
+)
 #: Shortest stem a ``*`` may extend: shorter ones would match unrelated words.
 MIN_STEM = 4
 #: Words a negation may stand before the state it negates ("not currently full").

@@ -40,9 +40,12 @@ _ADDRESS = re.compile(r"[^\s<>()\[\]\"',;:@]{1,64}@[^\s<>()\[\]\"',;:@]{1,255}")
 _BOUNDARY = re.compile(
     r"[.!?;:](?=\s|$|[\u3040-\u30ff\u3400-\u9fff])|[\n\r|\u3002]|\s[-\u2013\u2014]+\s|\s\*+\s"
 )
-#: Scripts written without spaces between words (Han, Hiragana, Katakana): each character is
-#: a token of its own, and a term's characters are matched as consecutive tokens.
-_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+#: Scripts written without spaces between words (Han, Hiragana, Katakana), and Hangul, whose
+#: words carry their particles: each character (for Hangul, each letter once folded) is a
+#: token of its own, and a term's characters are matched as consecutive tokens.
+_UNSPACED = re.compile(
+    r"[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3\uf900-\ufaff]"
+)
 #: Words joined by "/" shorter than this stay one token ("i/o", "tcp/ip"); longer ones are
 #: alternatives said together ("host/domain").
 _SPLIT_SLASH = 4
