@@ -98,7 +98,12 @@ def decide_reason(
     ``staged``: the rule or frame names the stages it holds at, so it knows whose words these
     are; otherwise a recipient reason before RCPT is about the sender.
     """
-    if reason in RECIPIENT_FACTS and not staged and reply.stage in _BEFORE_RCPT:
+    if reason == "dns_nxdomain" and reply.stage is Stage.CONNECT and not staged:
+        # While connecting, an unknown host is the one the client was told to reach ("dial
+        # tcp: lookup smtp.example.com: no such host"): a DNS failure on the way, not a
+        # verdict on the recipient's domain nor on the sender.
+        reason = "dns_failure"
+    elif reason in RECIPIENT_FACTS and not staged and reply.stage in _BEFORE_RCPT:
         # "User unknown" in reply to MAIL FROM is about the sender, not the recipient.
         return Decision("554", tier, "sender_rejected")
     code = code_for_reason(rules.reasons[reason], reply.basic, _klass(reply))

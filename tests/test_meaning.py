@@ -131,3 +131,49 @@ def test_a_user_frame_naming_an_unknown_concept_is_refused(tmp_path: Path) -> No
     )
     with pytest.raises(RuleError, match="unknown concept"):
         Classifier.from_dirs([tmp_path])
+
+
+@pytest.mark.parametrize(
+    ("reply", "code"),
+    [
+        ("501 Invalid RCPT TO", "501"),
+        ("503 5.5.4 Invalid command arguments: No recipient specified", "504"),
+        ("501 5.5.1 Invalid command: EHLO requires domain name", "501"),
+    ],
+)
+def test_a_protocol_error_naming_a_command_keeps_its_basic_code(reply: str, code: str) -> None:
+    result = classify(reply)
+    assert (result.code, result.tier) == (code, Tier.BASIC)
+
+
+def test_a_protocol_code_without_a_command_is_still_read() -> None:
+    result = classify("500 Line limit exceeded")
+    assert (result.code, result.rule_id) == ("552", "meaning.size-exceeded")
+
+
+def test_an_unknown_host_while_connecting_is_a_dns_failure() -> None:
+    text = "dial tcp: lookup smtp.example.com: getaddrinfow: No such host is known."
+    assert classify(text, stage="connect").code == "113"
+    assert classify(text).code == "111"
+
+
+@pytest.mark.parametrize(
+    ("reply", "code"),
+    [
+        ("SMTP Hatası: SMTP sunucusuna bağlanılamadı.", "113"),
+        ("Błąd SMTP: Dane nie zostały przyjęte.", "554"),
+        ("SMTP 错误：数据不被接受。", "554"),
+        ("SMTPエラー: SMTPホストに接続できませんでした。", "113"),
+        ("Ошибка SMTP: не удается подключиться к SMTP-серверу.", "113"),
+        ("SMTP-fout: data niet geaccepteerd.", "554"),
+    ],
+)
+def test_client_library_translations_are_understood(reply: str, code: str) -> None:
+    result = classify(reply)
+    assert (result.code, result.tier) == (code, Tier.MEANING)
+
+
+def test_a_delay_notice_is_not_a_give_up() -> None:
+    text = "Your message could not be delivered for 4.0 hours.\nIt will be retried until it is 5.0 days old."
+    result = classify(text)
+    assert (result.code, result.rule_id) == ("202", "meaning.will-retry")

@@ -10,6 +10,7 @@ import pytest
 from classifier.enums import Stage
 from classifier.errors import RuleError
 from classifier.meaning import Lexicon, MeaningReader, clauses, fold, parse_frames, parse_lexicon
+from classifier.meaning.lexicon import LANGUAGES
 from classifier.rules import builtin_rules_dir
 
 _REASONS = {"user_unknown": 1, "mailbox_full": 1, "mailbox_disabled": 1}
@@ -188,9 +189,75 @@ def test_invalid_concepts_are_refused(spec: dict[str, Any]) -> None:
         parse_lexicon({"c": spec}, "lexicon.toml")
 
 
-def test_bundled_lexicon_covers_six_languages_per_core_concept() -> None:
+def test_bundled_lexicon_covers_every_language_per_core_concept() -> None:
     path = builtin_rules_dir() / "meaning" / "lexicon.toml"
     concepts = {c.name: c for c in parse_lexicon(tomllib.loads(path.read_text("utf-8")), "x")}
     core = ["recipient", "user", "mailbox", "account", "domain", "unknown", "disabled", "full"]
     for name in core:
-        assert {t.lang for t in concepts[name].terms} == {"en", "es", "pt", "fr", "de", "it"}
+        assert {t.lang for t in concepts[name].terms} == set(LANGUAGES)
+
+
+def test_unspaced_scripts_are_read_per_character_and_split_at_their_punctuation() -> None:
+    assert clauses("SMTP 错误：无法连接到 SMTP 主机。其他") == [
+        ["smtp", "错", "误", "无", "法", "连", "接", "到", "smtp", "主", "机"],
+        ["其", "他"],
+    ]
+    # Kana mixed with Latin letters in one run: each Kana character stands alone.
+    assert clauses("SMTPエラー")[0][:2] == ["smtp", "エ"]
+    lexicon = _lexicon({"connection": {"kind": "subject", "zh": ["连接"]}})
+    hits = lexicon.find(clauses("无法连接")[0])
+    assert [(h.concept, h.start, h.end) for h in hits] == [("connection", 2, 4)]
+
+
+def test_distances_count_unspaced_characters_as_parts_of_words() -> None:
+    lexicon = _lexicon(
+        {
+            "message": {"kind": "subject", "ja": ["データ"]},
+            "refused": {"kind": "state", "ja": ["受け付けられません"]},
+        }
+    )
+    frames = [
+        {
+            "id": "f.refused",
+            "reason": "user_unknown",
+            "all": ["message", "refused"],
+            "within": 5,
+            "example": _EXAMPLE,
+        }
+    ]
+    reader = MeaningReader(lexicon, parse_frames(frames, "f.toml", lexicon, _REASONS))
+    # 13 characters from the first concept to the last, about four words.
+    assert reader.read("データが受け付けられませんでした", None, None, Stage.DATA) is not None
+
+
+def test_slashes_and_plural_marks() -> None:
+    assert clauses("illegal host/domain")[0] == ["illegal", "host", "domain"]
+    assert clauses("dial tcp: i/o timeout over tcp/ip")[0][-4:] == [
+        "i/o",
+        "timeout",
+        "over",
+        "tcp/ip",
+    ]
+    assert clauses("No mail server(s) available")[0] == ["no", "mail", "servers", "available"]
+
+
+def test_apart_frames_need_words_of_their_own_for_each_slot() -> None:
+    lexicon = _lexicon(
+        {
+            "address": {"kind": "subject", "en": ["address", "mail"]},
+            "no_mail": {"kind": "state", "en": ["does not accept mail"]},
+        }
+    )
+    frames = [
+        {
+            "id": "f.no-mail",
+            "reason": "user_unknown",
+            "all": ["address", "no_mail"],
+            "apart": True,
+            "example": _EXAMPLE,
+        }
+    ]
+    reader = MeaningReader(lexicon, parse_frames(frames, "f.toml", lexicon, _REASONS))
+    assert reader.read("This address does not accept mail", 550, None, Stage.RCPT) is not None
+    # "mail" is said only inside the state's own words: no subject of its own.
+    assert reader.read("example.com does not accept mail", 550, None, Stage.RCPT) is None

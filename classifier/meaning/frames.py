@@ -21,10 +21,12 @@ from ..conditions import Conditions, Example, parse_conditions, parse_examples
 from ..enums import Stage
 from ..errors import RuleError
 from .lexicon import ConceptKind, Hit, Lexicon
-from .normalise import clauses
+from .normalise import clauses, positions, shown
 
-__all__ = ["DEFAULT_WITHIN", "Frame", "FrameMatch", "MeaningReader", "parse_frames"]
+__all__ = ["COMMAND", "DEFAULT_WITHIN", "Frame", "FrameMatch", "MeaningReader", "parse_frames"]
 
+#: The concept that names SMTP commands and their arguments (see MeaningReader.read).
+COMMAND = "command"
 #: Tokens from the first to the last word of a frame's concepts, at most, by default.
 DEFAULT_WITHIN = 12
 
@@ -45,6 +47,9 @@ class Frame:
     #: A general meaning ("try again later", "policy"): it does not override an enhanced
     #: status that says something specific (5.1.1 says more than "please try again").
     general: bool = False
+    #: True: each slot must be said by words of its own ("mail" inside "does not accept
+    #: mail" is not the subject of the clause).
+    apart: bool = False
     examples: tuple[Example, ...] = ()
     note: str | None = None
     file: str = ""
@@ -94,6 +99,11 @@ def _fill(slots: tuple[tuple[str, ...], ...], hits: dict[str, Hit]) -> list[Hit]
             return None
         chosen.append(min(found, key=lambda h: h.start))
     return sorted(chosen, key=lambda h: h.start)
+
+
+def _overlap(chosen: list[Hit]) -> bool:
+    """Whether two of the chosen hits share words (they are sorted by start)."""
+    return any(b.start < a.end for i, a in enumerate(chosen) for b in chosen[i + 1 :])
 
 
 class MeaningReader:
@@ -162,19 +172,32 @@ class MeaningReader:
             lexicon, frames = self._ready()
         if not text or not frames:
             return None
-        per_clause = [h for h in (_clause_hits(lexicon, c) for c in clauses(text)) if h]
+        per_clause: list[tuple[dict[str, Hit], list[float] | None]] = []
+        for clause in clauses(text):
+            found = _clause_hits(lexicon, clause)
+            if found:
+                per_clause.append((found, positions(clause)))
         if not per_clause:
+            return None
+        if basic is not None and 500 <= basic <= 504 and any(COMMAND in h for h, _ in per_clause):
+            # A protocol error (500-504) that names a command or its arguments is about the
+            # protocol, and the basic code says precisely how: "501 Invalid RCPT TO" is bad
+            # syntax, not an unknown recipient ("500 Line limit exceeded" still reads as size).
             return None
         for frame in frames:
             if (frame.general and specific_status) or not frame.admits(basic, enhanced, stage):
                 continue
-            for hits in per_clause:
+            for hits, at in per_clause:
                 if any(c in hits for c in frame.none):
                     continue
                 chosen = _fill(frame.all, hits)
-                if chosen is None or chosen[-1].end - chosen[0].start > frame.within:
+                if chosen is None:
                     continue
-                return FrameMatch(frame, tuple(" ".join(h.words) for h in chosen))
+                first, last = chosen[0].start, chosen[-1].end
+                span = last - first if at is None else at[last] - at[first]
+                if span > frame.within or (frame.apart and _overlap(chosen)):
+                    continue
+                return FrameMatch(frame, tuple(shown(h.words) for h in chosen))
         return None
 
 
@@ -187,6 +210,7 @@ _FRAME_KEYS = frozenset(
         "within",
         "coded",
         "general",
+        "apart",
         "basic",
         "enhanced",
         "stage",
@@ -251,6 +275,9 @@ def parse_frames(
         general = raw.get("general", False)
         if not isinstance(general, bool):
             raise RuleError("general must be true or false", file=file, rule_id=frame_id)
+        apart = raw.get("apart", False)
+        if not isinstance(apart, bool):
+            raise RuleError("apart must be true or false", file=file, rule_id=frame_id)
         note = raw.get("note")
         frames.append(
             Frame(
@@ -262,6 +289,7 @@ def parse_frames(
                 conditions=parse_conditions(raw, file, frame_id),
                 coded=coded,
                 general=general,
+                apart=apart,
                 examples=parse_examples(raw, file, frame_id, what="[[frame.example]]"),
                 note=str(note) if note is not None else None,
                 file=file,

@@ -1,4 +1,4 @@
-"""The lexicon: which words name which concept, in six languages, as data.
+"""The lexicon: which words name which concept, in twenty-one languages, as data.
 
 A concept is a *subject* (recipient, mailbox, domain, connection …), a *state* (unknown,
 disabled, full, refused …), a *topic* (spam, blocklist, authentication …) or a *negation*.
@@ -24,7 +24,29 @@ from .normalise import fold, tokens
 __all__ = ["LANGUAGES", "Concept", "ConceptKind", "Hit", "Lexicon", "Term", "parse_lexicon"]
 
 #: Languages a concept may list terms for (ISO 639-1); other keys are refused.
-LANGUAGES = ("en", "es", "pt", "fr", "de", "it")
+LANGUAGES = (
+    "en",
+    "es",
+    "pt",
+    "fr",
+    "de",
+    "it",
+    "nl",
+    "pl",
+    "tr",
+    "ru",
+    "zh",
+    "ja",
+    "uk",
+    "cs",
+    "sv",
+    "da",
+    "nb",
+    "fi",
+    "hu",
+    "ro",
+    "ko",
+)
 #: Shortest stem a ``*`` may extend: shorter ones would match unrelated words.
 MIN_STEM = 4
 #: Words a negation may stand before the state it negates ("not currently full").
@@ -127,7 +149,7 @@ class Hit:
 class Lexicon:
     """Concepts and an index of their terms by first word, exact, stem or ending."""
 
-    __slots__ = ("_exact", "_kinds", "_prefix", "_suffix", "concepts")
+    __slots__ = ("_exact", "_kinds", "_pairs", "_prefix", "_suffix", "concepts")
 
     def __init__(self, concepts: Iterable[Concept]) -> None:
         self.concepts: Mapping[str, Concept] = MappingProxyType({c.name: c for c in concepts})
@@ -144,8 +166,24 @@ class Lexicon:
                     suffix.setdefault(first[-MIN_STEM:], []).append(term)
                 else:
                     exact.setdefault(first, []).append(term)
-        # Longest terms first, so "does not exist" is found before "not".
-        self._exact = {k: tuple(sorted(v, key=lambda t: -len(t.words))) for k, v in exact.items()}
+        # Terms of two exact first words are also indexed by that pair: common first words
+        # ("not", "no", a Han character) start many terms, and the pair narrows them down.
+        single: dict[str, list[Term]] = {}
+        paired: dict[tuple[str, str], list[Term]] = {}
+        for first, terms in exact.items():
+            for term in terms:
+                second = term.words[1] if len(term.words) > 1 else "*"
+                if "*" in second:
+                    single.setdefault(first, []).append(term)
+                else:
+                    paired.setdefault((first, second), []).append(term)
+
+        def longest_first(terms: list[Term]) -> tuple[Term, ...]:
+            # Longest terms first, so "does not exist" is found before "not".
+            return tuple(sorted(terms, key=lambda t: -len(t.words)))
+
+        self._exact = {k: longest_first(v) for k, v in single.items()}
+        self._pairs = {k: longest_first(v + single.get(k[0], [])) for k, v in paired.items()}
         self._prefix = {k: tuple(v) for k, v in prefix.items()}
         self._suffix = {k: tuple(v) for k, v in suffix.items()}
 
@@ -160,14 +198,19 @@ class Lexicon:
         not itself part of a state's words ("does not exist" is a state, not a negation).
         """
         hits: list[Hit] = []
+        pairs = self._pairs
+        last = len(clause) - 1
         for at, token in enumerate(clause):
             seen: set[str] = set()
-            for table, key in (
-                (self._exact, token),
-                (self._prefix, token[:MIN_STEM]),
-                (self._suffix, token[-MIN_STEM:]),
+            exact = (pairs.get((token, clause[at + 1])) if at < last else None) or self._exact.get(
+                token, ()
+            )
+            for terms in (
+                exact,
+                self._prefix.get(token[:MIN_STEM], ()),
+                self._suffix.get(token[-MIN_STEM:], ()),
             ):
-                for term in table.get(key, ()):
+                for term in terms:
                     if term.concept in seen or not term.matches(clause, at):
                         continue
                     seen.add(term.concept)
@@ -214,7 +257,7 @@ def _term(concept: str, lang: str, raw: Any, file: str) -> Term:
     if not words:
         raise RuleError(f"concept {concept!r}: term {raw!r} has no words", file=file)
     for word in words:
-        if not word.islower():
+        if any(c.isupper() for c in word) or not any(c.isalpha() for c in word):
             raise RuleError(
                 f"concept {concept!r}: term {raw!r} holds a number, address or host: "
                 "those are replaced before matching and can never be matched",

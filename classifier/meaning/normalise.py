@@ -14,7 +14,15 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["MAX_LABEL", "MAX_MEANING_CHARS", "clauses", "fold", "tokens"]
+__all__ = [
+    "MAX_LABEL",
+    "MAX_MEANING_CHARS",
+    "clauses",
+    "fold",
+    "positions",
+    "shown",
+    "tokens",
+]
 
 #: Characters of a reply read for meaning: the reason is stated early, and the work stays
 #: bounded on any input.
@@ -26,9 +34,23 @@ MAX_LABEL = 4
 # Every pattern below is linear: no nested repeats, bounded where it spans characters.
 _URL = re.compile(r"\b(?:https?://|www\.)[^\s<>\"']{1,400}", re.IGNORECASE)
 _ADDRESS = re.compile(r"[^\s<>()\[\]\"',;:@]{1,64}@[^\s<>()\[\]\"',;:@]{1,255}")
-# Strong clause boundaries: sentence ends, colons, semicolons, line ends, spaced dashes.
+# Strong clause boundaries: sentence ends, colons, semicolons, line ends, spaced dashes;
+# Chinese and Japanese write no space after them, and end sentences with "。".
 # A dot inside a token (host name, status code, version) is not a boundary.
-_BOUNDARY = re.compile(r"[.!?;:](?=\s|$)|[\n\r|]|\s[-\u2013\u2014]+\s|\s\*+\s")
+_BOUNDARY = re.compile(
+    r"[.!?;:](?=\s|$|[\u3040-\u30ff\u3400-\u9fff])|[\n\r|\u3002]|\s[-\u2013\u2014]+\s|\s\*+\s"
+)
+#: Scripts written without spaces between words (Han, Hiragana, Katakana), and Hangul, whose
+#: words carry their particles: each character (for Hangul, each letter once folded) is a
+#: token of its own, and a term's characters are matched as consecutive tokens.
+_UNSPACED = re.compile(
+    r"[\u1100-\u11ff\u3040-\u30ff\u3130-\u318f\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7a3\uf900-\ufaff]"
+)
+#: Words joined by "/" shorter than this stay one token ("i/o", "tcp/ip"); longer ones are
+#: alternatives said together ("host/domain").
+_SPLIT_SLASH = 4
+#: "server(s)", "day(s)": the plural mark in brackets is dropped.
+_PLURAL_MARK = re.compile(r"(?<=[^\W\d_])\(s\)", re.IGNORECASE)
 _TOKEN = re.compile(r"[^\W_]+(?:['\u2019.\-/][^\W_]+)*")
 _CONTRACTIONS = (
     ("won't", "will not"),
@@ -128,11 +150,75 @@ def _placeholder(token: str) -> str:
     return token
 
 
-def tokens(clause: str) -> list[str]:
-    """The normalised tokens of one clause (already folded, placeholders applied)."""
+#: How much of a word one Han or Kana character counts for in distances between concepts
+#: (a word of these scripts is mostly two or three characters).
+UNSPACED_WEIGHT = 1 / 3
+
+
+def _unspaced(token: str) -> bool:
+    return len(token) == 1 and _UNSPACED.match(token) is not None
+
+
+def positions(clause: list[str]) -> list[float] | None:
+    """Word positions of a clause's token boundaries when it holds Han or Kana, else None.
+
+    Distances between concepts count words: a character of an unspaced script counts as a
+    third of one, so "データが受け付けられません" is as close as "data was not accepted".
+    """
+    if not any(_unspaced(t) for t in clause):
+        return None
+    out = [0.0]
+    for token in clause:
+        out.append(out[-1] + (UNSPACED_WEIGHT if _unspaced(token) else 1.0))
+    return out
+
+
+def shown(words: tuple[str, ...]) -> str:
+    """Matched tokens as people read them: no space between Han or Kana characters."""
+    text = ""
+    for i, word in enumerate(words):
+        if i and not (_unspaced(word) and _unspaced(words[i - 1])):
+            text += " "
+        text += word
+    return text
+
+
+def _split_unspaced(raw: str) -> list[str]:
+    """A run of letters split so that each Han or Kana character stands alone."""
+    parts: list[str] = []
+    start = 0
+    for m in _UNSPACED.finditer(raw):
+        if m.start() > start:
+            parts.append(raw[start : m.start()])
+        parts.append(m.group(0))
+        start = m.end()
+    if start < len(raw):
+        parts.append(raw[start:])
+    return parts
+
+
+def _raw_tokens(clause: str) -> list[str]:
+    """The clause's words as written: "a/b" as two words, unspaced scripts per character."""
     out: list[str] = []
     for match in _TOKEN.finditer(clause):
         raw = match.group(0)
+        if "/" in raw:
+            parts = raw.split("/")
+            if all(p.isalpha() and len(p) >= _SPLIT_SLASH for p in parts):
+                out.extend(parts)  # "host/domain"; "i/o" and "tcp/ip" stay one word
+                continue
+        if not raw.isascii() and _UNSPACED.search(raw):
+            out.extend(_split_unspaced(raw))
+            continue
+        out.append(raw)
+    return out
+
+
+def tokens(clause: str) -> list[str]:
+    """The normalised tokens of one clause (already folded, placeholders applied)."""
+    out: list[str] = []
+    for word in _raw_tokens(clause):
+        raw = word
         if raw.startswith(("n'", "n\u2019")) and len(raw) > 2:
             out.append("ne")  # French "n'existe pas": the negation stays a word of its own
             raw = raw[2:]
@@ -157,6 +243,8 @@ def clauses(text: str) -> list[list[str]]:
     if "'" in text or "\u2019" in text or "cannot" in text:
         for old, new in _CONTRACTIONS:
             text = text.replace(old, new)
+    if "(s)" in text:
+        text = _PLURAL_MARK.sub("s", text)
     out: list[list[str]] = []
     start = 0
     label = False  # the previous clause is a short label before a colon ("Name server:")
