@@ -23,7 +23,7 @@ from .kumomta import parse_kumomta
 from .postfix import parse_postfix
 from .powermta import parse_powermta, powermta_header
 from .record import DONE, LineKind, LogRecord, MalformedLineError
-from .senders import Senders, arrival_fields
+from .senders import Arrival, Senders, arrival_fields, fill
 from .sendmail import parse_sendmail
 
 __all__ = ["FORMATS", "LineParser"]
@@ -39,16 +39,6 @@ _SYSLOG: Final = regex.compile(
 )
 
 
-def _fill(record: LogRecord, sender: str, message_id: str) -> None:
-    """Give a record just built for its line the sender and Message-ID remembered for its
-    message. The record is not shared yet, so setting its fields in place is safe, and far
-    cheaper than ``dataclasses.replace`` on every delivery line."""
-    if sender and not record.sender:
-        object.__setattr__(record, "sender", sender)
-    if message_id and not record.message_id:
-        object.__setattr__(record, "message_id", message_id)
-
-
 class LineParser:
     """Sends each line to the parser of its format and says what kind of line it was.
 
@@ -57,7 +47,7 @@ class LineParser:
     remembers the last header seen until ``reset()`` is called for a new file.
     """
 
-    __slots__ = ("field", "fmt", "header", "header_kind", "senders", "status_field")
+    __slots__ = ("arrivals", "field", "fmt", "header", "header_kind", "senders", "status_field")
 
     def __init__(
         self, fmt: str = "auto", *, field: str | None = None, status_field: str | None = None
@@ -73,6 +63,8 @@ class LineParser:
         self.header_kind = ""
         #: Senders of the messages whose arrival lines were seen (for their delivery lines).
         self.senders = Senders()
+        #: When a list: every arrival line's facts are also appended to it, in order.
+        self.arrivals: list[Arrival] | None = None
 
     def reset(self) -> None:
         """Forget the CSV header: the next file starts afresh."""
@@ -114,12 +106,14 @@ class LineParser:
                 arrival = arrival_fields(fmt, line)
                 if arrival is not None:
                     self.senders.note(*arrival)
+                    if self.arrivals is not None:
+                        self.arrivals.append(arrival)
                 return LineKind.SKIPPED, None
             return LineKind.UNRECOGNISED, None
         if record.queue_id:
             remembered = self.senders.seen.get(record.queue_id)
             if remembered is not None:
-                _fill(record, *remembered)
+                fill(record, *remembered)
         if record.status == DONE:
             return LineKind.SKIPPED, record
         return LineKind.DELIVERY, record
