@@ -8,14 +8,10 @@ skipped, unrecognised, malformed or overlong, so the totals always add up to the
 A delivery line takes the sender and Message-ID of its message's arrival lines (Postfix qmgr
 ``from=``, cleanup ``message-id=``, Exim ``<=``, Sendmail ``from=``/``msgid=``) wherever they
 sit: a block fills what its own lines tell, and hands back the rows that still want a field
-with the arrival facts it saw; this process fills those rows from the facts of the blocks
-before (one map across blocks and files, of the last ``SENDERS_MAX`` messages), in input order,
-so any number of workers and any block size give the rows one parser reading every line would.
-
-With ``final`` only the last word per (queue id, recipient) is written: a deferral followed by
-the queue giving up (Postfix ``status=expired``) ends as 133. Messages are written when the MTA
-says it is done with them (Postfix ``removed``, Exim ``Completed``, an expiry) or when the
-window of pending recipients is full, so memory stays bounded on any log.
+with what its arrival lines said, per message; this process fills those rows from the facts
+of the blocks before (one map across blocks and files, of the last ``SENDERS_MAX`` messages),
+in input order, so any number of workers and any block size give the rows one parser reading
+every line would.
 """
 
 from __future__ import annotations
@@ -30,7 +26,7 @@ from typing import Any, TextIO
 from ..engine import Classifier
 from ..errors import InputError
 from ..logs import DONE, LineKind, LineParser
-from ..logs.senders import SENDERS_MAX, Arrival, Senders, fill, wants
+from ..logs.senders import SENDERS_MAX, Senders, fill, wants
 from ..outcome import logged_as_sent
 from ..safetext import clean_text
 from .final import (
@@ -98,13 +94,13 @@ class Waiting:
     #: The fields still wanted.
     sender: bool
     message_id: bool
-    #: Where the row's rendering sits in the block's ``text`` (without ``final``).
-    start: int = 0
-    end: int = 0
+    #: Where the row belongs in the block's ``text``, which leaves it out (without ``final``).
+    at: int = 0
 
 
-#: An arrival fact as a block hands it back: (line number, rows of the block before it, facts).
-Noted = tuple[int, int, Arrival]
+#: What a block's arrival lines said, per queue id: (sender, Message-ID), None for a field no
+#: line of the block named; in the order of each message's last arrival line.
+Facts = dict[str, tuple[str | None, str | None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,31 +109,43 @@ class _ChunkResult:
     packed: list[Packed]
     summary: ReplaySummary
     ledger: list[LedgerRow] = field(default_factory=list)
-    #: Rows that want a field from arrival lines outside the block, in row order.
+    #: Rows that want a field from arrival lines outside the block, in row order. Without
+    #: ``final`` they are not in ``text``: ``complete`` renders them in their places.
     waiting: list[Waiting] = field(default_factory=list)
-    #: The block's arrival facts, in line order.
-    arrivals: list[Noted] = field(default_factory=list)
+    #: The block's arrival facts (they stand after its last line).
+    arrivals: Facts = field(default_factory=dict)
+    #: The number of the block's last line.
+    last_line: int = 0
 
 
 def _render_around(
     rows: Sequence[ReplayRow], waiting: list[Waiting], output: str, explain: bool
 ) -> tuple[str, list[Waiting]]:
-    """The rows rendered, and the waiting rows with the place of their rendering in it."""
+    """The rows but the waiting ones rendered, and the waiting rows with their places."""
     pieces: list[str] = []
     placed: list[Waiting] = []
     at = done = 0
     for wait in waiting:
         run = render(rows[done : wait.index], output, explain)
-        own = render((wait.row,), output, explain)
-        pieces += (run, own)
+        pieces.append(run)
         at += len(run)
-        placed.append(
-            Waiting(wait.index, wait.row, wait.sender, wait.message_id, at, at + len(own))
-        )
-        at += len(own)
+        placed.append(Waiting(wait.index, wait.row, wait.sender, wait.message_id, at))
         done = wait.index + 1
     pieces.append(render(rows[done:], output, explain))
     return "".join(pieces), placed
+
+
+def complete(result: _ChunkResult, output: str, explain: bool) -> str:
+    """A block's rendered rows, the waiting rows (as they are now) rendered in their places."""
+    if not result.waiting:
+        return result.text
+    text, at = result.text, 0
+    pieces: list[str] = []
+    for wait in result.waiting:
+        pieces += (text[at : wait.at], render((wait.row,), output, explain))
+        at = wait.at
+    pieces.append(text[at:])
+    return "".join(pieces)
 
 
 class Arrivals:
@@ -149,8 +157,8 @@ class Arrivals:
         self.senders = Senders(limit)
 
     def settle(self, result: _ChunkResult, options: ReplayOptions) -> _ChunkResult:
-        """The block's result with its waiting rows filled from the blocks before it; then
-        its own facts are remembered for the blocks after it."""
+        """The block's result with its waiting rows filled from the blocks before it (and,
+        without ``final``, rendered); then its own facts are remembered for the blocks after."""
         seen = self.senders.seen
         filled: list[Waiting] = []
         for wait in result.waiting:
@@ -164,23 +172,18 @@ class Arrivals:
             )
             filled.append(wait)
         note = self.senders.note
-        for _, _, arrival in result.arrivals:
-            note(*arrival)
+        for qid, (sender, message_id) in result.arrivals.items():
+            note(qid, sender, message_id)
+        output, explain = options.output, options.explain
+        if not options.final:
+            text = complete(result, output, explain)
+            return _ChunkResult(text, [], result.summary, result.ledger)
         if not filled:
             return result
-        output, explain = options.output, options.explain
-        if options.final:
-            packed = list(result.packed)
-            for wait in filled:
-                packed[wait.index] = pack(wait.row, output, explain)
-            return _ChunkResult("", packed, result.summary, result.ledger)
-        text, at = result.text, 0
-        pieces: list[str] = []
+        packed = list(result.packed)
         for wait in filled:
-            pieces += (text[at : wait.start], render((wait.row,), output, explain))
-            at = wait.end
-        pieces.append(text[at:])
-        return _ChunkResult("".join(pieces), [], result.summary, result.ledger)
+            packed[wait.index] = pack(wait.row, output, explain)
+        return _ChunkResult("", packed, result.summary, result.ledger)
 
     def close(self, summary: ReplaySummary) -> None:
         """Say how many messages were forgotten to keep the bound."""
@@ -236,11 +239,7 @@ def run_chunk(chunk: Chunk, s: ReplayOptions) -> _ChunkResult:
     summary = ReplaySummary()
     rows: list[ReplayRow] = []
     waiting: list[Waiting] = []
-    noted: list[Noted] = []
-    facts: list[Arrival] = []
     carry = s.records
-    if carry:
-        parser.arrivals = facts
     senders = parser.senders
     source, first, overlong = chunk.source, chunk.first_line, chunk.overlong
     limit = s.max_line_bytes
@@ -268,19 +267,19 @@ def run_chunk(chunk: Chunk, s: ReplayOptions) -> _ChunkResult:
             rows.extend(new)
         elif kind not in (LineKind.SKIPPED, LineKind.OTHER):
             summary.note(kind, f"{source}:{number}")
-        elif len(facts) > len(noted):
-            noted.append((number, len(rows), facts[-1]))
     ledger = _ledger_rows(rows) if s.ledger else []
+    facts = senders.seen if carry else {}
+    last = first + len(lines) - 1
     if s.final:
         output = s.output if s.records else None
         packed = [pack(row, output, s.explain) for row in rows]
-        return _ChunkResult("", packed, summary, ledger, waiting, noted)
+        return _ChunkResult("", packed, summary, ledger, waiting, facts, last)
     for row in rows:
         summary.add_row(row)
     text = ""
     if s.records:
         text, waiting = _render_around(rows, waiting, s.output, s.explain)
-    return _ChunkResult(text, [], summary, ledger, waiting, noted)
+    return _ChunkResult(text, [], summary, ledger, waiting, facts, last)
 
 
 def replay(

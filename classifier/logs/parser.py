@@ -23,7 +23,7 @@ from .kumomta import parse_kumomta
 from .postfix import parse_postfix
 from .powermta import parse_powermta, powermta_header
 from .record import DONE, LineKind, LogRecord, MalformedLineError
-from .senders import Arrival, Senders, arrival_fields, fill
+from .senders import Senders, arrival_fields, fill
 from .sendmail import parse_sendmail
 
 __all__ = ["FORMATS", "LineParser"]
@@ -47,7 +47,7 @@ class LineParser:
     remembers the last header seen until ``reset()`` is called for a new file.
     """
 
-    __slots__ = ("arrivals", "field", "fmt", "header", "header_kind", "senders", "status_field")
+    __slots__ = ("field", "fmt", "header", "header_kind", "senders", "status_field")
 
     def __init__(
         self, fmt: str = "auto", *, field: str | None = None, status_field: str | None = None
@@ -63,8 +63,6 @@ class LineParser:
         self.header_kind = ""
         #: Senders of the messages whose arrival lines were seen (for their delivery lines).
         self.senders = Senders()
-        #: When a list: every arrival line's facts are also appended to it, in order.
-        self.arrivals: list[Arrival] | None = None
 
     def reset(self) -> None:
         """Forget the CSV header: the next file starts afresh."""
@@ -106,8 +104,6 @@ class LineParser:
                 arrival = arrival_fields(fmt, line)
                 if arrival is not None:
                     self.senders.note(*arrival)
-                    if self.arrivals is not None:
-                        self.arrivals.append(arrival)
                 return LineKind.SKIPPED, None
             return LineKind.UNRECOGNISED, None
         if record.queue_id:

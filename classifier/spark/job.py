@@ -39,6 +39,7 @@ from ..logreplay.final import expire_packed as _expire_packed
 from ..logreplay.final import view_packed as _view_packed
 from ..logreplay.rows import FIELDS, refill
 from ..logreplay.run import ReplayOptions, _ChunkResult, run_chunk
+from ..logreplay.run import complete as _complete
 from ..logreplay.sources import Source as _Source
 from ..logreplay.sources import chunks as _chunks
 from ..logreplay.summary import ReplaySummary
@@ -271,12 +272,13 @@ _JOIN_FIELDS: Final = (
 )
 
 
-def _joined_batches(result: _ChunkResult, file: int) -> Iterator[Any]:
-    """One block's rows with the join's columns, then its arrival facts as rows of their own."""
+def _joined_batches(result: _ChunkResult, file: int, options: ReplayOptions) -> Iterator[Any]:
+    """One block's rows with the join's columns, then its arrival facts as rows of their own
+    (at its last line, after the rows of that line)."""
     import pyarrow as pa  # noqa: PLC0415 - on the executors
 
     schema = _joined_schema_arrow()
-    table = _rows_table(result.text)
+    table = _rows_table(_complete(result, options.output, options.explain))
     if table is not None:
         size = table.num_rows
         want_from = [False] * size
@@ -296,14 +298,15 @@ def _joined_batches(result: _ChunkResult, file: int) -> Iterator[Any]:
     if result.arrivals:
         size = len(result.arrivals)
         columns: dict[str, Any] = {name: pa.nulls(size, schema.field(name).type) for name in FIELDS}
-        columns["line"] = pa.array([n for n, _, _ in result.arrivals], pa.int64())
-        columns["id"] = pa.array([a[0] for _, _, a in result.arrivals], pa.string())
+        columns["line"] = pa.array([result.last_line] * size, pa.int64())
+        columns["id"] = pa.array(list(result.arrivals), pa.string())
         columns["_file"] = pa.array([file] * size, pa.int64())
         columns["_arrival"] = pa.array([True] * size, pa.bool_())
         columns["_want_from"] = pa.array([False] * size, pa.bool_())
         columns["_want_id"] = pa.array([False] * size, pa.bool_())
-        columns["_from"] = pa.array([a[1] for _, _, a in result.arrivals], pa.string())
-        columns["_id"] = pa.array([a[2] for _, _, a in result.arrivals], pa.string())
+        facts = result.arrivals.values()
+        columns["_from"] = pa.array([sender for sender, _ in facts], pa.string())
+        columns["_id"] = pa.array([message_id for _, message_id in facts], pa.string())
         yield pa.RecordBatch.from_pydict(columns, schema=schema)
 
 
@@ -340,13 +343,12 @@ def _joined_schema() -> Any:
         LongType,
         StringType,
         StructField,
+        StructType,
     )
 
     kinds = {"long": LongType(), "bool": BooleanType(), "string": StringType()}
     fields = list(_output_schema().fields)
     fields += [StructField(name, kinds[kind], True) for name, kind in _JOIN_FIELDS]
-    from pyspark.sql.types import StructType  # noqa: PLC0415
-
     return StructType(fields)
 
 
@@ -473,7 +475,7 @@ def spark_replay(
                     yield pa.RecordBatch.from_pydict(columns)
                 else:
                     for result in _task_results(task, options):
-                        yield from _joined_batches(result, task["index"])
+                        yield from _joined_batches(result, task["index"], options)
                 totals.add(summary)
 
     with quiet_pandas_warning():
@@ -519,10 +521,8 @@ def _add_packed(
     start: int,
     seq: Iterator[int],
 ) -> None:
-    """One block's packed rows and arrival facts, interleaved in line order, as columns."""
+    """One block's packed rows, then its arrival facts (after its last line), as columns."""
     wanted = {wait.index: wait for wait in result.waiting}
-    facts = iter(result.arrivals)
-    fact = next(facts, None)
 
     def add(qid: str, arrival: bool, sender: str | None, message_id: str | None) -> None:
         columns["qid"].append(qid)
@@ -533,20 +533,7 @@ def _add_packed(
         columns["from"].append(sender)
         columns["message_id"].append(message_id)
 
-    for index in range(len(result.packed) + 1):
-        while fact is not None and fact[1] == index:
-            qid, sender, message_id = fact[2]
-            add(qid, True, sender, message_id)
-            for name in ("recipient", "status", "text"):
-                columns[name].append("")
-            columns["message_level"].append(False)
-            columns["expired"].append(None)
-            columns["want_from"].append(False)
-            columns["want_id"].append(False)
-            fact = next(facts, None)
-        if index == len(result.packed):
-            break
-        packed = result.packed[index]
+    for index, packed in enumerate(result.packed):
         wait = wanted.get(index)
         expired = packed[6]
         add(packed[0], False, None, None)
@@ -557,6 +544,14 @@ def _add_packed(
         columns["expired"].append(None if expired is None else expired[4])
         columns["want_from"].append(wait is not None and wait.sender)
         columns["want_id"].append(wait is not None and wait.message_id)
+    for qid, (sender, message_id) in result.arrivals.items():
+        add(qid, True, sender, message_id)
+        for name in ("recipient", "status", "text"):
+            columns[name].append("")
+        columns["message_level"].append(False)
+        columns["expired"].append(None)
+        columns["want_from"].append(False)
+        columns["want_id"].append(False)
 
 
 def _final_rows(batches: Iterator[Any]) -> Iterator[Any]:
