@@ -296,7 +296,7 @@ def test_spark_replay_writes_the_rows_replay_writes(
     rows = [json.loads(r) for r in want]
     generated = [r for r in rows if (r["from"] or "").startswith("news-")]
     late = [r for r in generated if not r["source"].endswith("a.log")]
-    assert len(late) > 300 and len(generated) > 2 * len(late) // 3
+    assert len(late) > 300
     assert all(r["from"] == f"news-{r['id']}@sender.example" for r in generated)
     assert all(r["message_id"] == f"<{r['id']}@sender.example>" for r in generated)
     postfix = [r for r in rows if r["mta"] == "postfix" and r["source"] != logs[3]]
