@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import gzip
 import io
 import json
@@ -26,6 +27,7 @@ from classifier.logreplay import (
     replay_lines,
     template_of,
 )
+from classifier.logreplay.rows import render
 
 from .conftest import FIXTURES
 
@@ -206,19 +208,22 @@ def test_arrival_facts_reach_deliveries_in_other_blocks_and_files(
         names.append(str(tmp_path / name))
     numbered = [(n, i) for n in names for i in range(1, len(files[Path(n).name]) + 1)]
     every = [line for content in files.values() for line in content]
-    want = []
-    for row in replay_lines(every, final=final):
-        source, line = numbered[row.line - 1]
-        want.append(json.dumps(row.to_dict() | {"source": source, "line": line}))
-    late = [json.loads(w) for w in want if "late.log" in w]
+    rows = [
+        dataclasses.replace(row, source=numbered[row.line - 1][0], line=numbered[row.line - 1][1])
+        for row in replay_lines(every, final=final)
+    ]
+    want = render(rows, "json")
+    late = [json.loads(w) for w in want.splitlines() if "late.log" in w]
     assert late and all(r["from"].startswith("s-") and r["message_id"] for r in late)
     for workers, block in ((1, 1 << 18), (1, 600), (2, 600)):
         out = io.StringIO()
         options = ReplayOptions(workers=workers, chunk_bytes=block, final=final)
         summary = replay(names, out, options)
-        got = [json.dumps(json.loads(line)) for line in out.getvalue().splitlines()]
-        assert got == want, (workers, block)
+        assert out.getvalue() == want, (workers, block)
         assert not summary.problems
+    out = io.StringIO()
+    replay(names, out, ReplayOptions(workers=2, chunk_bytes=600, final=final, output="csv"))
+    assert out.getvalue() == ",".join(FIELDS) + "\n" + render(rows, "csv")
 
 
 def test_arrival_memory_is_bounded_and_what_it_forgets_is_said(tmp_path: Path) -> None:

@@ -130,11 +130,26 @@ def render(rows: Sequence[ReplayRow], output: str, explain: bool = False) -> str
     return "".join(encode(row.to_dict()) + "\n" for row in rows)
 
 
-def refill(text: str, sender: str | None, message_id: str | None) -> str:
-    """A row rendered as a JSON line, with the sender and Message-ID its message's arrival
-    lines gave (where given and not empty): what ``render`` writes for the filled record."""
+#: Where the arrival columns sit in a CSV row.
+_FROM_AT: Final = FIELDS.index("from")
+_ID_AT: Final = FIELDS.index("message_id")
+
+
+def refill(text: str, sender: str | None, message_id: str | None, output: str = "json") -> str:
+    """One row as ``render`` wrote it (a JSON or CSV line), with the sender and Message-ID its
+    message's arrival lines gave where it had none: what ``render`` writes for the filled
+    record."""
     if not sender and not message_id:
         return text
+    if output == "csv":
+        values = next(csv.reader(io.StringIO(text)))
+        if sender and not values[_FROM_AT]:
+            values[_FROM_AT] = sender
+        if message_id and not values[_ID_AT]:
+            values[_ID_AT] = message_id
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerow(values)
+        return buffer.getvalue()
     data = json.loads(text)
     if sender and not data["from"]:
         data["from"] = sender

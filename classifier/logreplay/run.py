@@ -20,13 +20,13 @@ import multiprocessing
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TextIO
 
 from ..engine import Classifier
 from ..errors import InputError
 from ..logs import DONE, LineKind, LineParser
-from ..logs.senders import SENDERS_MAX, Senders, fill, wants
+from ..logs.senders import SENDERS_MAX, Senders, wants
 from ..outcome import logged_as_sent
 from ..safetext import clean_text
 from .final import (
@@ -40,7 +40,7 @@ from .final import (
     view_row,
 )
 from .progress import Progress
-from .rows import FIELDS, ReplayRow, render, rows_of
+from .rows import FIELDS, ReplayRow, refill, render, rows_of
 from .sources import CHUNK_BYTES, Chunk, Source, chunks, open_sources
 from .summary import ReplaySummary
 
@@ -86,16 +86,17 @@ LedgerRow = tuple[str, int, str, str, str, str, str, str, str, str]
 @dataclass(frozen=True, slots=True)
 class Waiting:
     """A row whose sender or Message-ID its block could not tell (its arrival lines sit in an
-    earlier block, range or file): it is filled where the blocks' facts meet."""
+    earlier block, range or file): its rendering is filled where the blocks' facts meet."""
 
     #: Position among the block's rows (and in ``packed`` with ``final``).
     index: int
-    row: ReplayRow
+    queue_id: str
     #: The fields still wanted.
     sender: bool
     message_id: bool
-    #: Where the row belongs in the block's ``text``, which leaves it out (without ``final``).
-    at: int = 0
+    #: Where the row's rendering sits in the block's ``text`` (without ``final``).
+    start: int = 0
+    end: int = 0
 
 
 #: What a block's arrival lines said, per queue id: (sender, Message-ID), None for a field no
@@ -109,8 +110,7 @@ class _ChunkResult:
     packed: list[Packed]
     summary: ReplaySummary
     ledger: list[LedgerRow] = field(default_factory=list)
-    #: Rows that want a field from arrival lines outside the block, in row order. Without
-    #: ``final`` they are not in ``text``: ``complete`` renders them in their places.
+    #: Rows that want a field from arrival lines outside the block, in row order.
     waiting: list[Waiting] = field(default_factory=list)
     #: The block's arrival facts (they stand after its last line).
     arrivals: Facts = field(default_factory=dict)
@@ -121,31 +121,20 @@ class _ChunkResult:
 def _render_around(
     rows: Sequence[ReplayRow], waiting: list[Waiting], output: str, explain: bool
 ) -> tuple[str, list[Waiting]]:
-    """The rows but the waiting ones rendered, and the waiting rows with their places."""
+    """The rows rendered, and the waiting rows with the place of their rendering in it."""
     pieces: list[str] = []
     placed: list[Waiting] = []
     at = done = 0
     for wait in waiting:
         run = render(rows[done : wait.index], output, explain)
-        pieces.append(run)
+        own = render(rows[wait.index : wait.index + 1], output, explain)
+        pieces += (run, own)
         at += len(run)
-        placed.append(Waiting(wait.index, wait.row, wait.sender, wait.message_id, at))
+        placed.append(replace(wait, start=at, end=at + len(own)))
+        at += len(own)
         done = wait.index + 1
     pieces.append(render(rows[done:], output, explain))
     return "".join(pieces), placed
-
-
-def complete(result: _ChunkResult, output: str, explain: bool) -> str:
-    """A block's rendered rows, the waiting rows (as they are now) rendered in their places."""
-    if not result.waiting:
-        return result.text
-    text, at = result.text, 0
-    pieces: list[str] = []
-    for wait in result.waiting:
-        pieces += (text[at : wait.at], render((wait.row,), output, explain))
-        at = wait.at
-    pieces.append(text[at:])
-    return "".join(pieces)
 
 
 class Arrivals:
@@ -157,33 +146,45 @@ class Arrivals:
         self.senders = Senders(limit)
 
     def settle(self, result: _ChunkResult, options: ReplayOptions) -> _ChunkResult:
-        """The block's result with its waiting rows filled from the blocks before it (and,
-        without ``final``, rendered); then its own facts are remembered for the blocks after."""
+        """The block's result with its waiting rows filled from the blocks before it; then its
+        own facts are remembered for the blocks after it."""
         seen = self.senders.seen
-        filled: list[Waiting] = []
+        output = options.output
+        text, at = result.text, 0
+        pieces: list[str] = []
+        packed = result.packed
         for wait in result.waiting:
-            known = seen.get(wait.row.record.queue_id)
+            known = seen.get(wait.queue_id)
             if known is None:
                 continue
-            fill(
-                wait.row.record,
-                known[0] if wait.sender else None,
-                known[1] if wait.message_id else None,
-            )
-            filled.append(wait)
+            sender = known[0] if wait.sender else None
+            message_id = known[1] if wait.message_id else None
+            if not sender and not message_id:
+                continue
+            if options.final:
+                if packed is result.packed:
+                    packed = list(packed)
+                row = packed[wait.index]
+                expired = row.expired
+                if expired is not None:
+                    expired = expired._replace(
+                        text=refill(expired.text, sender, message_id, output)
+                    )
+                text_of = refill(row.text, sender, message_id, output)
+                packed[wait.index] = row._replace(text=text_of, expired=expired)
+            else:
+                own = refill(text[wait.start : wait.end], sender, message_id, output)
+                pieces += (text[at : wait.start], own)
+                at = wait.end
         note = self.senders.note
         for qid, (sender, message_id) in result.arrivals.items():
             note(qid, sender, message_id)
-        output, explain = options.output, options.explain
-        if not options.final:
-            text = complete(result, output, explain)
-            return _ChunkResult(text, [], result.summary, result.ledger)
-        if not filled:
-            return result
-        packed = list(result.packed)
-        for wait in filled:
-            packed[wait.index] = pack(wait.row, output, explain)
-        return _ChunkResult("", packed, result.summary, result.ledger)
+        if pieces:
+            pieces.append(text[at:])
+            return _ChunkResult("".join(pieces), [], result.summary, result.ledger)
+        if packed is not result.packed:
+            return _ChunkResult("", packed, result.summary, result.ledger)
+        return result
 
     def close(self, summary: ReplaySummary) -> None:
         """Say how many messages were forgotten to keep the bound."""
@@ -261,9 +262,8 @@ def run_chunk(chunk: Chunk, s: ReplayOptions) -> _ChunkResult:
                 sender, message_id = wants(record, senders)
                 if sender or message_id:
                     at = len(rows)
-                    waiting += (
-                        Waiting(at + n, row, sender, message_id) for n, row in enumerate(new)
-                    )
+                    qid = record.queue_id
+                    waiting += (Waiting(at + n, qid, sender, message_id) for n in range(len(new)))
             rows.extend(new)
         elif kind not in (LineKind.SKIPPED, LineKind.OTHER):
             summary.note(kind, f"{source}:{number}")

@@ -39,7 +39,6 @@ from ..logreplay.final import expire_packed as _expire_packed
 from ..logreplay.final import view_packed as _view_packed
 from ..logreplay.rows import FIELDS, refill
 from ..logreplay.run import ReplayOptions, _ChunkResult, run_chunk
-from ..logreplay.run import complete as _complete
 from ..logreplay.sources import Source as _Source
 from ..logreplay.sources import chunks as _chunks
 from ..logreplay.summary import ReplaySummary
@@ -272,13 +271,13 @@ _JOIN_FIELDS: Final = (
 )
 
 
-def _joined_batches(result: _ChunkResult, file: int, options: ReplayOptions) -> Iterator[Any]:
+def _joined_batches(result: _ChunkResult, file: int) -> Iterator[Any]:
     """One block's rows with the join's columns, then its arrival facts as rows of their own
     (at its last line, after the rows of that line)."""
     import pyarrow as pa  # noqa: PLC0415 - on the executors
 
     schema = _joined_schema_arrow()
-    table = _rows_table(_complete(result, options.output, options.explain))
+    table = _rows_table(result.text)
     if table is not None:
         size = table.num_rows
         want_from = [False] * size
@@ -475,7 +474,7 @@ def spark_replay(
                     yield pa.RecordBatch.from_pydict(columns)
                 else:
                     for result in _task_results(task, options):
-                        yield from _joined_batches(result, task["index"], options)
+                        yield from _joined_batches(result, task["index"])
                 totals.add(summary)
 
     with quiet_pandas_warning():
