@@ -12,6 +12,11 @@ with what its arrival lines said, per message; this process fills those rows fro
 of the blocks before (one map across blocks and files, of the last ``SENDERS_MAX`` messages),
 in input order, so any number of workers and any block size give the rows one parser reading
 every line would.
+
+With ``final`` only the last word per (queue id, recipient) is written: a deferral followed by
+the queue giving up (Postfix ``status=expired``) ends as 133. Messages are written when the MTA
+says it is done with them (Postfix ``removed``, Exim ``Completed``, an expiry) or when the
+window of pending recipients is full, so memory stays bounded on any log.
 """
 
 from __future__ import annotations
