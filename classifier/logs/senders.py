@@ -33,6 +33,9 @@ __all__ = [
 #: Messages remembered, at most (a few hundred bytes each).
 SENDERS_MAX: Final = 50_000
 _MAX_VALUE: Final = 320
+#: Longer queue ids are no MTA's (Postfix, Exim and Sendmail ids have under 30 characters):
+#: their lines are not remembered, so an entry stays small.
+_MAX_QID: Final = 128
 
 #: What one arrival line tells of a message: (queue id, sender, Message-ID); None for a field
 #: the line does not name ("" for one it names empty, Postfix ``from=<>``).
@@ -69,7 +72,7 @@ def arrival_fields(fmt: str, line: str) -> Arrival | None:
         if colon < 0:
             return None
         qid = line[head + 3 : colon]
-        if not qid or " " in qid:
+        if not qid or " " in qid or len(qid) > _MAX_QID:
             return None
         rest = colon + 2
         sender = message_id = None
@@ -90,7 +93,7 @@ def arrival_fields(fmt: str, line: str) -> Arrival | None:
         if split is None:
             return None
         tokens = split[1]
-        if len(tokens) < 3 or tokens[1] != "<=":
+        if len(tokens) < 3 or tokens[1] != "<=" or len(tokens[0]) > _MAX_QID:
             return None
         sender = tokens[2]
         fields = tokens[3] if len(tokens) > 3 else ""
