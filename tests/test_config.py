@@ -11,7 +11,7 @@ import pytest
 from classifier import classify_message, replay_lines
 from classifier.config import Config, ConfigError, find_config, load_config
 from classifier.logreplay.times import iso_time
-from classifier.logs.senders import Senders
+from classifier.logs.senders import Senders, arrival_fields
 
 
 @pytest.fixture(autouse=True)
@@ -85,6 +85,10 @@ def test_senders_memory_is_bounded() -> None:
         memory.note(f"Q{n}", f"s{n}@x", None)
     memory.note("Q2", None, "<m@x>")  # the cleanup line: the sender stays
     assert (memory.get("Q0"), memory.get("Q2")) == (("", ""), ("s2@x", "<m@x>"))
+    assert memory.forgotten == 1
+    line = "Mar  4 10:00:00 mx postfix/qmgr[1]: {}: from=<a@b>, size=1, nrcpt=1 (queue active)"
+    assert arrival_fields("postfix", line.format("Q" * 128)) == ("Q" * 128, "a@b", None)
+    assert arrival_fields("postfix", line.format("Q" * 129)) is None  # no MTA's id: not kept
 
 
 def test_replay_lines_remembers_the_sender_across_the_stream() -> None:

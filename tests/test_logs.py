@@ -393,6 +393,8 @@ def test_kumomta_delivery_record() -> None:
     assert record.reply == "250 2.0.0 OK ids=8a5475ccbbc611eda12250ebf67f93bd"
     assert record.stage == "end_of_data"
     assert record.time == "1678069691"
+    assert record.sender == "user@sender.example.com"  # on the record itself
+    assert parse_kumomta(_kumo(sender=None)).sender == ""  # type: ignore[union-attr]
 
 
 def test_kumomta_bounce_transient_expiration_and_non_delivery_records() -> None:

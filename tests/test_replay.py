@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import gzip
 import io
 import json
@@ -26,6 +27,7 @@ from classifier.logreplay import (
     replay_lines,
     template_of,
 )
+from classifier.logreplay.rows import render
 
 from .conftest import FIXTURES
 
@@ -177,6 +179,76 @@ def test_two_workers_write_exactly_what_one_writes(tmp_path: Path, final: bool) 
     assert outputs[0].count("\n") == summaries[0].rows > 0
     assert summaries[0].to_dict() == summaries[1].to_dict()
     assert summaries[0].lines == len(LOG_LINES) * 40
+
+
+def _arrival_line(line: str) -> bool:
+    return any(p in line for p in ("/pickup[", "/cleanup[")) or (
+        "/qmgr[" in line and ": from=<" in line
+    )
+
+
+@pytest.mark.parametrize("final", [False, True])
+def test_arrival_facts_reach_deliveries_in_other_blocks_and_files(
+    tmp_path: Path, final: bool
+) -> None:
+    """Any block size and any number of workers give the rows of one parser reading every line
+    in order (replay_lines): sender and Message-ID included, though the arrival lines of half
+    the messages are in an earlier file and the blocks are a few lines long."""
+    lines = [line for line in LOG_LINES if "postfix/" in line]
+    lines = [re.sub(r"(\w+): from=<", r"\1: from=<s-\1-", line) for line in lines * 3]
+    half = len(lines) // 2
+    later = lines[half:]
+    files = {
+        "early.log": lines[:half] + [line for line in later if _arrival_line(line)],
+        "late.log": [line for line in later if not _arrival_line(line)],
+    }
+    names = []
+    for name, content in files.items():
+        (tmp_path / name).write_text("\n".join(content) + "\n", encoding="utf-8")
+        names.append(str(tmp_path / name))
+    numbered = [(n, i) for n in names for i in range(1, len(files[Path(n).name]) + 1)]
+    every = [line for content in files.values() for line in content]
+    rows = [
+        dataclasses.replace(row, source=numbered[row.line - 1][0], line=numbered[row.line - 1][1])
+        for row in replay_lines(every, final=final)
+    ]
+    want = render(rows, "json")
+    late = [json.loads(w) for w in want.splitlines() if "late.log" in w]
+    assert late and all(r["from"].startswith("s-") and r["message_id"] for r in late)
+    for workers, block in ((1, 1 << 18), (1, 600), (2, 600)):
+        out = io.StringIO()
+        options = ReplayOptions(workers=workers, chunk_bytes=block, final=final)
+        summary = replay(names, out, options)
+        assert out.getvalue() == want, (workers, block)
+        assert not summary.problems
+    out = io.StringIO()
+    replay(names, out, ReplayOptions(workers=2, chunk_bytes=600, final=final, output="csv"))
+    assert out.getvalue() == ",".join(FIELDS) + "\n" + render(rows, "csv")
+
+
+def test_arrival_memory_is_bounded_and_what_it_forgets_is_said(tmp_path: Path) -> None:
+    from classifier.logreplay.run import Arrivals, run_chunk
+    from classifier.logreplay.sources import Chunk
+
+    text = "".join(
+        f"Nov 26 00:00:0{n} mta postfix/qmgr[1]: Q{n}: from=<s{n}@x>, size=1, nrcpt=1\n"
+        for n in range(3)
+    )
+    text += (
+        "Nov 26 00:00:09 mta postfix/smtp[2]: Q0: to=<r@y>, relay=none, delay=1, "
+        "delays=0/0/1/0, dsn=4.4.1, status=deferred (connect to y[192.0.2.1]:25: refused)\n"
+    )
+    blocks = [text.encode()]
+    options = ReplayOptions()
+    carried = Arrivals(limit=2)
+    results = []
+    for lines in (blocks[0].splitlines(keepends=True)[:3], blocks[0].splitlines(keepends=True)[3:]):
+        chunk = Chunk("-", 1, True, None, "", b"".join(lines))
+        results.append(carried.settle(run_chunk(chunk, options), options))
+    summary = ReplaySummary()
+    carried.close(summary)
+    (row,) = [json.loads(line) for line in results[1].text.splitlines()]
+    assert row["from"] == "" and "1 message(s) forgotten" in summary.problems[0]
 
 
 # --- bad input -------------------------------------------------------------------------------

@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import http.client
 import json
+import re
+import shutil
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +20,7 @@ import pytest
 from classifier import Classifier, all_codes, classify
 from classifier.serve import ServeApp, ServeLimits
 
-from .conftest import FIXTURES
+from .conftest import FIXTURES, ROOT
 
 RULE = """\
 [meta]
@@ -280,3 +283,72 @@ def test_cli_answers_bad_input_with_4xx_never_500(server: int) -> None:
         conn.close()
     status, data = _request(server, "GET", "/v1/codes")
     assert status == 200 and len(data) == len(list(all_codes()))
+
+
+#: Runs the documented Haraka plugin (docs/scale.md) as Haraka would: ``hook_bounce`` called on
+#: the plugin with ``next``, a mail whose ``todo.rcpt_to`` are addresses with their ``reason``,
+#: and the bounce error; prints what the plugin logged once it calls ``next``.
+_HARAKA_DRIVER = """
+const fs = require('fs');
+const [plugin_path, port, cases] = process.argv.slice(2);
+const source = fs.readFileSync(plugin_path, 'utf8')
+  .replace('http://127.0.0.1:8080', `http://127.0.0.1:${port}`);
+const module_ = { exports: {} };
+new Function('exports', 'module', source)(module_.exports, module_);
+const run = async () => {
+  const out = [];
+  for (const [rcpts, error] of JSON.parse(cases)) {
+    const logged = [];
+    const plugin = {
+      loginfo: (text) => logged.push(['info', text]),
+      logerror: (text) => logged.push(['error', text]),
+    };
+    const rcpt_to = rcpts.map(([address, reason]) => ({ reason, toString: () => `<${address}>` }));
+    await new Promise((done) =>
+      module_.exports.hook_bounce.call(plugin, done, { todo: { rcpt_to } }, error));
+    out.push(logged);
+  }
+  console.log(JSON.stringify(out));
+};
+run();
+"""
+
+
+def test_documented_haraka_plugin_against_the_service(server: int, tmp_path: Path) -> None:
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed: the Haraka example cannot run")
+    docs = (ROOT / "docs" / "scale.md").read_text(encoding="utf-8")
+    found = re.search(r"From a Haraka plugin.*?```js\n(.*?)```", docs, re.S)
+    assert found is not None
+    plugin = tmp_path / "smtp_classifier.js"
+    plugin.write_text(found.group(1), encoding="utf-8")
+    driver = tmp_path / "driver.js"
+    driver.write_text(_HARAKA_DRIVER, encoding="utf-8")
+    unknown = "550 5.1.1 <gone@example.org>: Recipient address rejected: User unknown"
+    quarantined = "550 5.7.1 Message quarantined by ACME (ref 9)"
+    cases = [
+        [
+            [["gone@example.org", unknown], ["q@example.net", quarantined], ["f@x.org", ""]],
+            "452 4.2.2 Mailbox full",
+        ],
+        [[[f"r{n}@example.org", unknown] for n in range(51)], "over the batch limit"],
+    ]
+    done = subprocess.run(
+        [node, str(driver), str(plugin), str(server), json.dumps(cases)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    batch, oversized = json.loads(done.stdout)
+    clf = Classifier.from_dirs([])
+    bundled = [("gone@example.org", clf.classify(unknown, stage="rcpt"))]
+    bundled.append(("f@x.org", clf.classify("452 4.2.2 Mailbox full", stage="rcpt")))
+    want = [f"<{a}>: {r.code} {r.reason} ({r.rule_id})" for a, r in bundled]
+    want.insert(1, "<q@example.net>: 554 policy_rejected (acme.quarantine)")
+    assert want[0].startswith("<gone@example.org>: 131 user_unknown (")
+    assert batch == [["info", line] for line in want]
+    assert len(oversized) == 1 and oversized[0][0] == "error"
+    assert oversized[0][1].startswith("smtp-classifier: Error: 413 batch_too_large: ")

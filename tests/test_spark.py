@@ -12,6 +12,7 @@ import io
 import itertools
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -115,11 +116,43 @@ def spark() -> Iterator[Any]:
     session.stop()
 
 
+#: A queue id used twice: the second message's delivery (in c.log) must take the second
+#: message's arrival facts, an empty sender (``from=<>``, a bounce) included, not the first's.
+REUSED_FIRST = [
+    "Nov 26 23:00:00 mta postfix/cleanup[1]: 9F3C2A1B7E0: message-id=<first@shop.example>",
+    "Nov 26 23:00:00 mta postfix/qmgr[1]: 9F3C2A1B7E0: from=<first@shop.example>, size=1, "
+    "nrcpt=1 (queue active)",
+    "Nov 26 23:00:01 mta postfix/smtp[1]: 9F3C2A1B7E0: to=<x@dest.example>, relay=none, "
+    "delay=1, delays=0/0/1/0, dsn=4.4.1, status=deferred (connect to dest.example[192.0.2.1]:25: "
+    "Connection refused)",
+    "Nov 26 23:00:02 mta postfix/qmgr[1]: 9F3C2A1B7E0: removed",
+]
+REUSED_SECOND = [
+    "Nov 27 01:00:00 mta postfix/cleanup[1]: 9F3C2A1B7E0: message-id=<second@shop.example>",
+    "Nov 27 01:00:00 mta postfix/qmgr[1]: 9F3C2A1B7E0: from=<>, size=1, nrcpt=1 (queue active)",
+    "Nov 27 01:00:01 mta postfix/smtp[1]: 9F3C2A1B7E0: to=<y@dest.example>, "
+    "relay=mx.dest.example[192.0.2.2]:25, delay=1, delays=0/0/1/0, dsn=5.1.1, status=bounced "
+    "(host mx.dest.example[192.0.2.2] said: 550 5.1.1 <y@dest.example>: Recipient address "
+    "rejected: User unknown (in reply to RCPT TO command))",
+]
+
+
+def _arrival(line: bytes) -> bool:
+    """A Postfix line that tells a message's sender or Message-ID (not a delivery)."""
+    return any(p in line for p in (b"/pickup[", b"/cleanup[")) or (
+        b"/qmgr[" in line and b": from=<" in line
+    )
+
+
 @pytest.fixture(scope="session")
 def logs(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     """A generated Postfix log cut into three files (one gzip), then Exim, Sendmail, KumoMTA.
 
-    Messages deferred in one file are retried, expired or removed in later ones.
+    Messages deferred in one file are retried, expired or removed in later ones. The arrival
+    lines (cleanup ``message-id=``, qmgr ``from=``) of every message of b and c are moved to the
+    end of a.log, so their deliveries take sender and Message-ID from another file (and, with a
+    small split, another range); a.log itself is cut into several ranges. Each message has its
+    own sender, and one queue id is used twice (a.log, then c.log).
     """
     spec = importlib.util.spec_from_file_location("gen", ROOT / "bench" / "gen_postfix_log.py")
     assert spec is not None and spec.loader is not None
@@ -128,12 +161,21 @@ def logs(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     folder = tmp_path_factory.mktemp("logs")
     whole = folder / "generated.log"
     gen.generate(whole, 12_000, seed=7)
-    lines = whole.read_bytes().splitlines(keepends=True)
+    lines = [
+        re.sub(rb"(\w+): from=<news@", rb"\1: from=<news-\1@", line)
+        for line in whole.read_bytes().splitlines(keepends=True)
+    ]
     first, second, third = lines[:5000], lines[5000:8000], lines[8000:]
-    (folder / "a.log").write_bytes(b"".join(first) + "\n".join(EXIM).encode() + b"\n")
+    moved = [line for line in second + third if _arrival(line)]
+    second = [line for line in second if not _arrival(line)]
+    third = [line for line in third if not _arrival(line)]
+    reused = "\n".join(REUSED_FIRST).encode() + b"\n"
+    (folder / "a.log").write_bytes(
+        b"".join(first) + "\n".join(EXIM).encode() + b"\n" + b"".join(moved) + reused
+    )
     with gzip.open(folder / "b.log.gz", "wb") as packed:
         packed.write(b"".join(second) + "\n".join(SENDMAIL).encode() + b"\n")
-    tail = "\n".join([*EXIM_LATER, *KUMO]).encode()
+    tail = "\n".join([*REUSED_SECOND, *EXIM_LATER, *KUMO]).encode()
     (folder / "c.log").write_bytes(b"".join(third) + tail + b"\nnot a log line at all\n")
     (folder / "d.log").write_bytes(
         (FIXTURES / "postfix" / "postfix-3.7.11-fakemx.log").read_bytes()
@@ -141,17 +183,8 @@ def logs(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     return [str(folder / n) for n in ("a.log", "b.log.gz", "c.log", "d.log")]
 
 
-#: Columns filled from a message's arrival lines (Postfix qmgr ``from=``, cleanup
-#: ``message-id=``), remembered by the parser of one chunk or range: a delivery line whose
-#: arrival lines fell in another range has them empty, in spark-replay as in a replay whose
-#: chunks are cut elsewhere (docs/scale.md). Every other column is compared.
-_ARRIVAL = ("from", "message_id")
-
-
 def _comparable(row: dict[str, Any]) -> str:
-    return json.dumps(
-        {k: (None if v == "" else v) for k, v in row.items() if k not in _ARRIVAL}, sort_keys=True
-    )
+    return json.dumps({k: (None if v == "" else v) for k, v in row.items()}, sort_keys=True)
 
 
 def _replay_rows(names: list[str], final: bool) -> tuple[list[str], Any]:
@@ -258,6 +291,23 @@ def test_spark_replay_writes_the_rows_replay_writes(
     if final:  # the Exim message deferred in a.log gave up in c.log
         london = [json.loads(r) for r in want if '"rcpt@london.com"' in r]
         assert [r["code"] for r in london] == ["133"]
+    # Every generated delivery has its own message's sender and Message-ID, though for those
+    # of b and c they were only in a.log; the reused queue id gives each message its own.
+    rows = [json.loads(r) for r in want]
+    generated = [r for r in rows if (r["from"] or "").startswith("news-")]
+    late = [r for r in generated if not r["source"].endswith("a.log")]
+    assert len(late) > 300
+    assert all(r["from"] == f"news-{r['id']}@sender.example" for r in generated)
+    assert all(r["message_id"] == f"<{r['id']}@sender.example>" for r in generated)
+    postfix = [r for r in rows if r["mta"] == "postfix" and r["source"] != logs[3]]
+    assert len(generated) == len(postfix) - 2
+    reused = {
+        r["recipient"]: (r["from"], r["message_id"]) for r in rows if r["id"] == "9F3C2A1B7E0"
+    }
+    assert reused == {
+        "x@dest.example": ("first@shop.example", "<first@shop.example>"),
+        "y@dest.example": (None, "<second@shop.example>"),
+    }
 
 
 def test_cli_spark_replay(logs: list[str], tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from ..outcome import after_log, logged_as_sent
 from ..result import Classification
 from .times import iso_time
 
-__all__ = ["FIELDS", "ReplayRow", "classify_record", "render", "rows_of"]
+__all__ = ["FIELDS", "ReplayRow", "classify_record", "refill", "render", "rows_of"]
 
 #: Output columns, in order (JSON keys and the CSV header).
 FIELDS: Final = (
@@ -128,6 +128,34 @@ def render(rows: Sequence[ReplayRow], output: str, explain: bool = False) -> str
         return buffer.getvalue()
     encode = _JSON.encode
     return "".join(encode(row.to_dict()) + "\n" for row in rows)
+
+
+#: Where the arrival columns sit in a CSV row.
+_FROM_AT: Final = FIELDS.index("from")
+_ID_AT: Final = FIELDS.index("message_id")
+
+
+def refill(text: str, sender: str | None, message_id: str | None, output: str = "json") -> str:
+    """One row as ``render`` wrote it (a JSON or CSV line), with the sender and Message-ID its
+    message's arrival lines gave where it had none: what ``render`` writes for the filled
+    record."""
+    if not sender and not message_id:
+        return text
+    if output == "csv":
+        values = next(csv.reader(io.StringIO(text)))
+        if sender and not values[_FROM_AT]:
+            values[_FROM_AT] = sender
+        if message_id and not values[_ID_AT]:
+            values[_ID_AT] = message_id
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerow(values)
+        return buffer.getvalue()
+    data = json.loads(text)
+    if sender and not data["from"]:
+        data["from"] = sender
+    if message_id and not data["message_id"]:
+        data["message_id"] = message_id
+    return _JSON.encode(data) + "\n"
 
 
 def _render_explained(rows: Sequence[ReplayRow], output: str) -> str:

@@ -11,6 +11,9 @@ from .record import BOUNCED, DEFERRED, EXPIRED, SENT, LogRecord, MalformedLineEr
 
 __all__ = ["parse_kumomta"]
 
+#: Longest sender kept (as for the senders of arrival lines).
+_MAX_SENDER: Final = 320
+
 _KUMO_TYPES: Final = {
     "Delivery": SENT,
     "Bounce": BOUNCED,
@@ -27,7 +30,7 @@ def parse_kumomta(line: str, obj: Mapping[str, Any] | None = None) -> LogRecord 
     ``Delivery``, ``Bounce``, ``TransientFailure``, ``Expiration``, ``AdminBounce`` and ``OOB``
     records are deliveries; ``Reception``, ``Rejection``, ``Feedback`` and ``Delay`` are not.
     The reply is rebuilt as "code x.y.z content" from ``response``; ``response.command`` gives
-    the stage.
+    the stage. Every record names the envelope ``sender`` itself (no arrival line to join).
     """
     obj = obj if obj is not None else load_object(line)
     if obj is None:
@@ -55,6 +58,7 @@ def parse_kumomta(line: str, obj: Mapping[str, Any] | None = None) -> LogRecord 
     if not recipients:
         raise MalformedLineError(f"KumoMTA {kind} record without a recipient")
     category = obj.get("bounce_classification")
+    sender = obj.get("sender")
     return LogRecord(
         mta="kumomta",
         status=status,
@@ -65,4 +69,5 @@ def parse_kumomta(line: str, obj: Mapping[str, Any] | None = None) -> LogRecord 
         dsn=dsn,
         stage=stage,
         category=category if isinstance(category, str) else "",
+        sender=sender[:_MAX_SENDER] if isinstance(sender, str) else "",
     )

@@ -23,7 +23,7 @@ from .kumomta import parse_kumomta
 from .postfix import parse_postfix
 from .powermta import parse_powermta, powermta_header
 from .record import DONE, LineKind, LogRecord, MalformedLineError
-from .senders import Senders, arrival_fields
+from .senders import Senders, arrival_fields, fill
 from .sendmail import parse_sendmail
 
 __all__ = ["FORMATS", "LineParser"]
@@ -37,16 +37,6 @@ _SYSLOG: Final = regex.compile(
     r"(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d|\d{4}-\d\d-\d\dT[0-9:.+Z-]{8,32})"
     r" [^\s]{1,255} [^\s:\[]{1,64}(?:\[\d{1,10}\])?: "
 )
-
-
-def _fill(record: LogRecord, sender: str, message_id: str) -> None:
-    """Give a record just built for its line the sender and Message-ID remembered for its
-    message. The record is not shared yet, so setting its fields in place is safe, and far
-    cheaper than ``dataclasses.replace`` on every delivery line."""
-    if sender and not record.sender:
-        object.__setattr__(record, "sender", sender)
-    if message_id and not record.message_id:
-        object.__setattr__(record, "message_id", message_id)
 
 
 class LineParser:
@@ -119,7 +109,7 @@ class LineParser:
         if record.queue_id:
             remembered = self.senders.seen.get(record.queue_id)
             if remembered is not None:
-                _fill(record, *remembered)
+                fill(record, *remembered)
         if record.status == DONE:
             return LineKind.SKIPPED, record
         return LineKind.DELIVERY, record

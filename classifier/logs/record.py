@@ -61,8 +61,8 @@ class LogRecord:
     #: ``dsn=`` beside its own words ("User unknown"); "" where the MTA's status is only
     #: evidence (Postfix logs the remote's reply and its own reading of it).
     reply_status: str = ""
-    #: The envelope sender, when the log names it (Postfix and Exim: from the message's
-    #: arrival line; exports and KumoMTA: from the line itself), else "".
+    #: The envelope sender, when the log names it (Postfix, Exim and Sendmail: from the
+    #: message's arrival line; KumoMTA: from the record itself), else "".
     sender: str = ""
     #: The host the MTA delivered to or tried (Postfix ``relay=``, Exim ``H=``), else "".
     relay: str = ""

@@ -5,8 +5,12 @@ Postfix logs the envelope sender once per message on the queue manager's line
 message-id=<…>``); Exim both on the arrival line (``ID <= a@b … id=…``); Sendmail the sender
 on its ``from=`` line and the Message-ID as ``msgid=``. Delivery lines name only the recipient,
 so the sender and the Message-ID (which links a bounce mail back to this send) are looked up
-here. The memory is bounded in entries (the oldest message is forgotten first); a delivery
-whose arrival lines were not seen (an earlier file, a rotated log) has neither.
+here. The memory is bounded in entries (the message noted longest ago is forgotten first, and
+counted); a delivery whose arrival lines were not seen (a rotated log not given) has neither.
+
+A field is kept as None until a line names it, so what one stretch of a log says about a
+message can be laid over what earlier stretches said (``merge``): that is how ``replay`` and
+``spark-replay`` carry arrival facts across blocks, ranges and files.
 """
 
 from __future__ import annotations
@@ -14,12 +18,31 @@ from __future__ import annotations
 from typing import Final
 
 from .exim import exim_prefix
+from .record import LogRecord
 
-__all__ = ["SENDERS_MAX", "Senders", "arrival_fields"]
+__all__ = [
+    "ARRIVAL_FORMATS",
+    "SENDERS_MAX",
+    "Arrival",
+    "Senders",
+    "arrival_fields",
+    "fill",
+    "wants",
+]
 
 #: Messages remembered, at most (a few hundred bytes each).
 SENDERS_MAX: Final = 50_000
 _MAX_VALUE: Final = 320
+#: Longer queue ids are no MTA's (Postfix, Exim and Sendmail ids have under 30 characters):
+#: their lines are not remembered, so an entry stays small.
+_MAX_QID: Final = 128
+
+#: What one arrival line tells of a message: (queue id, sender, Message-ID); None for a field
+#: the line does not name ("" for one it names empty, Postfix ``from=<>``).
+Arrival = tuple[str, str | None, str | None]
+
+#: Formats whose delivery lines take the sender and Message-ID from the message's arrival lines.
+ARRIVAL_FORMATS: Final = frozenset({"postfix", "exim", "sendmail"})
 
 
 def _value(text: str, start: int) -> str:
@@ -37,7 +60,7 @@ def _bracketed(message_id: str | None) -> str | None:
     return f"<{message_id}>" if message_id else message_id
 
 
-def arrival_fields(fmt: str, line: str) -> tuple[str, str | None, str | None] | None:
+def arrival_fields(fmt: str, line: str) -> Arrival | None:
     """(queue id, sender or None, Message-ID or None) when ``line`` tells either of a message."""
     if fmt in ("postfix", "sendmail"):
         if "from=" not in line and "id=" not in line:
@@ -49,7 +72,7 @@ def arrival_fields(fmt: str, line: str) -> tuple[str, str | None, str | None] | 
         if colon < 0:
             return None
         qid = line[head + 3 : colon]
-        if not qid or " " in qid:
+        if not qid or " " in qid or len(qid) > _MAX_QID:
             return None
         rest = colon + 2
         sender = message_id = None
@@ -70,7 +93,7 @@ def arrival_fields(fmt: str, line: str) -> tuple[str, str | None, str | None] | 
         if split is None:
             return None
         tokens = split[1]
-        if len(tokens) < 3 or tokens[1] != "<=":
+        if len(tokens) < 3 or tokens[1] != "<=" or len(tokens[0]) > _MAX_QID:
             return None
         sender = tokens[2]
         fields = tokens[3] if len(tokens) > 3 else ""
@@ -81,25 +104,50 @@ def arrival_fields(fmt: str, line: str) -> tuple[str, str | None, str | None] | 
 
 
 class Senders:
-    """A bounded map of queue id to (sender, Message-ID)."""
+    """A bounded map of queue id to (sender, Message-ID), None where no line named one yet."""
 
-    __slots__ = ("limit", "seen")
+    __slots__ = ("forgotten", "limit", "seen")
 
     def __init__(self, limit: int = SENDERS_MAX) -> None:
         self.limit = limit
-        self.seen: dict[str, tuple[str, str]] = {}
+        self.seen: dict[str, tuple[str | None, str | None]] = {}
+        #: Messages dropped to keep the bound (their later deliveries lack sender and id).
+        self.forgotten = 0
 
     def note(self, qid: str, sender: str | None, message_id: str | None) -> None:
         """Remember what an arrival line says; a field it does not name is kept."""
         seen = self.seen
-        old_sender, old_id = seen.pop(qid, ("", ""))
+        old_sender, old_id = seen.pop(qid, (None, None))
         seen[qid] = (
             old_sender if sender is None else sender[:_MAX_VALUE],
             old_id if message_id is None else message_id[:_MAX_VALUE],
         )
         if len(seen) > self.limit:
             del seen[next(iter(seen))]
+            self.forgotten += 1
 
     def get(self, qid: str) -> tuple[str, str]:
         """(sender, Message-ID) of the message, "" for what is not known."""
-        return self.seen.get(qid, ("", ""))
+        sender, message_id = self.seen.get(qid, (None, None))
+        return sender or "", message_id or ""
+
+
+def fill(record: LogRecord, sender: str | None, message_id: str | None) -> None:
+    """Give a record just built for its line the sender and Message-ID remembered for its
+    message, where the line gave none. The record is not shared yet, so setting its fields in
+    place is safe, and far cheaper than ``dataclasses.replace`` on every delivery line."""
+    if sender and not record.sender:
+        object.__setattr__(record, "sender", sender)
+    if message_id and not record.message_id:
+        object.__setattr__(record, "message_id", message_id)
+
+
+def wants(record: LogRecord, senders: Senders) -> tuple[bool, bool]:
+    """Whether the record still lacks a sender and a Message-ID that an arrival line outside
+    ``senders`` (an earlier block, range or file) could give: (sender, Message-ID)."""
+    if record.mta not in ARRIVAL_FORMATS or not record.queue_id:
+        return False, False
+    known = senders.seen.get(record.queue_id)
+    if known is None:
+        return not record.sender, not record.message_id
+    return known[0] is None and not record.sender, known[1] is None and not record.message_id

@@ -26,9 +26,9 @@ def openapi(limits: ServeLimits) -> dict[str, Any]:
     """The description, with the limits this instance enforces."""
     classification = {
         "type": "object",
-        "description": "One classification; code is empty when the reply was not recognised.",
+        "description": "One classification; code is null when the reply was not recognised.",
         "properties": {
-            "code": {"type": "string"},
+            "code": _NULLABLE_STRING,
             "label_es": {"type": "string"},
             "label_en": {"type": "string"},
             "estado": {"type": "string"},

@@ -9,6 +9,14 @@ back into input order, and each message's rows go through the replay's own final
 logic: deferrals then expiry end as 133, exactly as on one machine (and with no window, since
 a message's rows are all in one place).
 
+A delivery's sender and Message-ID come from its message's arrival lines, which may sit in
+another range or file. Each task fills what its own lines tell (as a block of ``replay``
+does), flags the rows that still want a field, and emits its arrival facts as rows of their
+own: (file, line, queue id, sender, Message-ID). Rows and facts are then grouped by queue id
+and ordered by (file, line); a flagged row takes, field by field, the value of the last fact
+before it that names the field: the rule of one parser reading every input in order. Unlike
+``replay`` (the last ``SENDERS_MAX`` messages), nothing is forgotten.
+
 Inputs are paths every executor can read (local mode, or a shared file system mounted at the
 same place on every node). Parquet columns are the replay's record fields; empty values are
 null.
@@ -29,7 +37,7 @@ from ..logreplay.final import FinalOutcomes as _Final
 from ..logreplay.final import Packed as _Packed
 from ..logreplay.final import expire_packed as _expire_packed
 from ..logreplay.final import view_packed as _view_packed
-from ..logreplay.rows import FIELDS
+from ..logreplay.rows import FIELDS, refill
 from ..logreplay.run import ReplayOptions, _ChunkResult, run_chunk
 from ..logreplay.sources import Source as _Source
 from ..logreplay.sources import chunks as _chunks
@@ -215,7 +223,15 @@ def _task_results(task: dict[str, Any], options: ReplayOptions) -> Iterator[_Chu
 
 
 def _rows_batches(rendered: str) -> Iterator[Any]:
-    """The replay's rendered JSON lines as Arrow record batches; empty strings become nulls.
+    """The replay's rendered JSON lines as Arrow record batches; empty strings become nulls."""
+    table = _rows_table(rendered)
+    if table is not None:
+        yield from table.to_batches()
+
+
+def _rows_table(rendered: str) -> Any:
+    """The replay's rendered JSON lines as an Arrow table (None when there are none); empty
+    strings become nulls.
 
     A lone surrogate (a JSON log may carry one) cannot be stored as UTF-8: it becomes "?".
     """
@@ -225,7 +241,7 @@ def _rows_batches(rendered: str) -> Iterator[Any]:
 
     data = rendered.encode("utf-8", errors="replace")
     if not data.strip():
-        return
+        return None
     schema = pa.schema([pa.field(f, _arrow_type(f)) for f in FIELDS])
     table = pj.read_json(
         pa.BufferReader(data),
@@ -239,7 +255,68 @@ def _rows_batches(rendered: str) -> Iterator[Any]:
         else pc.if_else(pc.equal(column, ""), null, column)
         for name, column in zip(table.column_names, table.columns, strict=True)
     ]
-    yield from pa.Table.from_arrays(columns, schema=schema).to_batches()
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+#: Columns a task adds to its rows for the join of arrival facts: the input's position, whether
+#: the row is an arrival fact, the fields a delivery row still wants, and a fact's values (null
+#: for a field its line does not name, "" for one it names empty).
+_JOIN_FIELDS: Final = (
+    ("_file", "long"),
+    ("_arrival", "bool"),
+    ("_want_from", "bool"),
+    ("_want_id", "bool"),
+    ("_from", "string"),
+    ("_id", "string"),
+)
+
+
+def _joined_batches(result: _ChunkResult, file: int) -> Iterator[Any]:
+    """One block's rows with the join's columns, then its arrival facts as rows of their own
+    (at its last line, after the rows of that line)."""
+    import pyarrow as pa  # noqa: PLC0415 - on the executors
+
+    schema = _joined_schema_arrow()
+    table = _rows_table(result.text)
+    if table is not None:
+        size = table.num_rows
+        want_from = [False] * size
+        want_id = [False] * size
+        for wait in result.waiting:
+            want_from[wait.index] = wait.sender
+            want_id[wait.index] = wait.message_id
+        extra = [
+            pa.array([file] * size, pa.int64()),
+            pa.array([False] * size, pa.bool_()),
+            pa.array(want_from, pa.bool_()),
+            pa.array(want_id, pa.bool_()),
+            pa.nulls(size, pa.string()),
+            pa.nulls(size, pa.string()),
+        ]
+        yield from pa.Table.from_arrays([*table.columns, *extra], schema=schema).to_batches()
+    if result.arrivals:
+        size = len(result.arrivals)
+        columns: dict[str, Any] = {name: pa.nulls(size, schema.field(name).type) for name in FIELDS}
+        columns["line"] = pa.array([result.last_line] * size, pa.int64())
+        columns["id"] = pa.array(list(result.arrivals), pa.string())
+        columns["_file"] = pa.array([file] * size, pa.int64())
+        columns["_arrival"] = pa.array([True] * size, pa.bool_())
+        columns["_want_from"] = pa.array([False] * size, pa.bool_())
+        columns["_want_id"] = pa.array([False] * size, pa.bool_())
+        facts = result.arrivals.values()
+        columns["_from"] = pa.array([sender for sender, _ in facts], pa.string())
+        columns["_id"] = pa.array([message_id for _, message_id in facts], pa.string())
+        yield pa.RecordBatch.from_pydict(columns, schema=schema)
+
+
+def _joined_schema_arrow() -> Any:
+    import pyarrow as pa  # noqa: PLC0415 - on the executors
+
+    kinds = {"long": pa.int64(), "bool": pa.bool_(), "string": pa.string()}
+    return pa.schema(
+        [pa.field(f, _arrow_type(f)) for f in FIELDS]
+        + [pa.field(name, kinds[kind]) for name, kind in _JOIN_FIELDS]
+    )
 
 
 def _output_schema() -> Any:
@@ -257,6 +334,46 @@ def _output_schema() -> Any:
         return BooleanType() if name in _BOOL_FIELDS else StringType()
 
     return StructType([StructField(f, kind(f), True) for f in FIELDS])
+
+
+def _joined_schema() -> Any:
+    from pyspark.sql.types import (  # noqa: PLC0415 - the spark extra is optional
+        BooleanType,
+        LongType,
+        StringType,
+        StructField,
+        StructType,
+    )
+
+    kinds = {"long": LongType(), "bool": BooleanType(), "string": StringType()}
+    fields = list(_output_schema().fields)
+    fields += [StructField(name, kinds[kind], True) for name, kind in _JOIN_FIELDS]
+    return StructType(fields)
+
+
+def _fill_from_arrivals(rows: Any) -> Any:
+    """Delivery rows with the fields they want taken from the last arrival fact before them."""
+    from pyspark.sql import Window  # noqa: PLC0415 - the spark extra is optional
+    from pyspark.sql import functions as F  # noqa: PLC0415, N812
+
+    key = F.coalesce(F.col("id"), F.concat_ws(":", F.col("_file"), F.col("line")))
+    before = (
+        Window.partitionBy("_key")
+        .orderBy("_file", "line", "_arrival")
+        .rowsBetween(Window.unboundedPreceding, Window.currentRow)
+    )
+
+    def taken(column: str, want: str, fact: str) -> Any:
+        found = F.last(F.col(fact), ignorenulls=True).over(before)
+        return F.when(F.col(want), F.nullif(found, F.lit(""))).otherwise(F.col(column))
+
+    return (
+        rows.withColumn("_key", key)
+        .withColumn("from", taken("from", "_want_from", "_from"))
+        .withColumn("message_id", taken("message_id", "_want_id", "_id"))
+        .filter(~F.col("_arrival"))
+        .select(*FIELDS)
+    )
 
 
 def _packed_schema() -> Any:
@@ -279,6 +396,11 @@ def _packed_schema() -> Any:
             StructField("message_level", BooleanType(), False),
             StructField("text", StringType(), False),
             StructField("expired", StringType(), True),
+            StructField("arrival", BooleanType(), False),
+            StructField("want_from", BooleanType(), False),
+            StructField("want_id", BooleanType(), False),
+            StructField("from", StringType(), True),
+            StructField("message_id", StringType(), True),
         ]
     )
 
@@ -346,22 +468,13 @@ def spark_replay(
                     columns: dict[str, list[Any]] = {
                         name: [] for name in _packed_schema().fieldNames()
                     }
-                    packs = (p for result in _task_results(task, options) for p in result.packed)
-                    for seq, packed in enumerate(packs):
-                        expired = packed[6]
-                        columns["qid"].append(packed[0])
-                        columns["file"].append(task["index"])
-                        columns["start"].append(task["start"])
-                        columns["seq"].append(seq)
-                        columns["recipient"].append(packed[1])
-                        columns["status"].append(packed[2])
-                        columns["message_level"].append(packed[3])
-                        columns["text"].append(packed[4])
-                        columns["expired"].append(None if expired is None else expired[4])
+                    seq = itertools.count()
+                    for result in _task_results(task, options):
+                        _add_packed(columns, result, task["index"], task["start"], seq)
                     yield pa.RecordBatch.from_pydict(columns)
                 else:
                     for result in _task_results(task, options):
-                        yield from _rows_batches(result.text)
+                        yield from _joined_batches(result, task["index"])
                 totals.add(summary)
 
     with quiet_pandas_warning():
@@ -371,7 +484,7 @@ def spark_replay(
             "first_line long",
         )
         if not final:
-            rows = task_frame.mapInArrow(replay_ranges, _output_schema())
+            rows = _fill_from_arrivals(task_frame.mapInArrow(replay_ranges, _joined_schema()))
         else:
             packed = task_frame.mapInArrow(replay_ranges, _packed_schema())
             grouped = packed.repartition("qid").sortWithinPartitions("qid", "file", "start", "seq")
@@ -400,20 +513,68 @@ class _SummaryParam:
         return value1
 
 
+def _add_packed(
+    columns: dict[str, list[Any]],
+    result: _ChunkResult,
+    file: int,
+    start: int,
+    seq: Iterator[int],
+) -> None:
+    """One block's packed rows, then its arrival facts (after its last line), as columns."""
+    wanted = {wait.index: wait for wait in result.waiting}
+
+    def add(qid: str, arrival: bool, sender: str | None, message_id: str | None) -> None:
+        columns["qid"].append(qid)
+        columns["file"].append(file)
+        columns["start"].append(start)
+        columns["seq"].append(next(seq))
+        columns["arrival"].append(arrival)
+        columns["from"].append(sender)
+        columns["message_id"].append(message_id)
+
+    for index, packed in enumerate(result.packed):
+        wait = wanted.get(index)
+        expired = packed[6]
+        add(packed[0], False, None, None)
+        columns["recipient"].append(packed[1])
+        columns["status"].append(packed[2])
+        columns["message_level"].append(packed[3])
+        columns["text"].append(packed[4])
+        columns["expired"].append(None if expired is None else expired[4])
+        columns["want_from"].append(wait is not None and wait.sender)
+        columns["want_id"].append(wait is not None and wait.message_id)
+    for qid, (sender, message_id) in result.arrivals.items():
+        add(qid, True, sender, message_id)
+        for name in ("recipient", "status", "text"):
+            columns[name].append("")
+        columns["message_level"].append(False)
+        columns["expired"].append(None)
+        columns["want_from"].append(False)
+        columns["want_id"].append(False)
+
+
 def _final_rows(batches: Iterator[Any]) -> Iterator[Any]:
-    """Each message's rows, in input order, through the replay's final-outcome logic."""
+    """Each message's rows, in input order, through the replay's final-outcome logic; a row
+    that wants a sender or Message-ID takes the last one its message's arrival facts named."""
     out: list[_Packed] = []
     current: str | None = None
     final: _Final[_Packed] | None = None
+    sender: str | None = None
+    message_id: str | None = None
     for batch in batches:
         columns = batch.to_pydict()
-        for qid, recipient, status, message_level, text, expired in zip(
+        for qid, recipient, status, message_level, rendered, relabelled_text, *join in zip(
             columns["qid"],
             columns["recipient"],
             columns["status"],
             columns["message_level"],
             columns["text"],
             columns["expired"],
+            columns["arrival"],
+            columns["want_from"],
+            columns["want_id"],
+            columns["from"],
+            columns["message_id"],
             strict=True,
         ):
             if qid != current:
@@ -421,7 +582,19 @@ def _final_rows(batches: Iterator[Any]) -> Iterator[Any]:
                     final.close()
                 current = qid
                 final = _Final(_NO_WINDOW, out.append, _view_packed, _expire_packed)
+                sender = message_id = None
             assert final is not None
+            arrival, want_from, want_id, named_from, named_id = join
+            if arrival:
+                sender = sender if named_from is None else named_from
+                message_id = message_id if named_id is None else named_id
+                continue
+            text, expired = rendered, relabelled_text
+            if want_from or want_id:
+                fields = (sender if want_from else None, message_id if want_id else None)
+                text = refill(text, *fields)
+                if expired is not None:
+                    expired = refill(expired, *fields)
             relabelled = None
             if expired is not None:
                 relabelled = _Packed(
