@@ -9,7 +9,9 @@ remote's own words, the codes they carry and the SMTP stage, so that rules see o
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, fields, replace
+from typing import Any, Final
 
 from .enums import Stage
 from .safetext import clean_text
@@ -22,6 +24,10 @@ __all__ = ["MAX_INPUT", "MAX_TEXT", "ParsedReply", "decode", "parse_reply"]
 MAX_INPUT = 64 * 1024
 #: Characters of the remote's text that rules are matched against.
 MAX_TEXT = 8 * 1024
+
+#: Members read on every call, held as globals: Python 3.11 looks up an enum member on its
+#: class at about twenty times the cost of a global.
+_UNKNOWN: Final = Stage.UNKNOWN
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,7 +258,7 @@ def _finish(
     at = body.rfind("(in reply to ")
     m = _IN_REPLY_TO.match(body, at - 1 if at > 0 else 0) if at >= 0 else None
     if m is not None:
-        if stage is Stage.UNKNOWN:
+        if stage is _UNKNOWN:
             stage = stage_from_words(m.group(1))
         body = body[: m.start()]
     basic, enhanced, flat = _split_reply(body)
@@ -296,8 +302,14 @@ _FAST = re.compile(
     r"([3-5][0-9][0-9])[ -] *(?:([245])\.([0-9]{1,3})\.([0-9]{1,3})(?![0-9.]) *)?",
     re.I,
 )
-# Words that mean another wrapper is inside: leave those to the general path.
-_SLOW = re.compile(r"status=|SMTP error from|Diagnostic-Code|<<<|stat=|said:")
+# Words that mean another wrapper is inside: leave those to the general path (substring
+# tests: one scan each in C, where an alternation is tried at every position).
+_SLOW = ("status=", "SMTP error from", "Diagnostic-Code", "<<<", "stat=", "said:")
+
+
+def _wrapped(rest: str) -> bool:
+    """Does ``rest`` hold one of the ``_SLOW`` words?"""
+    return any(word in rest for word in _SLOW)
 
 
 def parse_reply(
@@ -320,7 +332,7 @@ def parse_reply(
         if m is not None and text.isprintable():
             said = m.group(1)
             rest = text[m.end() :]
-            if said is not None or _SLOW.search(rest) is None:
+            if said is not None or not _wrapped(rest):
                 return _fast(m, rest, said, text, stage)
     return _parse_general(data, stage)
 
@@ -333,29 +345,64 @@ def _fast(
     stage: Stage | str | None,
 ) -> ParsedReply:
     """Build the ParsedReply of a _FAST match exactly as the general path would."""
-    basic = int(m.group(2))
-    given = stage_of(stage)
+    _said, code, klass, subject, detail = m.groups()
+    basic = int(code)
+    given = _UNKNOWN if stage is None else stage_of(stage)
     at = rest.rfind("(in reply to ")
     if at >= 0:
         r = _IN_REPLY_TO.match(rest, at - 1 if at > 0 else 0)
         if r is not None:
-            if given is Stage.UNKNOWN:
+            if given is _UNKNOWN:
                 given = stage_from_words(r.group(1))
             rest = rest[: r.start()]
-    head = enhanced_status(m.group(3), m.group(4), m.group(5)) if m.group(3) else None
+    head = enhanced_status(klass, subject, detail) if klass else None
     body = rest.strip()
-    if body and (f" {basic}-" in body or (head and f" {basic} {head} " in body)):
+    if body and (f" {code}-" in body or (head and f" {code} {head} " in body)):
         # Postfix flattens multi-line replies and keeps every "550-5.1.1 " prefix inside.
         pat = rf"\s{basic}[ -](?:{re.escape(head)}\s)?" if head else rf"\s{basic}-"
         body = re.sub(pat, " ", body)
     enhanced = head
     if enhanced is None:
         enhanced = find_enhanced(body)
-    consistent = enhanced is None or enhanced[0] == m.group(2)[0]
+    consistent = enhanced is None or enhanced[0] == code[0]
     wrapper = "postfix-said" if said is not None else _fast_wrapper(text)
     flat = " ".join(body.split())[:MAX_TEXT]
-    # Positional, in field order: the commonest shape, where keywords cost a measurable share.
-    return ParsedReply(basic, enhanced, consistent, flat, given, wrapper, said)
+    return _parsed(basic, enhanced, consistent, flat, given, wrapper, said)
+
+
+def _setters() -> tuple[Callable[[ParsedReply, Any], None], ...]:
+    slots = ParsedReply.__dict__
+    return tuple(slots[f.name].__set__ for f in fields(ParsedReply))
+
+
+_s_basic, _s_enhanced, _s_consistent, _s_text, _s_stage, _s_wrapper, _s_host, _s_cut, _s_status = (
+    _setters()
+)
+_new = object.__new__
+
+
+def _parsed(
+    basic: int,
+    enhanced: str | None,
+    consistent: bool,
+    text: str,
+    stage: Stage,
+    wrapper: str,
+    host: str | None,
+) -> ParsedReply:
+    """``ParsedReply(basic, ...)`` of the commonest shape, its slots written directly (a frozen
+    dataclass's ``__init__`` calls ``object.__setattr__`` per field: twice the cost)."""
+    parsed: ParsedReply = _new(ParsedReply)
+    _s_basic(parsed, basic)
+    _s_enhanced(parsed, enhanced)
+    _s_consistent(parsed, consistent)
+    _s_text(parsed, text)
+    _s_stage(parsed, stage)
+    _s_wrapper(parsed, wrapper)
+    _s_host(parsed, host)
+    _s_cut(parsed, False)
+    _s_status(parsed, None)
+    return parsed
 
 
 def _fast_wrapper(data: str) -> str:
@@ -364,7 +411,7 @@ def _fast_wrapper(data: str) -> str:
 
 def _or(given: Stage, read: Stage) -> Stage:
     """The caller's stage when given, else the one the wrapper's words tell."""
-    return given if given is not Stage.UNKNOWN else read
+    return given if given is not _UNKNOWN else read
 
 
 def _parse_general(data: str | bytes, stage: Stage | str | None = None) -> ParsedReply:
@@ -465,7 +512,7 @@ def _parse_general(data: str | bytes, stage: Stage | str | None = None) -> Parse
         replies = _TRANSCRIPT_REPLY.findall(text)
         cmds = _TRANSCRIPT_CMD.findall(text)
         if replies:
-            st = _or(given, stage_from_words(cmds[-1]) if cmds else Stage.UNKNOWN)
+            st = _or(given, stage_from_words(cmds[-1]) if cmds else _UNKNOWN)
             last = [r for r in replies if r.strip()]
             return _finish("\n".join(last[-8:]), st, "transcript", None, truncated, hint)
     if "stat=" in low:

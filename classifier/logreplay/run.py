@@ -134,6 +134,7 @@ def run_chunk(chunk: Chunk, s: ReplayOptions) -> _ChunkResult:
     parse, kinds = parser.parse, summary.kinds
     lines = _split(chunk, summary)
     summary.lines = len(lines)
+    quiet = (LineKind.SKIPPED, LineKind.OTHER)  # kinds with no sample of where they were
     for offset, text in enumerate(lines):
         line = text[:-1] if text.endswith("\r") else text
         number = first + offset
@@ -145,7 +146,7 @@ def run_chunk(chunk: Chunk, s: ReplayOptions) -> _ChunkResult:
         kinds[kind] += 1
         if record is not None:
             rows.extend(rows_of(record, source, number, s.final, _classifier))
-        elif kind not in (LineKind.SKIPPED, LineKind.OTHER):
+        elif kind not in quiet:
             summary.note(kind, f"{source}:{number}")
     ledger = _ledger_rows(rows) if s.ledger else []
     if s.final:
