@@ -276,7 +276,9 @@ class Classifier:
                     with self._lock:  # rare (hostile input only)
                         self._over_budget += 1
                     return None
-            m = self._search(part, linear, text)
+                m = self._search(part, linear, text)
+            else:
+                m = part.search(text)  # _search's first case, without a call
             if m is not None:
                 return rule, m
             mask ^= low

@@ -101,8 +101,12 @@ def _squash(text: str) -> str:
 _LINE = re.compile(
     r"^[ \t]*([2-5][0-9][0-9])(?:([ -])|$)[ \t]*(?:([245])\.([0-9]{1,3})\.([0-9]{1,3})(?![0-9.]))?"
 )
-# A code standing alone inside a wrapper, after a colon: "...: 550 5.1.1 text".
-_EMBEDDED_REPLY = re.compile(r"(?:^|[:;>]\s*|\s-\s|'|\")([2-5][0-9][0-9])([ -])(?=\S)")
+# A code standing alone inside a wrapper, after a colon: "...: 550 5.1.1 text". What may
+# stand before it (the start, [:;>] and white space, " - ", a quote) is checked by
+# _embedded_reply around each code found: a search led by that alternation would try it at
+# every position of the text.
+_EMBEDDED_CODE = re.compile(r"[2-5][0-9][0-9][ -](?=\S)")
+_BEFORE_CODE = frozenset(":;>'\"")
 
 _DSN_FIELD = re.compile(r"(?im)^[ \t]*diagnostic-code[ \t]*:[ \t]*((?:.*)(?:\r?\n[ \t]+.*)*)")
 _DSN_STATUS = re.compile(r"(?im)^[ \t]*status[ \t]*:[ \t]*([245])\.([0-9]{1,3})\.([0-9]{1,3})")
@@ -209,6 +213,35 @@ def _split_reply(text: str) -> tuple[int | None, str | None, str]:
     return basic, enhanced, flat
 
 
+def _embedded_reply(body: str) -> tuple[int, int]:
+    """Where the first code standing alone in ``body`` starts with what stands before it
+    (``(?:^|[:;>]\\s*|\\s-\\s|'|")[2-5][0-9][0-9][ -](?=\\S)``), and where the code
+    itself starts; (-1, -1) when there is none.
+
+    Codes are found in order; the first with a valid head before it is the leftmost match
+    (no head holds a digit, so a later code's head cannot start before an earlier code).
+    Each white space run is read back once, so the scan is linear.
+    """
+    pos = 0
+    while (m := _EMBEDDED_CODE.search(body, pos)) is not None:
+        p = m.start()
+        if p == 0:
+            return 0, 0
+        before = body[p - 1]
+        if before in _BEFORE_CODE:
+            return p - 1, p
+        if before.isspace():
+            i = p - 2
+            while i >= 0 and body[i].isspace():
+                i -= 1
+            if i >= 0 and body[i] in ":;>":
+                return i, p
+            if p >= 3 and body[p - 2] == "-" and body[p - 3].isspace():
+                return p - 3, p
+        pos = p + 1
+    return -1, -1
+
+
 def _postfix_status(text: str) -> str | None:
     """The text of Postfix's ``status=… (text)``: from the first such head to the input's
     last ")" (only white space may follow it), or None."""
@@ -270,9 +303,9 @@ def _finish(
             basic, enhanced, flat = _split_reply(flat[late.start(1) :])
     if basic is None:
         # Codes embedded after a wrapper we do not know: "...: 550 5.1.1 user unknown".
-        e = _EMBEDDED_REPLY.search(body)
-        if e is not None and e.start() < 400:
-            b2, e2, flat2 = _split_reply(body[e.start(1) :])
+        head, code = _embedded_reply(body)
+        if 0 <= head < 400:
+            b2, e2, flat2 = _split_reply(body[code:])
             if b2 is not None:
                 basic, enhanced, flat = b2, e2, flat2
     if enhanced is None:

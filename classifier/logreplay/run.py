@@ -135,19 +135,22 @@ def run_chunk(chunk: Chunk, s: ReplayOptions) -> _ChunkResult:
     lines = _split(chunk, summary)
     summary.lines = len(lines)
     quiet = (LineKind.SKIPPED, LineKind.OTHER)  # kinds with no sample of where they were
+    seen: list[LineKind] = []  # the kind of every line, counted at the end (in C)
+    final, at_start = s.final, chunk.at_start
     for offset, text in enumerate(lines):
         line = text[:-1] if text.endswith("\r") else text
         number = first + offset
         if (overlong and number in overlong) or len(line) > limit:
-            kinds[LineKind.OVERLONG] += 1
+            seen.append(LineKind.OVERLONG)
             summary.note(LineKind.OVERLONG, f"{source}:{number}")
             continue
-        kind, record = parse(line, first=chunk.at_start and offset == 0)
-        kinds[kind] += 1
+        kind, record = parse(line, first=at_start and not offset)
+        seen.append(kind)
         if record is not None:
-            rows.extend(rows_of(record, source, number, s.final, _classifier))
+            rows.extend(rows_of(record, source, number, final, _classifier))
         elif kind not in quiet:
             summary.note(kind, f"{source}:{number}")
+    kinds.update(seen)
     ledger = _ledger_rows(rows) if s.ledger else []
     if s.final:
         output = s.output if s.records else None

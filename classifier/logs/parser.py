@@ -52,9 +52,13 @@ def _fill(record: LogRecord, sender: str, message_id: str) -> None:
     message. The record is not shared yet, so setting its fields in place is safe, and far
     cheaper than ``dataclasses.replace`` on every delivery line."""
     if sender and not record.sender:
-        object.__setattr__(record, "sender", sender)
+        _set_sender(record, sender)
     if message_id and not record.message_id:
-        object.__setattr__(record, "message_id", message_id)
+        _set_message_id(record, message_id)
+
+
+_set_sender = LogRecord.__dict__["sender"].__set__
+_set_message_id = LogRecord.__dict__["message_id"].__set__
 
 
 class LineParser:

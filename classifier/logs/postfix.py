@@ -105,6 +105,4 @@ def _postfix_removed(line: str, prog: int) -> LogRecord | None:
     qid = line[head + 3 : -9]
     if not qid or " " in qid:
         return None
-    return LogRecord(
-        mta="postfix", status=DONE, time=syslog_time(line), queue_id=qid, recipients=(), reply=""
-    )
+    return delivery_record("postfix", DONE, syslog_time(line), qid, (), "", "", "")
