@@ -312,17 +312,7 @@ def _finish(
         enhanced = find_enhanced(flat)
     consistent = basic is None or enhanced is None or str(basic)[0] == enhanced[0]
     flat = _squash(flat)[:MAX_TEXT]
-    return ParsedReply(
-        basic=basic,
-        enhanced=enhanced,
-        consistent=consistent,
-        text=flat,
-        stage=stage,
-        wrapper=wrapper,
-        remote_host=host,
-        truncated=truncated,
-        status=status,
-    )
+    return _parsed(basic, enhanced, consistent, flat, stage, wrapper, host, truncated, status)
 
 
 # The commonest shapes, read with one anchored match: an optional DSN type, an optional
@@ -415,16 +405,18 @@ _new = object.__new__
 
 
 def _parsed(
-    basic: int,
+    basic: int | None,
     enhanced: str | None,
     consistent: bool,
     text: str,
     stage: Stage,
     wrapper: str,
     host: str | None,
+    truncated: bool = False,
+    status: str | None = None,
 ) -> ParsedReply:
-    """``ParsedReply(basic, ...)`` of the commonest shape, its slots written directly (a frozen
-    dataclass's ``__init__`` calls ``object.__setattr__`` per field: twice the cost)."""
+    """``ParsedReply(basic, ...)``, its slots written directly (a frozen dataclass's
+    ``__init__`` calls ``object.__setattr__`` per field: twice the cost, on every reply)."""
     parsed: ParsedReply = _new(ParsedReply)
     _s_basic(parsed, basic)
     _s_enhanced(parsed, enhanced)
@@ -433,8 +425,8 @@ def _parsed(
     _s_stage(parsed, stage)
     _s_wrapper(parsed, wrapper)
     _s_host(parsed, host)
-    _s_cut(parsed, False)
-    _s_status(parsed, None)
+    _s_cut(parsed, truncated)
+    _s_status(parsed, status)
     return parsed
 
 
