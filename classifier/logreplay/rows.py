@@ -213,7 +213,10 @@ def rows_of(
             else []
         )
     result = classify_record(record, classifier)
-    return [_row(source, number, record, r, result) for r in record.recipients or ("",)]
+    recipients = record.recipients
+    if len(recipients) == 1:  # the usual line: one recipient
+        return [_row(source, number, record, recipients[0], result)]
+    return [_row(source, number, record, r, result) for r in recipients or ("",)]
 
 
 _s_source, _s_line, _s_record, _s_recipient, _s_result = (
