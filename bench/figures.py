@@ -3,7 +3,9 @@
 A figure in the docs is written between markers, ``<!-- figure:NAME -->713<!-- /figure -->``,
 and this script recomputes every NAME: counts of codes, rules, rule examples, meaning frames
 and their examples, fixture replies, scenarios and bounce samples, and how many of them the
-classifier gets right. ``--check``
+classifier gets right; and the speed figures a benchmark saved in ``bench/results/`` (cold
+start: ``bench/bench_cold.py --save bench/results/cold.json``), quoted as they were measured.
+``--check``
 (what the test suite runs) fails when a figure in the docs differs from what the code gives
 today; ``--write`` puts the fresh values in place.
 
@@ -29,6 +31,8 @@ ROOT = Path(__file__).resolve().parent.parent
 #: The files whose figures are kept true.
 DOCS = (ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")))
 MARKER = re.compile(r"<!-- figure:([a-z_]+) -->(.*?)<!-- /figure -->")
+#: Figures saved by the benchmarks (measured once, on a stated machine; never retyped).
+RESULTS = ROOT / "bench" / "results"
 
 
 def _replies(clf: Classifier) -> tuple[int, int]:
@@ -72,6 +76,25 @@ def _accuracy() -> dict[str, str]:
     return out
 
 
+def _cold_start() -> dict[str, str]:
+    """The figures of the last ``bench_cold.py --save`` run: ``cold_library_cached_wall_min``
+    and so on, ``cold_machine`` (machine, date, load average)."""
+    path = RESULTS / "cold.json"
+    if not path.is_file():
+        return {}
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    out = {"cold_machine": f"{saved['machine'].removeprefix('machine: ')}, load {saved['load']}"}
+    for name, entry in saved["results"].items():
+        for variant in ("cached", "uncached", "baseline"):
+            for measure in ("wall", "cpu"):
+                for stat in ("min", "median"):
+                    # A run without --baseline has no "before" figures: shown as such.
+                    value = entry.get(variant, {}).get(measure, {}).get(f"{stat}_ms")
+                    shown = f"{value:.0f} ms" if value is not None else "not measured"
+                    out[f"cold_{name}_{variant}_{measure}_{stat}"] = shown
+    return out
+
+
 def compute() -> dict[str, str]:
     """Every figure, from the code and fixtures as they are."""
     clf = default_classifier()
@@ -95,6 +118,7 @@ def compute() -> dict[str, str]:
         "scenarios": str(len(scenarios)),
         "mail_samples": str(len(mail)),
         **_accuracy(),
+        **_cold_start(),
     }
 
 

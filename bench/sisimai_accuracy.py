@@ -5,8 +5,10 @@ Usage: python bench/sisimai_accuracy.py [CORPUS_DIR] [--misses] [--json]
 CORPUS_DIR defaults to ../shared/corpus/sisimai (beside the repository). Each line of
 expected.jsonl names an e-mail, a recipient (or its position), the expected MasterBase code
 and the codes an expert could defend (``accept``). A recipient is matched by address, else by
-position; "none" means no code is expected (auto-replies). Prints overall strict and accept
-agreement and, per expected code, how many were right, plus precision per predicted code.
+position; "none" (or "") means no code is expected (an auto-reply, a message that names no
+recipient), which no recipient reported or one without a code both satisfy. Prints overall
+strict and accept agreement and, per expected code, how many were right, plus precision per
+predicted code.
 """
 
 from __future__ import annotations
@@ -41,11 +43,21 @@ class Outcome:
 
     @property
     def strict(self) -> bool:
+        if self.expected == _NO_CODE:
+            return self.predicted in (_NO_CODE, "missing")
         return self.predicted == self.expected
 
     @property
     def accepted(self) -> bool:
         return self.predicted in self.accept or self.strict
+
+
+#: A label of no code: "none", or "" where a label names no recipient.
+_NO_CODE = "none"
+
+
+def _label(code: object) -> str:
+    return str(code) or _NO_CODE
 
 
 def _code(found: BounceRecipient | None) -> str:
@@ -79,8 +91,8 @@ def evaluate(corpus: Path) -> list[Outcome]:
                 Outcome(
                     file=name,
                     recipient=address,
-                    expected=str(row["expected"]),
-                    accept=tuple(str(a) for a in row.get("accept") or ()),
+                    expected=_label(row["expected"]),
+                    accept=tuple(_label(a) for a in row.get("accept") or ()),
                     predicted=_code(match),
                     rule_id=(classification.rule_id or classification.tier.value)
                     if classification is not None

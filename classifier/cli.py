@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.util
 import pkgutil
 import sys
 from collections.abc import Sequence
@@ -34,8 +35,42 @@ EXIT_INPUT = 3
 EXIT_RULES = 4
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser, with every subcommand found in classifier/commands."""
+def _command_module(name: str | None) -> str | None:
+    """The module of subcommand ``name`` (``check-rules``: ``check_rules``), if there is one."""
+    if not name or name.startswith("-") or not name.replace("-", "").isalnum():
+        return None
+    module = name.replace("-", "_")
+    if module == name and "_" in name:
+        return None  # the command is spelled with "-": argparse alone says it is unknown
+    found = importlib.util.find_spec(f"{commands.__name__}.{module}")
+    return module if found is not None else None
+
+
+def _command_of(argv: Sequence[str]) -> str | None:
+    """The subcommand the command line starts with (None when it starts with an option such
+    as ``--help``, which is about every subcommand)."""
+    return argv[0] if argv and not argv[0].startswith("-") else None
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser, with every subcommand found in classifier/commands; with
+    ``command``, only that subcommand (its module alone is imported: running one command does
+    not load what the others need)."""
+    only = _command_module(command)
+    if only is not None:
+        parser, sub = _top_parser()
+        _register(sub, only)
+        if command in sub.choices:
+            return parser
+    parser, sub = _top_parser()
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        _register(sub, info.name)
+    return parser
+
+
+def _top_parser() -> tuple[
+    argparse.ArgumentParser, argparse._SubParsersAction[argparse.ArgumentParser]
+]:
     parser = argparse.ArgumentParser(
         prog="smtp-classifier",
         description="Classify SMTP replies, DSNs, MTA logs and bounce mail into MasterBase codes.",
@@ -45,12 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = False
-    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{commands.__name__}.{info.name}")
-        register = getattr(module, "register", None)
-        if register is not None:
-            register(sub)
-    return parser
+    return parser, sub
+
+
+def _register(sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str) -> None:
+    module = importlib.import_module(f"{commands.__name__}.{name}")
+    register = getattr(module, "register", None)
+    if register is not None:
+        register(sub)
 
 
 def _subparser(parser: argparse.ArgumentParser, name: str | None) -> argparse.ArgumentParser:
@@ -70,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
             reconfigure(errors="backslashreplace")
-    parser = build_parser()
+    parser = build_parser(_command_of(sys.argv[1:] if argv is None else argv))
     try:
         args, extra = parser.parse_known_args(argv)
         if extra:

@@ -9,19 +9,21 @@ rule file and in a frame file.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .codes import CATALOGUE
 from .enums import Stage
 from .errors import RuleError
 
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
 __all__ = [
     "MAX_RULE_FILE_BYTES",
+    "NO_CODE",
     "Conditions",
     "Example",
     "admits",
@@ -36,6 +38,8 @@ __all__ = [
 
 #: A basic-code condition: "550", "55x", "5xx".
 BASIC_PATTERN = re.compile(r"^[245][0-9x][0-9x]$")
+#: The basic-code condition met by a reply without a reply code (an MTA's own text).
+NO_CODE = "none"
 #: An enhanced-status condition: "5.1.1", "x.7.x".
 ENHANCED_PATTERN = re.compile(r"^[245x]\.(?:[0-9]{1,3}|x)\.(?:[0-9]{1,3}|x)$")
 _EXAMPLE_KEYS = frozenset({"reply", "code", "stage", "source", "note"})
@@ -52,9 +56,10 @@ class Example:
 
 
 def code_matches(patterns: tuple[str, ...], value: str | None) -> bool:
-    """Whether a basic code ("550") fits one of the patterns ("550", "55x", "5xx")."""
+    """Whether a basic code ("550") fits one of the patterns ("550", "55x", "5xx"); no code
+    (None) fits only "none"."""
     if value is None:
-        return False
+        return NO_CODE in patterns
     for pat in patterns:
         if len(pat) == len(value) and all(p in ("x", v) for p, v in zip(pat, value, strict=True)):
             return True
@@ -112,6 +117,9 @@ def read_toml(path: Traversable | Path) -> dict[str, Any]:
     never end."""
     if not path.is_file():
         raise RuleError("not a regular file", file=str(path))
+    # Imported where a file is read: a rule set from the compiled cache reads none.
+    import tomllib  # noqa: PLC0415
+
     try:
         if isinstance(path, Path) and path.stat().st_size > MAX_RULE_FILE_BYTES:
             raise RuleError(f"larger than {MAX_RULE_FILE_BYTES} bytes", file=str(path))
@@ -144,9 +152,11 @@ def parse_conditions(raw: dict[str, Any], file: str, rule_id: str) -> Conditions
     """The ``basic``, ``enhanced`` and ``stage`` keys of a rule or frame table."""
     basic = str_list(raw.get("basic", []), file, rule_id, "basic")
     for b in basic:
-        if not BASIC_PATTERN.match(b):
+        if b != NO_CODE and not BASIC_PATTERN.match(b):
             raise RuleError(
-                f"basic {b!r} is not like '550', '55x' or '5xx'", file=file, rule_id=rule_id
+                f"basic {b!r} is not like '550', '55x', '5xx' or 'none'",
+                file=file,
+                rule_id=rule_id,
             )
     enhanced_raw = str_list(raw.get("enhanced", []), file, rule_id, "enhanced")
     for e in enhanced_raw:

@@ -21,7 +21,6 @@ Unknown keys and wrong types are errors (``ConfigError``), never ignored in sile
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,6 +109,8 @@ def load_config(path: Path | None = None, *, start: Path | None = None) -> Confi
 
 
 def _read(path: Path) -> dict[str, Any]:
+    import tomllib  # noqa: PLC0415 - only when a configuration file exists
+
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle)

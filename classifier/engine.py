@@ -14,18 +14,20 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import regex
 
 from .enums import Stage, Tier, Verdict
 from .policy import Decision, decide_fallback, decide_reason, decide_rule, verdict_of
-from .prefilter import Prefilter, is_linear, required_literals, split_alternatives
+from .prefilter import Prefilter
 from .reply import ParsedReply, parse_reply
 from .result import Classification, build
-from .rules import Rule, RuleSet, load_rules
+from .rules import Rule, RuleSet, load_rules, rule_units
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 __all__ = [
     "CACHE_BYTES",
@@ -171,7 +173,7 @@ class Classifier:
         literals: list[tuple[str, ...]] = []
         parts_per_rule = []
         for rule in self._rules:
-            parts = _units_of(rule)
+            parts = rule_units(rule)
             parts_per_rule.append(tuple((part, linear) for part, _lits, linear in parts))
             for part, lits, linear in parts:
                 units.append((rule, part, linear))
@@ -460,25 +462,6 @@ class Classifier:
             decision.tier,
             parsed.text,
         )
-
-
-def _units_of(rule: Rule) -> list[tuple[regex.Pattern[str], tuple[str, ...], bool]]:
-    """The rule's alternatives, each with the literals that select it and whether it is
-    linear: the phrases of a list pattern, else the top-level alternatives of the regex (the
-    whole rule when it cannot be split or lists its own literals)."""
-    parts = list(rule.phrases) or split_alternatives(rule.pattern)
-    if len(parts) > 1 and not rule.explicit_literals:
-        units: list[tuple[regex.Pattern[str], tuple[str, ...], bool]] = []
-        for part in parts:
-            lits = required_literals(part)
-            try:
-                compiled = regex.compile(part, rule.compiled.flags)
-            except regex.error:
-                break
-            units.append((compiled, lits, is_linear(part)))
-        else:
-            return units
-    return [(rule.compiled, rule.literals, is_linear(rule.pattern))]
 
 
 #: What the decisions table holds for a rule whose reason has no code for the reply.

@@ -38,8 +38,11 @@ _DELIVERED: Final = frozenset({"delivered", "relayed", "expanded"})
 
 #: Facts about the address that survive the MTA giving up. A domain that does not resolve is
 #: not among them: a final 4.x.x after DNS errors is the MTA giving up on a destination it
-#: treated as temporarily unreachable (Sisimai corpus rfc3464-53, rhost-gsuite-05: 133).
-_KEPT_FACTS: Final = ADDRESS_FACTS - {"dns_nxdomain", "dns_no_mx"}
+#: treated as temporarily unreachable (Sisimai corpus rfc3464-53, rhost-gsuite-05: 133). A
+#: domain without a mail server is: its null MX (RFC 7505) or its answer without MX or address
+#: is what the domain publishes, which retrying does not change (Google reporting a null MX
+#: with Status 4.0.0, Sisimai corpus rfc3464-52, rhost-gsuite-03: 112).
+_KEPT_FACTS: Final = ADDRESS_FACTS - {"dns_nxdomain"}
 
 
 def gave_up(result: Classification, why: str) -> Classification:

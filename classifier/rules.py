@@ -10,11 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
-from importlib.resources.abc import Traversable
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import regex
 
@@ -32,16 +30,35 @@ from .conditions import (
 from .enums import Stage
 from .errors import RuleError
 from .meaning import MeaningReader
-from .meaning.load import load_meaning
-from .prefilter import MIN_LITERAL, pattern_size, required_literals
+from .meaning.load import MEANING_DIR, load_meaning, meaning_from_state, meaning_state
+from .prefilter import (
+    MIN_LITERAL,
+    is_linear,
+    pattern_size,
+    required_literals,
+    split_alternatives,
+)
+from .rulecache import (
+    cache_dir,
+    pattern_from_state,
+    pattern_state,
+    read_cache,
+    rule_set_key,
+    write_cache,
+)
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 __all__ = [
     "Example",
     "ReasonPolicy",
     "Rule",
     "RuleSet",
+    "Unit",
     "builtin_rules_dir",
     "load_rules",
+    "rule_units",
 ]
 
 _ID = regex.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -89,6 +106,11 @@ class ReasonPolicy:
     no_code: str | None
 
 
+#: What a rule is verified by: a compiled alternative, the literals that select it for the
+#: prefilter, and whether it is linear (prefilter.is_linear).
+Unit = tuple[regex.Pattern[str], tuple[str, ...], bool]
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
     """One rule: the words it recognises, under which codes and stages, and what they mean."""
@@ -113,6 +135,9 @@ class Rule:
     #: The phrases of a pattern written as a list (``pattern`` is them joined by "|"), each
     #: verified on its own; () for a pattern written as one regex.
     phrases: tuple[str, ...] = ()
+    #: The units the engine verifies (see ``rule_units``), built when the rules are loaded;
+    #: () for a rule built by hand, whose units the engine builds itself.
+    units: tuple[Unit, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def has_conditions(self) -> bool:
@@ -165,14 +190,22 @@ class RuleSet:
         return None
 
 
-def builtin_rules_dir() -> Traversable:
+def builtin_rules_dir() -> Traversable | Path:
     """The bundled rules: inside the installed wheel, or the repository's ``rules/``."""
-    packaged = resources.files("classifier") / "rules"
+    # The package's directory as it was imported (what importlib.resources gives for it).
+    packaged = Path(__file__).parent / "rules"
     if packaged.is_dir():
         return packaged
     repo = Path(__file__).resolve().parent.parent / "rules"
     if repo.is_dir():
         return repo
+    # A package that is not a directory (a zip): importlib.resources reads inside it. Imported
+    # here only, as the common case (a directory) does not need it.
+    from importlib import resources  # noqa: PLC0415
+
+    zipped = resources.files("classifier") / "rules"
+    if zipped.is_dir():
+        return zipped
     raise RuleError("bundled rule directory not found (broken installation)")
 
 
@@ -301,6 +334,7 @@ def _parse_rule(
     examples = parse_examples(raw, file, rule_id)
     provider = raw.get("provider")
     note = raw.get("note")
+    explicit = "literals" in raw
     return Rule(
         id=rule_id,
         reason=reason,
@@ -317,8 +351,42 @@ def _parse_rule(
         file=file,
         position=position,
         origin=origin,
-        explicit_literals="literals" in raw,
+        explicit_literals=explicit,
         phrases=phrases if len(phrases) > 1 else (),
+        units=_units(pattern, phrases if len(phrases) > 1 else (), explicit, compiled, literals),
+    )
+
+
+def _units(
+    pattern: str,
+    phrases: tuple[str, ...],
+    explicit_literals: bool,
+    compiled: regex.Pattern[str],
+    literals: tuple[str, ...],
+) -> tuple[Unit, ...]:
+    """A rule's alternatives, each with the literals that select it and whether it is linear:
+    the phrases of a list pattern, else the top-level alternatives of the regex (the whole
+    rule when it cannot be split or lists its own literals). Matching any unit is matching
+    the rule, and a unit is verified only when its own literal occurs."""
+    parts = list(phrases) or split_alternatives(pattern)
+    if len(parts) > 1 and not explicit_literals:
+        units: list[Unit] = []
+        for part in parts:
+            lits = required_literals(part)
+            try:
+                unit = regex.compile(part, compiled.flags)
+            except regex.error:
+                break
+            units.append((unit, lits, is_linear(part)))
+        else:
+            return tuple(units)
+    return ((compiled, literals, is_linear(pattern)),)
+
+
+def rule_units(rule: Rule) -> tuple[Unit, ...]:
+    """The units of ``rule``: those built when it was loaded, else built now."""
+    return rule.units or _units(
+        rule.pattern, rule.phrases, rule.explicit_literals, rule.compiled, rule.literals
     )
 
 
@@ -340,23 +408,44 @@ def load_rules(
     extra_dirs: Sequence[str | Path | Traversable] = (),
     *,
     builtin: bool = True,
+    disk_cache: bool = True,
 ) -> RuleSet:
     """Load the rules of ``extra_dirs`` (checked first, in the given order) and the bundled ones.
 
     Raises RuleError on anything invalid: unknown keys, duplicate ids, unknown reasons or
     codes, bad regexes, rules without a real example.
+
+    ``disk_cache``: reuse the rule set stored by an earlier load of the very same files
+    (classifier/rulecache.py), and store it after loading; False reads and checks every file.
     """
     base = builtin_rules_dir()
-    reasons_file = base / "reasons.toml"
-    reasons = _load_reasons(read_toml(reasons_file), str(reasons_file))
-    fb_file = base / "fallbacks.toml"
-    enhanced_fb, basic_fb = _load_fallbacks(read_toml(fb_file), str(fb_file), reasons)
-
     dirs: list[Traversable | Path] = [
         Path(d) if isinstance(d, str | Path) else d for d in extra_dirs
     ]
     if builtin:
         dirs.append(base)
+    directory = cache_dir() if disk_cache else None
+    key = _cache_key(base, dirs) if directory is not None else None
+    if directory is not None and key is not None:
+        stored = read_cache(directory, key)
+        if stored is not None:
+            try:
+                return _from_state(stored, dirs)
+            except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+                pass  # not a rule set this code can read: loaded from the files below
+    ruleset = _load_files(base, dirs)
+    if directory is not None and key is not None:
+        write_cache(directory, key, _state(ruleset))
+    return ruleset
+
+
+def _load_files(base: Traversable | Path, dirs: Sequence[Traversable | Path]) -> RuleSet:
+    """Read and check every file of ``dirs`` (the bundled ``base`` holds the reasons and
+    fallback tables)."""
+    reasons_file = base / "reasons.toml"
+    reasons = _load_reasons(read_toml(reasons_file), str(reasons_file))
+    fb_file = base / "fallbacks.toml"
+    enhanced_fb, basic_fb = _load_fallbacks(read_toml(fb_file), str(fb_file), reasons)
     rules: list[Rule] = []
     disabled: set[str] = set()
     seen: dict[str, str] = {}
@@ -395,6 +484,154 @@ def load_rules(
         basic_fallback=basic_fb,
         sources=tuple(str(d) for d in dirs),
         meaning=load_meaning(dirs, reasons),
+    )
+
+
+# -- the compiled rule cache (classifier/rulecache.py) ---------------------------------------
+
+#: The shape of a stored rule set; changed whenever ``_state`` changes.
+_STATE = "ruleset-1"
+
+
+def _cache_key(base: Traversable | Path, dirs: Sequence[Traversable | Path]) -> bytes | None:
+    """The cache key of loading ``dirs``: every file the load reads, in order; None when a
+    directory is not a plain one (the load then says what is wrong, or reads a package)."""
+    if not isinstance(base, Path) or not all(isinstance(d, Path) for d in dirs):
+        return None
+    files: list[Path] = [base / "reasons.toml", base / "fallbacks.toml"]
+    try:
+        for directory in dirs:
+            files.extend(Path(str(p)) for p in _rule_files(directory))
+            meaning = Path(str(directory)) / MEANING_DIR
+            files.extend(
+                f for f in (meaning / "lexicon.toml", meaning / "frames.toml") if f.is_file()
+            )
+    except (RuleError, OSError):
+        return None
+    return rule_set_key(files, "\0".join(str(d) for d in dirs))
+
+
+def _state(ruleset: RuleSet) -> tuple[Any, ...]:
+    """The rule set as plain data (rulecache stores nothing else)."""
+    state = pattern_state
+    rules = []
+    for r in ruleset.rules:
+        units = tuple(
+            (None if unit is r.compiled else state(unit), lits, linear)
+            for unit, lits, linear in r.units
+        )
+        rules.append(
+            (
+                r.id,
+                r.reason,
+                r.pattern,
+                state(r.compiled),
+                r.literals,
+                r.basic,
+                r.enhanced,
+                tuple(sorted(str(s) for s in r.stages)),
+                r.provider,
+                r.code,
+                r.note,
+                tuple((e.reply, e.code, e.source, e.stage) for e in r.examples),
+                r.file,
+                r.position,
+                r.origin,
+                r.explicit_literals,
+                r.phrases,
+                units,
+            )
+        )
+    reasons = tuple(
+        (p.name, p.description, p.permanent, p.transient, p.on_421, p.no_code)
+        for p in ruleset.reasons.values()
+    )
+    return (
+        _STATE,
+        reasons,
+        tuple(ruleset.enhanced_fallback.items()),
+        tuple(ruleset.basic_fallback.items()),
+        ruleset.sources,
+        tuple(rules),
+        meaning_state(ruleset.meaning) if ruleset.meaning is not None else None,
+    )
+
+
+def _from_state(data: Any, dirs: Sequence[Traversable | Path]) -> RuleSet:
+    """The rule set back from ``_state``; ValueError (or another lookup error) when the data
+    is not one."""
+    tag, reasons_data, enhanced_fb, basic_fb, sources, rules_data, meaning = data
+    if tag != _STATE:
+        raise ValueError("not a stored rule set")
+    reasons = {
+        name: ReasonPolicy(
+            name=name,
+            description=description,
+            permanent=permanent,
+            transient=transient,
+            on_421=on_421,
+            no_code=no_code,
+        )
+        for name, description, permanent, transient, on_421, no_code in reasons_data
+    }
+    compiled_from = pattern_from_state
+    rules = []
+    for (
+        rule_id,
+        reason,
+        pattern,
+        compiled_state,
+        literals,
+        basic,
+        enhanced,
+        stages,
+        provider,
+        code,
+        note,
+        examples,
+        file,
+        position,
+        origin,
+        explicit,
+        phrases,
+        units,
+    ) in rules_data:
+        compiled = compiled_from(compiled_state)
+        rules.append(
+            Rule(
+                id=rule_id,
+                reason=reason,
+                pattern=pattern,
+                compiled=compiled,
+                literals=literals,
+                basic=basic,
+                enhanced=enhanced,
+                stages=frozenset(Stage(s) for s in stages),
+                provider=provider,
+                code=code,
+                note=note,
+                examples=tuple(
+                    Example(reply=reply, code=ex_code, source=source, stage=stage)
+                    for reply, ex_code, source, stage in examples
+                ),
+                file=file,
+                position=position,
+                origin=origin,
+                explicit_literals=explicit,
+                phrases=phrases,
+                units=tuple(
+                    (compiled if unit is None else compiled_from(unit), lits, linear)
+                    for unit, lits, linear in units
+                ),
+            )
+        )
+    return RuleSet(
+        rules=tuple(rules),
+        reasons=reasons,
+        enhanced_fallback=dict(enhanced_fb),
+        basic_fallback=dict(basic_fb),
+        sources=sources,
+        meaning=meaning_from_state(meaning, reasons, dirs) if meaning is not None else None,
     )
 
 

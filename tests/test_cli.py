@@ -134,3 +134,39 @@ def test_console_script_and_module_entry_point() -> None:
     )
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["code"] == "421"
+
+
+def test_a_subcommand_loads_only_its_own_module() -> None:
+    """``classify`` does not import what the other subcommands need (bounce mail, log
+    replay, the probe's network libraries, the test harness)."""
+    code = (
+        "import sys; from classifier.cli import main; "
+        "rc = main(['classify', '550 5.1.1 user unknown']); "
+        "heavy = sorted(m for m in sys.modules if m.startswith(('classifier.mail', "
+        "'classifier.logreplay', 'classifier.network', 'classifier.harness', "
+        "'classifier.ledger', 'aiosmtplib', 'aiosmtpd', 'dns'))); "
+        "print(rc, heavy)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True
+    )
+    assert done.stdout.splitlines()[-1] == "0 []"
+
+
+def test_help_and_unknown_commands_still_name_every_subcommand(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from classifier.cli import build_parser
+
+    every = build_parser()
+    assert build_parser("classify").format_help() != every.format_help()
+    for argv in (["--help"], ["-h", "classify"]):
+        assert run(argv, monkeypatch=monkeypatch) == 0
+        out = capsys.readouterr().out
+        assert out == every.format_help()
+        for command in ("classify", "check-rules", "replay", "classify-mail", "probe"):
+            assert command in out
+    for typo in ("clasify", "check_rules", "_common"):
+        assert run([typo, "x"], monkeypatch=monkeypatch) == 2
+        err = capsys.readouterr().err
+        assert f"invalid choice: '{typo}'" in err and "'classify-mail'" in err

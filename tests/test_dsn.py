@@ -107,3 +107,22 @@ def test_address_cleaning_and_detection() -> None:
     assert clean_address("rfc822;") == ""
     assert looks_like_dsn_fields("Final-Recipient: rfc822; a@b.example\nAction: failed")
     assert not looks_like_dsn_fields("Hello, this is a letter.")
+
+
+def test_a_malformed_recipient_address_is_reported_as_written() -> None:
+    # Sendmail reports a mistyped domain in the Final-Recipient as the sender wrote it; the
+    # report is about that address and must not vanish.
+    fields = (
+        "Reporting-MTA: dns; mta.example.com\n\n"
+        "Final-Recipient: RFC822; recipient@#example.net\nAction: failed\nStatus: 5.1.2\n"
+        "Diagnostic-Code: SMTP; 550 Host unknown\n\n"
+        "Final-Recipient: rfc822; <>\nAction: failed\nStatus: 5.0.0\n"
+    )
+    (only,) = parse_delivery_status(fields)
+    assert (only.recipient, only.status) == ("recipient@#example.net", "5.1.2")
+    # A valid address is still preferred to a malformed Original-Recipient.
+    fields = (
+        "Original-Recipient: rfc822;1\nFinal-Recipient: rfc822; a@example.org\nAction: failed\n"
+    )
+    (only,) = parse_delivery_status(fields)
+    assert only.recipient == "a@example.org"

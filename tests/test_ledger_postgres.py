@@ -3,6 +3,7 @@ starts one on 127.0.0.1): same states as SQLite, several writers without lost up
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
 import subprocess
@@ -64,6 +65,22 @@ def test_postfix_log_gives_the_same_ledger_as_sqlite(dsn: str, tmp_path: Path) -
         assert pg.history(some, 5) == lite.history(some, 5)
         assert pg.forget(some) == lite.forget(some) > 0
         assert pg.get(some) is None and pg.totals() == lite.totals()
+        assert pg.verify() == []
+
+
+def test_batches_decide_as_sqlite_one_event_at_a_time(dsn: str, tmp_path: Path) -> None:
+    events = synthetic(400, 30)
+    # copies of some keys at another place, some before their first copy in the stream
+    twins = [dataclasses.replace(e, seq=e.seq + 1000, origin="rotated.log") for e in events[::7]]
+    stream = events[:200] + twins + events[200:]
+    with Ledger.open(dsn) as pg, Ledger.open(tmp_path / "one.db") as one:
+        counts = pg.record_many(stream, batch=64)
+        for e in stream:
+            one.record(e)
+        assert (counts.new, counts.duplicate) == (len(events), len(twins))
+        assert list(pg.states()) == list(one.states())
+        for address in {e.address for e in twins}:
+            assert pg.history(address, 50) == one.history(address, 50)
         assert pg.verify() == []
 
 

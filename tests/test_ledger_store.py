@@ -14,6 +14,7 @@ import pytest
 from classifier import ClassifierError
 from classifier.ledger import Decision, Ledger, LedgerError, LedgerEvent, event_key, load_policy
 from classifier.ledger.schema import APPLICATION_ID, SCHEMA_VERSION
+from classifier.ledger.sqlite import PAGE_BYTES
 
 from .conftest import ROOT
 
@@ -43,6 +44,7 @@ def test_new_ledger_has_schema_version_wal_and_application_id(tmp_path: Path) ->
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA page_size").fetchone()[0] == PAGE_BYTES
     conn.close()
 
 

@@ -75,3 +75,21 @@ def test_directory_of_only_good_mail_still_exits_0(
     assert main(["classify-mail", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "1 files skipped" in out and "one.eml" in out
+
+
+def test_an_eml_holding_more_dated_postmarks_is_read_as_an_mbox(tmp_path: Path) -> None:
+    # Two reports saved in one .eml, each behind its "From MAILER-DAEMON <date>" line
+    # (Sisimai set-of-emails rfc3464-28.eml): both are read, and classify_message on the raw
+    # data says that it read only the first.
+    from classifier import classify_message
+
+    one = b"From MAILER-DAEMON  Thu Apr 29 23:34:45 2015\n" + QMAIL
+    path = tmp_path / "two.eml"
+    path.write_bytes(one + b"\n" + one)
+    assert [m.name.rsplit("#", 1)[-1] for m in iter_mail([str(path)])] == ["1", "2"]
+    assert "1 more messages" in classify_message(one + b"\n" + one).note
+    # A body line that starts with "From " is no postmark: one message, nothing said.
+    single = tmp_path / "single.eml"
+    single.write_bytes(one + b"\nFrom the desk of the postmaster: sorry.\n")
+    assert len(list(iter_mail([str(single)]))) == 1
+    assert "mbox" not in classify_message(single.read_bytes()).note

@@ -501,3 +501,190 @@ def test_sendmail_list_and_transcript_both_count() -> None:
     assert found["a@example.jp"].classification is not None
     assert found["a@example.jp"].classification.stage == "rcpt"
     assert "Host unknown" in found["b@nowhere.example"].diagnostic
+
+
+def test_cutting_the_returned_original_twice_cuts_nothing_more() -> None:
+    """The reader cuts a bounce's text once and hands the result on (decode_text_bounce
+    with cut=False): cutting it again would give the same text, for every bounce here."""
+    from classifier.mail.parts import parse_message, text_parts
+    from classifier.mail.text_bounces import cut_original, decode_text_bounce
+
+    root = Path(__file__).resolve().parent.parent / "fixtures"
+    texts = 0
+    for folder in ("mail", "heldout-mail", "sisimai/emails"):
+        for path in sorted((root / folder).glob("*.eml")):
+            for part in text_parts(parse_message(path.read_bytes())):
+                if not part.text:
+                    continue
+                report = cut_original(part.text)
+                assert cut_original(report) == report, path.name
+                assert decode_text_bounce(report, cut=False) == decode_text_bounce(part.text)
+                texts += 1
+    assert texts > 500
+
+
+def test_qmail_retrying_a_refused_helo_name_is_the_remotes_refusal_not_an_expiry() -> None:
+    # qmail-remote retries any refusal of its HELO name, then qmail-send gives up; the remote
+    # said 501 at HELO (Sisimai set-of-emails lhost-qmail-04.eml).
+    text = (
+        "From: MAILER-DAEMON@mx.example.org\r\nTo: s@example.org\r\n"
+        "Subject: failure notice\r\n\r\n"
+        "Hi. This is the qmail-send program at mx.example.org.\r\n"
+        "I'm afraid I wasn't able to deliver your message to the following addresses.\r\n"
+        "This is a permanent error; I've given up. Sorry it didn't work out.\r\n\r\n"
+        "<kijitora@example.net>:\r\n"
+        "Connected to 192.0.2.112 but my name was rejected.\r\n"
+        "Remote host said: {reply}\r\n"
+        "I'm not going to try again; this message has been in the queue too long.\r\n\r\n"
+        "--- Below this line is a copy of the message.\r\n\r\n"
+        "From: s@example.org\r\nTo: kijitora@example.net\r\nSubject: x\r\n\r\nx\r\n"
+    )
+    refused = classify_message(text.format(reply="501 5.0.0 Invalid domain name"))
+    (only,) = refused.recipients
+    assert (only.recipient, only.code) == ("kijitora@example.net", "554")
+    assert only.classification is not None and only.classification.stage == "helo"
+    deferred = classify_message(text.format(reply="451 4.3.0 Try again later"))
+    assert [r.code for r in deferred.recipients] == ["133"]
+
+
+def _aol_bounce(body: str, sender: str = "MAILER-DAEMON@aol.com") -> str:
+    return (
+        f"From: Mail Delivery Subsystem <{sender}>\r\nTo: <list-bounces@lists.example.org>\r\n"
+        "Subject: Mail Delivery Problem\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: text/plain\r\n\r\n" + body
+    )
+
+
+def test_recipients_named_without_domain_are_at_the_reporting_daemons_domain() -> None:
+    # AOL lists its members by screen name only (as in the AOL bounce of mySociety
+    # commonlib's HandleMail.t): the mailbox is the name at the daemon's domain.
+    body = (
+        "\r\nYour mail to the following recipients could not be delivered because they are "
+        "not accepting mail from news@lists.example.org:\r\n\tscreenname\r\n\tOther.Name\r\n\r\n"
+    )
+    report = classify_message(_aol_bounce(body))
+    assert [(r.recipient, r.code) for r in report.recipients] == [
+        ("screenname@aol.com", "554"),
+        ("other.name@aol.com", "554"),
+    ]
+    # Not from a mail system's own address: nothing to tie the names to.
+    assert not classify_message(_aol_bounce(body, sender="someone@example.com")).recipients
+    # A display name followed by its explanation is not a list of mailbox names.
+    exchange = (
+        "Delivery has failed to these recipients or groups:\r\n\r\nKijitora\r\n"
+        "The e-mail address you entered couldn't be found.\r\n"
+    )
+    assert not classify_message(_aol_bounce(exchange)).recipients
+
+
+def _text_bounce(body: str) -> str:
+    return (
+        "From: Mail Delivery System <postmaster@mx.example.org>\r\nTo: news@example.com\r\n"
+        "Subject: Undeliverable mail\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\n"
+        + body
+    )
+
+
+def test_a_reason_in_parentheses_after_the_address_is_its_diagnostic() -> None:
+    # GroupWise/Novell: "a@b (user not found)" (Mail-DeliveryStatus-BounceParser's samples).
+    body = (
+        "The message that you sent was undeliverable to the following:\r\n\r\n"
+        "\tkijitora@example.net (user not found)\r\n"
+    )
+    (only,) = classify_message(_text_bounce(body)).recipients
+    assert (only.recipient, only.code) == ("kijitora@example.net", "131")
+    # An alias note in parentheses is not a reason.
+    body = "Delivery failed for:\r\n\r\nkijitora@example.net (generated from neko@example.org)\r\n"
+    (only,) = classify_message(_text_bounce(body)).recipients
+    assert "generated from" not in only.diagnostic
+
+
+def test_an_original_quoted_with_angle_brackets_is_not_read_as_the_report() -> None:
+    # The returned original quoted like a reply (">Received: ... for <a@b>"): its headers are
+    # cut, and the report's own sentence names the recipient.
+    body = (
+        "The address to which your message was addressed, kijitora@example.gov, did not "
+        "exactly match an email address here.\r\n\r\n"
+        "Original message as received is as follows:\r\n"
+        "====================\r\n"
+        ">Return-Path: <list-admin@example.org>\r\n"
+        ">Received: from mx.example.org by mail.example.gov for <other@example.gov>; "
+        "Sun, 27 May 2001 14:21:25 -0700\r\n"
+        ">Received: from localhost by mx.example.org for <other@example.gov>\r\n"
+        ">Subject: news\r\n>\r\n>text\r\n"
+    )
+    (only,) = classify_message(_text_bounce(body)).recipients
+    assert only.recipient == "kijitora@example.gov"
+    assert "Received" not in only.diagnostic
+
+
+def test_a_version_number_in_the_quoted_subject_is_no_status_code() -> None:
+    # Exchange 5.5 quotes the subject ("RELEASED Mailman 2.0.12") above the recipient list;
+    # the recipient's own lines are its diagnostic.
+    body = (
+        "Your message\r\n\r\n  Subject: RELEASED Mailman 2.0.12\r\n\r\n"
+        "did not reach the following recipient(s):\r\n\r\n"
+        "kijitora@example.com on Thu, 11 Jul 2002 16:54:54 -0300\r\n"
+        "    The recipient name is not recognized\r\n"
+    )
+    (only,) = classify_message(_text_bounce(body)).recipients
+    assert "2.0.12" not in only.diagnostic
+    assert only.code == "131"
+
+
+def test_sendmail_reason_the_remote_gave_wins_over_sendmails_own_summary_line() -> None:
+    # Sendmail restates a 553 to DATA as "550 5.1.1 a@b... User unknown"; the "(reason: ...)"
+    # is the remote's reply, which the transcript shows (Mail-DeliveryStatus-BounceParser's
+    # warning-9 sample, through cluster5.eu.messagelabs.com).
+    body = (
+        "   ----- The following addresses had permanent fatal errors -----\r\n"
+        "kijitora@example.com\r\n"
+        "    (reason: 553 Sender Policy Framework (SPF) fail)\r\n\r\n"
+        "   ----- Transcript of session follows -----\r\n"
+        "... while talking to mx.example.com.:\r\n>>> DATA\r\n"
+        "<<< 553 Sender Policy Framework (SPF) fail\r\n"
+        "550 5.1.1 kijitora@example.com... User unknown\r\n"
+        "<<< 503 RCPT first (#5.5.1)\r\n"
+    )
+    (only,) = classify_message(_text_bounce(body)).recipients
+    assert only.code == "554"
+    assert only.diagnostic.startswith("553 Sender Policy Framework")
+    # Without the remote saying it, the note is Sendmail's short form: its own line says more.
+    dns = (
+        "   ----- The following addresses had permanent fatal errors -----\r\n"
+        "<kijitora@example.org>\r\n    (reason: 550 Host unknown)\r\n\r\n"
+        "   ----- Transcript of session follows -----\r\n"
+        "550 5.1.2 <kijitora@example.org>... Host unknown (Name server: mx.example.org: "
+        "no data known)\r\n"
+    )
+    (only,) = classify_message(_text_bounce(dns)).recipients
+    assert "no data known" in only.diagnostic
+
+
+def _jmrp(inner_headers: str, outer_type: str = "multipart/mixed") -> str:
+    return (
+        "From: staff@jmrp.example.com\r\nTo: fbl@example.org\r\n"
+        "Subject: complaint about message from 192.0.2.1\r\nMIME-Version: 1.0\r\n"
+        f'Content-Type: {outer_type}; boundary="B"\r\n\r\n'
+        "--B\r\nContent-Type: message/rfc822\r\nContent-Disposition: inline\r\n\r\n"
+        + inner_headers
+        + "From: news@example.org\r\nSubject: Offers\r\n\r\nhello\r\n--B--\r\n"
+    )
+
+
+def test_microsoft_jmrp_complaint_without_feedback_report_part_is_162() -> None:
+    # JMRP returns the complained-of message with X-HmXmrOriginalRecipient and no
+    # message/feedback-report part (PHP-Bounce-Handler's fbl-hotmail sample has this shape).
+    report = classify_message(
+        _jmrp("X-HmXmrOriginalRecipient: kijitora@example.com\r\nTo: kijitora@example.com\r\n")
+    )
+    assert report.kind == "feedback"
+    assert [(r.recipient, r.code) for r in report.recipients] == [("kijitora@example.com", "162")]
+    # The address the sender used (its own X-RCPT-TO) comes first, Microsoft's beside it.
+    (only,) = classify_message(
+        _jmrp(
+            "X-HmXmrOriginalRecipient: alias@example.com\r\n"
+            "X-RCPT-TO: <kijitora@example.com>\r\nTo: kijitora@example.com\r\n"
+        )
+    ).recipients
+    assert (only.recipient, only.final_recipient) == ("kijitora@example.com", "alias@example.com")

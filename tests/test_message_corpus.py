@@ -13,8 +13,8 @@ CORPUS = FIXTURES / "sisimai"
 
 #: Agreement required with the corpus labels (bench/sisimai_accuracy.py gives the figures):
 #: just below what the classifier reaches, so that any regression fails.
-MIN_STRICT = 0.93
-MIN_ACCEPT = 0.98
+MIN_STRICT = 0.95
+MIN_ACCEPT = 0.99
 
 
 def _bench() -> ModuleType:
@@ -42,5 +42,6 @@ def test_every_labelled_bounce_yields_its_recipients() -> None:
     outcomes = _bench().evaluate(corpus)
     missing = [o.file for o in outcomes if o.predicted == "missing"]
     # Two labels name recipients the mail does not carry as such (a synthesised address in
-    # arf-12, a delivery report nested inside another in rfc3464-28).
+    # arf-12, the second of two delivery reports saved in one file in rfc3464-28, which
+    # classify_message reads as one message and says so).
     assert len(missing) <= 2, missing

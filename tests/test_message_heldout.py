@@ -5,7 +5,10 @@ The messages are in fixtures/heldout-mail (sources and licences in its SOURCES.m
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from pathlib import Path
+from types import ModuleType
 
 from classifier import classify_message
 from classifier.mail.message import MessageReport
@@ -122,3 +125,33 @@ def test_list_distributed_original_names_its_recipient_in_received_for() -> None
 def test_summary_to_line_in_the_report_when_the_original_is_empty() -> None:
     # Yahoo, HTML: "Subject: ... / To: user@yahoo.com" before "Below this line is a copy".
     assert addresses(report_of("flufl-yahoo_12.eml")) == ["user@yahoo.com"]
+
+
+def _bench(name: str) -> ModuleType:
+    path = HELDOUT.parent.parent / "bench" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"heldout_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[f"heldout_{name}"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+#: Agreement with the held-out labels (bench/sisimai_accuracy.py fixtures/heldout-mail): just
+#: below what the classifier reaches, so that any regression fails.
+HELDOUT_MIN_STRICT = 0.89
+HELDOUT_MIN_ACCEPT = 0.94
+
+
+def test_heldout_agreement_does_not_regress() -> None:
+    bench = _bench("sisimai_accuracy")
+    figures = bench.summary(bench.evaluate(HELDOUT))
+    assert figures["recipients"] == 252
+    assert figures["strict"] >= HELDOUT_MIN_STRICT, figures
+    assert figures["accept"] >= HELDOUT_MIN_ACCEPT, figures
+
+
+def test_heldout_recipients_found_do_not_regress() -> None:
+    rows = _bench("recipients").evaluate(HELDOUT)
+    assert sum(r.found for r in rows) >= 235
+    assert sum(r.extra for r in rows) <= 9

@@ -43,3 +43,32 @@ def test_replay_and_dsn_agree_on_a_final_temporary_failure() -> None:
         "Diagnostic-Code: smtp; 452 4.2.2 <a@example.org>: Mailbox full\r\n--B--\r\n"
     )
     assert [r.code for r in classify_message(dsn).recipients] == ["133"]
+
+
+def test_gave_up_keeps_a_null_mx_but_not_a_domain_that_did_not_resolve() -> None:
+    # Google reports a null MX with Status 4.0.0 (Sisimai set-of-emails rfc3464-52.eml): what
+    # the domain publishes does not change by retrying. NXDOMAIN after retries is giving up.
+    null_mx = (
+        "DNS Error: 80458680 DNS type 'mx' lookup of libsisimai.org responded with code NOERROR "
+        "The domain libsisimai.org doesn't receive email according to the administrator: "
+        "returned Null MX https://www.rfc-editor.org/info/rfc7505"
+    )
+    assert gave_up(classify(null_mx, status="4.0.0"), why="x").code == "112"
+    nxdomain = "DNS Error: DNS type 'mx' lookup of example.jp responded with code NXDOMAIN"
+    assert classify(nxdomain).code == "111"
+    assert gave_up(classify(nxdomain, status="4.0.0"), why="x").code == "133"
+
+
+def test_a_failed_local_delivery_program_is_a_mailbox_problem_not_an_unknown_user() -> None:
+    # Postfix maps procmail's exit status to "user unknown" (Status 5.1.1); the words say the
+    # mailbox file could not be created (Sisimai set-of-emails lhost-postfix-01.eml).
+    r = classify(
+        'procmail: Couldn\'t create "/var/spool/mail/neko" id: r.example.org: No such user',
+        status="5.1.1",
+    )
+    assert (r.code, r.reason) == ("132", "mailbox_error")
+    # Sendmail's name for a delivery program's unnamed exit status (deliver.c).
+    assert classify("554 5.3.0 unknown mailer error 1").code == "132"
+    # PHPMailer's "Mailer Error:" is a label before its own message, not a mailer's failure.
+    labelled = classify("Mailer Error: SMTP connect() failed.")
+    assert labelled.reason != "mailbox_error"

@@ -199,7 +199,7 @@ source = "ACME Corp internal MTA, ticket 43"
 
 
 def test_a_pattern_may_be_a_list_of_phrases(tmp_path: Path) -> None:
-    from classifier.engine import _units_of
+    from classifier.rules import rule_units
 
     rules = load_rules([_write(tmp_path, "local.toml", LIST_RULE)], builtin=True)
     rule = rules.get("local.parked")
@@ -207,7 +207,7 @@ def test_a_pattern_may_be_a_list_of_phrases(tmp_path: Path) -> None:
     assert rule.phrases == ("acme mailbox parked", "acme (?:box|account) frozen")
     assert rule.pattern == "acme mailbox parked|acme (?:box|account) frozen"
     # Each phrase is a unit of its own for the prefilter and the verification.
-    assert [u.pattern for u, _lits, _lin in _units_of(rule)] == list(rule.phrases)
+    assert [u.pattern for u, _lits, _lin in rule_units(rule)] == list(rule.phrases)
     clf = Classifier(rules)
     for reply in ("550 acme mailbox parked", "550 5.1.1 ACME box frozen"):
         result = clf.classify(reply)
@@ -237,3 +237,34 @@ def test_bundled_patterns_are_short_enough_to_read() -> None:
     for rule in RULES:
         for phrase in rule.phrases or (rule.pattern,):
             assert len(phrase) <= 200, rule.id
+
+
+NO_CODE_RULE = """
+[[rule]]
+id = "local.gave-up"
+reason = "expired"
+pattern = 'gave up on this message'
+basic = ["4xx", "none"]
+[[rule.example]]
+reply = "Host unreachable. We gave up on this message."
+code = "133"
+source = "ACME Corp internal MTA, ticket 44"
+"""
+
+
+def test_basic_none_holds_for_a_text_without_reply_code_only(tmp_path: Path) -> None:
+    rules = load_rules([_write(tmp_path, "local.toml", NO_CODE_RULE)], builtin=True)
+    clf = Classifier(rules)
+    assert clf.classify("Host unreachable. We gave up on this message.").rule_id == (
+        "local.gave-up"
+    )
+    assert clf.classify("451 4.4.1 Timed out. We gave up on this message.").rule_id == (
+        "local.gave-up"
+    )
+    # A permanent reply quoted before the MTA's own words is not the MTA giving up.
+    assert clf.classify("501 5.0.0 Bad HELO. We gave up on this message.").rule_id != (
+        "local.gave-up"
+    )
+    bad = NO_CODE_RULE.replace('"none"', '"nothing"')
+    with pytest.raises(RuleError, match="'none'"):
+        load_rules([_write(tmp_path, "local.toml", bad)])

@@ -96,3 +96,62 @@ def test_find_enhanced_finds_what_the_pattern_finds(text: str) -> None:
     m = ENHANCED.search(text)
     expected = None if m is None else enhanced_status(m.group(1), m.group(2), m.group(3))
     assert find_enhanced(text) == expected
+
+
+def _find_stage_by_every_search(text: str) -> Stage | None:
+    """find_stage without skipping any phrase: the reference it must agree with."""
+    from classifier.smtp import _STAGE_PHRASES
+
+    flat = " ".join(text.split())
+    for pattern, stage in _STAGE_PHRASES:
+        if pattern.search(text) or pattern.search(flat):
+            return stage
+    return None
+
+
+_STAGE_PIECES = [
+    "after",
+    "AFTER",
+    "in reply to",
+    "In\n  reply   to",
+    "while sending",
+    "in response to",
+    "the",
+    "RCPT TO",
+    "rcpt\tto",
+    "MAIL FROM",
+    "DATA",
+    "end of data",
+    "EHLO",
+    "greeting",
+    "banner",
+    "initial connection",
+    "refused to talk to me",
+    "SMTP greeting",
+    "didn't like our final DATA",
+    "did not\nlike our final DATA",
+    ">>> RCPT",
+    ">>>.",
+    "<<< .",
+    "[RCPT_TO]",
+    "[MAIL_FROM]",
+    "[DATA]",
+    "does not like recipient",
+    "sender was rejected",
+    "550 5.1.1 user unknown",
+    "host mx.example.com[192.0.2.1] said:",
+    "ſ",
+    "K",
+    "İ",
+    "\u00a0",
+    "\n",
+    " ",
+]
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.sampled_from(_STAGE_PIECES), max_size=8), st.text(max_size=20))
+def test_find_stage_agrees_with_searching_every_phrase(pieces: list[str], noise: str) -> None:
+    """The phrases it skips (none of their words in the text) could not have matched."""
+    for text in (" ".join(pieces), "".join(pieces), noise.join(pieces), " ".join(pieces) + noise):
+        assert find_stage(text) == _find_stage_by_every_search(text), repr(text)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..checks import check_examples, check_generalisation, check_pathological
 from ..engine import Classifier
-from ..rules import builtin_rules_dir
+from ..rules import builtin_rules_dir, load_rules
 from ._common import config_for
 
 __all__ = ["register"]
@@ -43,7 +43,9 @@ def run(args: argparse.Namespace) -> int:
     """Load, check, report."""
     given = args.dirs or list(config_for(args).rules)
     dirs = [d for d in given if d.resolve() != _bundled()]
-    clf = Classifier.from_dirs(dirs, builtin=not args.no_builtin, cache_size=0)
+    # Every file is read and checked: a check does not rest on the compiled rule cache.
+    rules = load_rules(dirs, builtin=not args.no_builtin, disk_cache=False)
+    clf = Classifier(rules, cache_size=0)
     frames = clf.rules.meaning.frames if clf.rules.meaning is not None else ()
     only = None
     if dirs:

@@ -86,7 +86,7 @@ class ReplayFeed:
                 address=address,
                 time=time,
                 code=code,
-                transient=transient,
+                transient=bool(transient),
                 reason=reason,
                 origin=origin,
                 seq=seq,
@@ -123,32 +123,51 @@ class ReplayFeed:
         reason: str,
     ) -> list[EventRow]:
         """The event rows of one replayed row given as plain values (as workers hand them)."""
-        if not recipient:
-            if status == EXPIRED and qid in self.pending:
-                return self._expired(source, line, mta, time, qid, code, reason)
-            self.counts.no_recipient += 1
-            return []
-        address = normalise_address(recipient)
-        if address is None:
-            self.counts.bad_address += 1
-            self.counts.note(f"{source}:{line}")
-            return []
-        if qid:
-            if status == DEFERRED:
-                self._defer(qid, address)
-            elif status in _FINAL:
-                waiting = self.pending.get(qid)
-                if waiting is not None:
-                    waiting.discard(address)
-        when = parse_time(time, self.year)
-        if not when:
-            self.counts.no_time += 1
-        if time and qid:
-            key = event_key("log", mta, time, qid, address, status, reply)
-        else:
-            key = event_key("line", source, str(line), address)
-        self.counts.events += 1
-        return [(key, address, when, code, status == DEFERRED, reason, f"{source}:{line}", line)]
+        out: list[EventRow] = []
+        self.extend(((source, line, mta, time, qid, recipient, status, reply, code, reason),), out)
+        return out
+
+    def extend(self, rows: Iterable[LedgerRow], out: list[EventRow]) -> None:
+        """Append the event rows of ``rows`` (``LedgerRow`` values) to ``out``, in input order.
+
+        The one loop every delivery row of a replay goes through: it keeps to local names and
+        makes one tuple per event.
+        """
+        counts, before = self.counts, len(out)
+        try:
+            self._extend(rows, out)
+        finally:
+            counts.events += len(out) - before
+
+    def _extend(self, rows: Iterable[LedgerRow], out: list[EventRow]) -> None:
+        counts, pending, year = self.counts, self.pending, self.year
+        append, defer = out.append, self._defer
+        for source, line, mta, time, qid, recipient, status, reply, code, reason in rows:
+            if not recipient:
+                if status == EXPIRED and qid in pending:
+                    out.extend(self._expired(source, line, mta, time, qid, code, reason))
+                else:
+                    counts.no_recipient += 1
+                continue
+            address = normalise_address(recipient)
+            if address is None:
+                counts.bad_address += 1
+                counts.note(f"{source}:{line}")
+                continue
+            transient = 1 if status == DEFERRED else 0
+            if qid:
+                if transient:
+                    defer(qid, address)
+                elif status in _FINAL and qid in pending:
+                    pending[qid].discard(address)
+            when = parse_time(time, year)
+            if not when:
+                counts.no_time += 1
+            if time and qid:
+                key = event_key("log", mta, time, qid, address, status, reply)
+            else:
+                key = event_key("line", source, str(line), address)
+            append((key, address, when, code, transient, reason, f"{source}:{line}", line))
 
     def _defer(self, qid: str, address: str) -> None:
         waiting = self.pending.get(qid)
@@ -165,12 +184,10 @@ class ReplayFeed:
     ) -> list[EventRow]:
         when = parse_time(time, self.year)
         where = f"{source}:{line}"
-        out: list[EventRow] = [
-            (event_key("expired", mta, time, qid, a), a, when, code, False, reason, where, line)
+        return [
+            (event_key("expired", mta, time, qid, a), a, when, code, 0, reason, where, line)
             for a in sorted(self.pending.pop(qid))
         ]
-        self.counts.events += len(out)
-        return out
 
 
 class ReplaySink:
@@ -187,10 +204,8 @@ class ReplaySink:
         self.recorded = RecordCounts()
 
     def __call__(self, rows: list[LedgerRow]) -> None:
-        of, pending = self.feed.of, self.pending
-        for values in rows:
-            pending.extend(of(*values))
-        if len(pending) >= self.batch:
+        self.feed.extend(rows, self.pending)
+        if len(self.pending) >= self.batch:
             self.flush()
 
     def flush(self) -> None:

@@ -15,12 +15,14 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import islice
+from operator import itemgetter
 from pathlib import Path
 from types import TracebackType
 from typing import Final, Self
 
 from .model import AddressState, Decision, LedgerError, LedgerEvent, normalise_address
-from .policy import DEFAULT_POLICY, EventRow, Policy, StateRow, fold_rows, state_of
+from .policy import DEFAULT_POLICY, EventRow, Policy, fold_rows, folder, state_of
 from .schema import ADDRESS_COLUMNS
 from .sqlite import SqliteStore
 from .store import Store
@@ -37,6 +39,10 @@ _EVENTS: Final = ADDRESS_COLUMNS.index("events")
 _LAST_TIME: Final = ADDRESS_COLUMNS.index("last_time")
 _LAST_SEQ: Final = ADDRESS_COLUMNS.index("last_seq")
 _LAST_KEY: Final = ADDRESS_COLUMNS.index("last_key")
+_KEY: Final = itemgetter(0)
+_ADDRESS: Final = itemgetter(1)
+#: An event's address, then its place in the order (time, seq, key).
+_ADDRESS_ORDER: Final = itemgetter(1, 2, 7, 0)
 
 
 def is_postgres(target: str) -> bool:
@@ -139,7 +145,7 @@ class Ledger:
     def record_many(self, events: Iterable[LedgerEvent], batch: int = BATCH) -> RecordCounts:
         """Record events, a transaction per ``batch`` of them; returns what changed."""
         rows = (
-            (e.key, e.address, e.time, e.code, e.transient, e.reason, e.origin, e.seq)
+            (e.key, e.address, e.time, e.code, int(e.transient), e.reason, e.origin, e.seq)
             for e in events
         )
         return self.record_rows(rows, batch)
@@ -147,19 +153,23 @@ class Ledger:
     def record_rows(self, rows: Iterable[EventRow], batch: int = BATCH) -> RecordCounts:
         """``record_many`` for events as rows (``ReplayFeed.rows``): no objects per event."""
         counts = RecordCounts()
-        pending: list[EventRow] = []
-        for row in rows:
-            pending.append(row)
-            if len(pending) >= batch:
-                counts.add(self._apply(pending))
-                pending = []
-        if pending:
+        if isinstance(rows, list):
+            for start in range(0, len(rows), batch):
+                counts.add(self._apply(rows[start : start + batch]))
+            return counts
+        it = iter(rows)
+        while pending := list(islice(it, batch)):
             counts.add(self._apply(pending))
         return counts
 
     def _apply(self, events: list[EventRow]) -> RecordCounts:
-        # one of each (address, key), in that order: PostgreSQL's lock order, SQLite's layout
-        unique = sorted({(e[1], e[0]): e for e in events}.values(), key=_address_key)
+        # One of each (address, key), the first given (as when recorded one by one), then in
+        # (address, time, seq, key) order: the address's events together and in fold order,
+        # PostgreSQL's lock order, SQLite's layout.
+        first = events
+        if len(set(map(_KEY, events))) != len(events):
+            first = list({(e[1], e[0]): e for e in reversed(events)}.values())
+        unique = sorted(first, key=_ADDRESS_ORDER)
         retry = self.store.retry_errors
         with _database_errors(self.where):
             for attempt in range(RETRIES):
@@ -171,33 +181,37 @@ class Ledger:
         raise LedgerError(f"{self.where}: gave up after {RETRIES} deadlocks")
 
     def _transaction(self, unique: list[EventRow], given: int) -> RecordCounts:
-        """Record one batch (sorted by key, without repeats) in one transaction."""
-        policy = self.policy
+        """Record one batch (sorted by address and order, without repeats) in one transaction.
+
+        Each address the batch touches is read once and written once, and the batch's events
+        are folded in one pass (``folder``).
+        """
+        fold = folder(self.policy)
         with self.store.batch() as tx:
             new = tx.insert_events(unique)
-            by_address: dict[str, list[EventRow]] = {}
-            for e in new:
-                group = by_address.get(e[1])
-                if group is None:
-                    by_address[e[1]] = [e]
-                else:
-                    group.append(e)
-            states = tx.load_states(sorted(by_address)) if by_address else {}
-            refolded = 0
-            changed: list[StateRow] = []
-            for address, group in by_address.items():
-                if len(group) > 1:
-                    group.sort(key=_order)
-                state = states.get(address)
-                if state is None or not state[_EVENTS]:
-                    changed.append(fold_rows(None, group, policy))
-                elif _order(group[0]) > (state[_LAST_TIME], state[_LAST_SEQ], state[_LAST_KEY]):
-                    changed.append(fold_rows(state, group, policy))
-                else:  # an older event: fold the address again from all its events
-                    refolded += 1
-                    changed.append(fold_rows(None, tx.address_events(address), policy))
+            if not new:
+                return RecordCounts(0, given, 0, 1)
+            addresses = list(dict.fromkeys(map(_ADDRESS, new)))
+            stored = {a: s for a, s in tx.load_states(addresses).items() if s[_EVENTS]}
+            older: list[str] = []
+            if stored:  # an address whose new events do not all come after its state
+                first = dict(zip(map(_ADDRESS, reversed(new)), reversed(new), strict=True))
+                for address, state in stored.items():
+                    if _order(first[address]) <= (
+                        state[_LAST_TIME],
+                        state[_LAST_SEQ],
+                        state[_LAST_KEY],
+                    ):
+                        older.append(address)
+            if older:  # fold those again from all their events (the new ones included)
+                again = frozenset(older)
+                changed = fold(stored, [e for e in new if e[1] not in again])
+                for address in older:
+                    changed += fold({}, tx.address_events(address))
+            else:
+                changed = fold(stored, new)
             tx.save_states(changed)
-        return RecordCounts(len(new), given - len(new), refolded, 1)
+        return RecordCounts(len(new), given - len(new), len(older), 1)
 
     def refold(self) -> int:
         """Fold every address again from its events (after a policy change); returns them."""
@@ -275,10 +289,6 @@ class Ledger:
                 if tx.load_states([address]).get(address) != expected:
                     wrong.append(address)
         return wrong
-
-
-def _address_key(e: EventRow) -> tuple[str, int]:
-    return (e[1], e[0])
 
 
 def _order(e: EventRow) -> tuple[float, int, int]:

@@ -189,6 +189,9 @@ def normalise_address(raw: str) -> str | None:
     domain = domain.rstrip(".")
     if not at or not local or not domain:
         return None
+    if text.isascii():  # the usual case: NFC changes nothing and nothing fails to encode
+        address = (text if text[-1] != "." else f"{local}@{domain}").lower()
+        return address if address.isprintable() and " " not in address else None
     address = unicodedata.normalize("NFC", f"{local}@{domain}").lower()
     if not address.isprintable() or " " in address:
         return None
@@ -226,14 +229,27 @@ def parse_time(text: str, year: int) -> float:
     Times without a zone are taken as UTC.
     """
     if len(text) == 15 and text[9] == ":" and text[12] == ":":
-        midnight = _syslog_day(text[:6], year)
-        clock = text[7:]
-        if midnight and clock[:2].isdigit() and clock[3:5].isdigit() and clock[6:].isdigit():
-            hour, minute, second = int(clock[:2]), int(clock[3:5]), int(clock[6:])
-            if hour < 24 and minute < 60 and second < 61:
-                return midnight + hour * 3600 + minute * 60 + second
+        start = _syslog_minute(text[:12], year)
+        second = text[13:]
+        if start and second.isdecimal() and int(second) < 61:
+            return start + int(second)
         return 0.0
     return _other_time(text)
+
+
+@lru_cache(maxsize=1024)
+def _syslog_minute(head: str, year: int) -> float:
+    """The start of the minute "Nov 26 11:31" in ``year``, 0.0 when it is no time.
+
+    A log's lines come in time order, so the few minutes in use stay in the bounded cache.
+    """
+    midnight = _syslog_day(head[:6], year)
+    hour, minute = head[7:9], head[10:12]
+    if not (midnight and hour.isdecimal() and minute.isdecimal()):
+        return 0.0
+    if int(hour) >= 24 or int(minute) >= 60:
+        return 0.0
+    return midnight + int(hour) * 3600 + int(minute) * 60
 
 
 @lru_cache(maxsize=512)

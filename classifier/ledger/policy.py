@@ -11,10 +11,11 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from importlib import resources
+from itertools import chain
 from pathlib import Path
 from typing import Any, Final
 
@@ -25,11 +26,13 @@ from .schema import ADDRESS_COLUMNS
 __all__ = [
     "DEFAULT_POLICY",
     "EventRow",
+    "Folder",
     "Policy",
     "StateRow",
     "empty_state",
     "fold",
     "fold_rows",
+    "folder",
     "load_policy",
     "outcome_of",
     "row_of",
@@ -171,8 +174,9 @@ def outcome_of(code: str, transient: bool, policy: Policy) -> Outcome:
 
 
 #: An event as the stores and the fold handle it: EVENT_COLUMNS (key, address, time, code,
-#: transient, reason, origin, seq). Plain tuples: a replay records a quarter million a second.
-EventRow = tuple[int, str, float, str, bool, str, str, int]
+#: transient, reason, origin, seq), ``transient`` 1 or 0 (SQLite binds an int at once and a
+#: bool only after looking for an adapter). Plain tuples: no object per event.
+EventRow = tuple[int, str, float, str, int, str, str, int]
 #: A state as a row of ADDRESS_COLUMNS.
 StateRow = tuple[Any, ...]
 
@@ -182,19 +186,16 @@ def empty_state(address: str) -> AddressState:
     return state_of(_empty_row(address))
 
 
+#: The state of an address with no events, without its address.
+_EMPTY_TAIL: Final[StateRow] = (
+    (Decision.DELIVERABLE.value, "", "", "", 0.0, 0.0, 0, 0)
+    + (0,) * 8
+    + (0.0, 0.0, "", 0.0, "", 0.0)
+)
+
+
 def _empty_row(address: str) -> StateRow:
-    return (
-        (address, Decision.DELIVERABLE.value, "", "", "", 0.0, 0.0, 0, 0)
-        + (0,) * 8
-        + (
-            0.0,
-            0.0,
-            "",
-            0.0,
-            "",
-            0.0,
-        )
-    )
+    return (address, *_EMPTY_TAIL)
 
 
 def state_of(row: StateRow) -> AddressState:
@@ -212,9 +213,9 @@ def row_of(state: AddressState) -> StateRow:
 
 
 @lru_cache(maxsize=8)
-def _outcomes(policy: Policy) -> dict[tuple[str, bool], Outcome]:
-    """Every code's outcome under ``policy``, deferred or not (a dict: the fold's hot path)."""
-    table = {}
+def _outcomes(policy: Policy) -> dict[tuple[str, int], Outcome]:
+    """Every code's outcome under ``policy``, deferred (1) or not (0): the fold's table."""
+    table: dict[tuple[str, int], Outcome] = {}
     for code in CATALOGUE:
         for transient in (False, True):
             table[code, transient] = outcome_of(code, transient, policy)
@@ -224,7 +225,8 @@ def _outcomes(policy: Policy) -> dict[tuple[str, bool], Outcome]:
 def fold(state: AddressState, events: Iterable[LedgerEvent], policy: Policy) -> AddressState:
     """``state`` with ``events`` applied, which must all come after it in (time, seq, key) order."""
     rows = [
-        (e.key, e.address, e.time, e.code, e.transient, e.reason, e.origin, e.seq) for e in events
+        (e.key, e.address, e.time, e.code, int(e.transient), e.reason, e.origin, e.seq)
+        for e in events
     ]
     start = None if not state.events else row_of(state)
     if not rows:
@@ -233,54 +235,113 @@ def fold(state: AddressState, events: Iterable[LedgerEvent], policy: Policy) -> 
 
 
 def fold_rows(state: StateRow | None, events: Sequence[EventRow], policy: Policy) -> StateRow:
-    """``fold`` on rows: the state (None: none yet) with ``events`` applied in order."""
-    (
-        address, _, _, last_code, last_reason, first, last_time, last_seq, last_key, count,
-        delivered, hard, soft, errors, unsubscribes, ignored, streak, streak_start, streak_end,
-        hard_code, hard_time, unsub_code, unsub_time,
-    ) = state if state is not None else _empty_row(events[0][1])  # fmt: skip
+    """``fold`` on rows: the state (None: none yet) with ``events``, of its address, applied."""
+    if not events:
+        if state is None:
+            raise ValueError("fold_rows needs a state or events")
+        return state
+    start = {} if state is None else {events[0][1]: state}
+    return folder(policy)(start, events)[0]
+
+
+#: The step after a batch's last event in the fold's loop (no address: every address is done).
+_END: Final = ((0, None, 0.0, "", 0, "", "", 0),)
+#: The fold under one policy: ``folder(policy)(states, events)``.
+Folder = Callable[[Mapping[str, StateRow], Sequence[EventRow]], list[StateRow]]
+
+
+@lru_cache(maxsize=8)
+def folder(policy: Policy) -> Folder:
+    """The fold under ``policy``: ``fold(states, events)`` gives the new state of every address.
+
+    ``events`` come grouped by address, each address's in (time, seq, key) order and all after
+    its state in ``states`` (absent: no events yet); the result has a state per address, in
+    the order of the groups. A batch of the ledger is one call: the loop runs once per event
+    and the policy is read once, here.
+    """
     table = _outcomes(policy)
     lifts, count_errors = policy.delivery_lifts, policy.count_errors
+    failures, span_needed = policy.failures, policy.days * _DAY
     delivered_, hard_, unsub_, ignored_, soft_ = _KINDS
-    if not count:
-        first = events[0][2]
-    for key, _, time, code, transient, reason, _, seq in events:
-        count += 1
-        last_time, last_seq, last_key, last_code, last_reason = time, seq, key, code, reason
-        outcome = table.get((code, transient))
-        if outcome is None:
-            outcome = outcome_of(code, transient, policy)
-        if outcome is delivered_:
-            delivered += 1
-            streak, streak_start, streak_end = 0, 0.0, 0.0
-            if lifts:
-                hard_code, hard_time = "", 0.0
-        elif outcome is hard_:
-            hard += 1
-            if not hard_code:
-                hard_code, hard_time = code, time
-        elif outcome is unsub_:
-            unsubscribes += 1
-            if not unsub_code:
-                unsub_code, unsub_time = code, time
-        elif outcome is ignored_:
-            ignored += 1
-        else:
-            if outcome is soft_:
-                soft += 1
+    unsubscribed, suppressed = Decision.UNSUBSCRIBED.value, Decision.SUPPRESSED.value
+    retry_fail, retrying = Decision.RETRY_FAIL.value, Decision.RETRYING.value
+    deliverable = Decision.DELIVERABLE.value
+    empty = (None, *_EMPTY_TAIL)
+
+    def fold(states: Mapping[str, StateRow], events: Sequence[EventRow]) -> list[StateRow]:
+        out: list[StateRow] = []
+        if not events:
+            return out
+        (
+            current, _, _, last_code, last_reason, first, last_time, last_seq, last_key, count,
+            delivered, hard, soft, errors, unsubscribes, ignored, streak, streak_start,
+            streak_end, hard_code, hard_time, unsub_code, unsub_time,
+        ) = empty  # fmt: skip
+        # One loop over every event (the batch's addresses in turn), and one more step at the
+        # end (``_END``, no address) to decide the last address.
+        for key, address, time, code, transient, reason, _, seq in chain(events, _END):
+            if address != current:
+                if current is not None:  # the previous address is done: decide, keep it
+                    if unsub_code:
+                        decision, cause = unsubscribed, unsub_code
+                    elif hard_code:
+                        decision, cause = suppressed, hard_code
+                    elif streak >= failures and streak_end - streak_start >= span_needed:
+                        decision, cause = retry_fail, RETRY_FAIL
+                    elif streak:
+                        decision, cause = retrying, ""
+                    else:
+                        decision, cause = deliverable, ""
+                    out.append((
+                        current, decision, cause, last_code, last_reason, first, last_time,
+                        last_seq, last_key, count, delivered, hard, soft, errors, unsubscribes,
+                        ignored, streak, streak_start, streak_end, hard_code, hard_time,
+                        unsub_code, unsub_time,
+                    ))  # fmt: skip
+                if address is None:
+                    break
+                (
+                    current, _, _, last_code, last_reason, first, last_time, last_seq,
+                    last_key, count, delivered, hard, soft, errors, unsubscribes, ignored,
+                    streak, streak_start, streak_end, hard_code, hard_time, unsub_code,
+                    unsub_time,
+                ) = states.get(address, empty)  # fmt: skip
+                current = address
+                if not count:
+                    first = time
+            count += 1
+            last_time, last_seq, last_key, last_code, last_reason = time, seq, key, code, reason
+            outcome = table.get((code, transient))
+            if outcome is None:
+                outcome = outcome_of(code, bool(transient), policy)
+            if outcome is delivered_:
+                delivered += 1
+                streak, streak_start, streak_end = 0, 0.0, 0.0
+                if lifts:
+                    hard_code, hard_time = "", 0.0
+            elif outcome is hard_:
+                hard += 1
+                if not hard_code:
+                    hard_code, hard_time = code, time
+            elif outcome is unsub_:
+                unsubscribes += 1
+                if not unsub_code:
+                    unsub_code, unsub_time = code, time
+            elif outcome is ignored_:
+                ignored += 1
             else:
-                errors += 1
-            if outcome is soft_ or count_errors:
-                if not streak:
-                    streak_start = time
-                streak += 1
-                streak_end = time
-    decision, cause = decide(unsub_code, hard_code, streak, streak_end - streak_start, policy)
-    return (
-        address, _VALUES[decision], cause, last_code, last_reason, first, last_time, last_seq,
-        last_key, count, delivered, hard, soft, errors, unsubscribes, ignored, streak,
-        streak_start, streak_end, hard_code, hard_time, unsub_code, unsub_time,
-    )  # fmt: skip
+                if outcome is soft_:
+                    soft += 1
+                else:
+                    errors += 1
+                if outcome is soft_ or count_errors:
+                    if not streak:
+                        streak_start = time
+                    streak += 1
+                    streak_end = time
+        return out
+
+    return fold
 
 
 _KINDS: Final = (
@@ -290,19 +351,3 @@ _KINDS: Final = (
     Outcome.IGNORED,
     Outcome.SOFT,
 )
-_VALUES: Final = {d: d.value for d in Decision}
-
-
-def decide(
-    unsub_code: str, hard_code: str, streak: int, span: float, policy: Policy
-) -> tuple[Decision, str]:
-    """The decision and its cause: unsubscribe, then hard bounce, then the retry streak."""
-    if unsub_code:
-        return Decision.UNSUBSCRIBED, unsub_code
-    if hard_code:
-        return Decision.SUPPRESSED, hard_code
-    if streak >= policy.failures and span >= policy.days * _DAY:
-        return Decision.RETRY_FAIL, RETRY_FAIL
-    if streak:
-        return Decision.RETRYING, ""
-    return Decision.DELIVERABLE, ""

@@ -29,6 +29,7 @@ __all__ = ["PostgresStore"]
 _MIGRATION_LOCK: Final = 0x53434C47
 _EVENTS: Final = ", ".join(EVENT_COLUMNS)
 _ADDRESSES: Final = ", ".join(ADDRESS_COLUMNS)
+_TRANSIENT: Final = EVENT_COLUMNS.index("transient")
 _EVENT_TYPES: Final = ("int8", "text", "float8", "text", "bool", "text", "text", "int8")
 _INSERT_EVENTS: Final = (
     f"INSERT INTO ledger_events ({_EVENTS}) SELECT * FROM unnest("
@@ -48,6 +49,7 @@ class _PostgresBatch:
 
     def insert_events(self, events: Sequence[EventRow]) -> Sequence[EventRow]:
         columns = [list(c) for c in zip(*events, strict=True)]
+        columns[_TRANSIENT] = [bool(t) for t in columns[_TRANSIENT]]  # 1 or 0 in EventRow
         rows = self.conn.execute(_INSERT_EVENTS, columns).fetchall()
         if len(rows) == len(events):
             return events

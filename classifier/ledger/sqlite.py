@@ -6,8 +6,9 @@ import json
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from itertools import chain
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from .model import Decision, LedgerError
 from .policy import EventRow, StateRow
@@ -23,17 +24,32 @@ __all__ = ["SqliteStore"]
 
 #: How long a writer waits for another writer's transaction before giving up.
 BUSY_TIMEOUT_MS: Final = 60_000
+#: Page size of a new ledger: a batch touches pages all over its tables, and fewer, larger
+#: pages take less work to change and to commit (the bench: about a tenth less CPU per event
+#: than SQLite's default 4 KiB). A ledger made before keeps its size.
+PAGE_BYTES: Final = 16384
 #: Page cache per connection, in KiB: the indexes of a few million events stay in memory.
 CACHE_KIB: Final = 64 * 1024
 _EVENTS: Final = ", ".join(EVENT_COLUMNS)
 _ADDRESSES: Final = ", ".join(ADDRESS_COLUMNS)
-_INSERT_EVENT: Final = (
-    f"INSERT INTO ledger_events ({_EVENTS}) VALUES ({', '.join('?' * len(EVENT_COLUMNS))})"
-)
-_SAVE_STATE: Final = (
-    f"INSERT OR REPLACE INTO ledger_addresses ({_ADDRESSES}) "
-    f"VALUES ({', '.join('?' * len(ADDRESS_COLUMNS))})"
-)
+#: Rows written by one statement: Python's driver spends more on each row it steps through
+#: than SQLite spends on a row's values, so rows go in a few hundred at a time (well under
+#: SQLite's 32 766 parameters a statement).
+ROWS_PER_STATEMENT: Final = 256
+_EVENT_ROW: Final = f"({', '.join('?' * len(EVENT_COLUMNS))})"
+_STATE_ROW: Final = f"({', '.join('?' * len(ADDRESS_COLUMNS))})"
+_INSERT_EVENT: Final = f"INSERT INTO ledger_events ({_EVENTS}) VALUES "
+_SAVE_STATE: Final = f"INSERT OR REPLACE INTO ledger_addresses ({_ADDRESSES}) VALUES "
+
+
+def _write(conn: sqlite3.Connection, head: str, row: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Run ``head`` with ``rows`` as its VALUES: ``ROWS_PER_STATEMENT`` rows a statement."""
+    many = head + ", ".join([row] * ROWS_PER_STATEMENT)
+    whole = len(rows) - len(rows) % ROWS_PER_STATEMENT
+    for start in range(0, whole, ROWS_PER_STATEMENT):
+        conn.execute(many, list(chain.from_iterable(rows[start : start + ROWS_PER_STATEMENT])))
+    if whole < len(rows):
+        conn.executemany(head + row, rows[whole:])
 
 
 class _SqliteBatch:
@@ -44,7 +60,7 @@ class _SqliteBatch:
         conn = self.conn
         conn.execute("SAVEPOINT events")
         try:
-            conn.executemany(_INSERT_EVENT, events)  # new events: the usual case, one pass
+            _write(conn, _INSERT_EVENT, _EVENT_ROW, events)  # new events: the usual case
         except sqlite3.IntegrityError:  # some are recorded already: insert only the others
             conn.execute("ROLLBACK TO events")
             known = set(
@@ -55,7 +71,7 @@ class _SqliteBatch:
                 )
             )
             events = [e for e in events if (e[1], e[0]) not in known]
-            conn.executemany(_INSERT_EVENT, events)
+            _write(conn, _INSERT_EVENT, _EVENT_ROW, events)
         conn.execute("RELEASE events")
         return events
 
@@ -74,7 +90,7 @@ class _SqliteBatch:
         ).fetchall()
 
     def save_states(self, states: Sequence[StateRow]) -> None:
-        self.conn.executemany(_SAVE_STATE, states)
+        _write(self.conn, _SAVE_STATE, _STATE_ROW, states)
 
 
 def _check(conn: sqlite3.Connection, path: str) -> int:
@@ -120,6 +136,8 @@ class SqliteStore:
         conn = self.conn
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         version = _check(conn, self.path)
+        if version == 0:  # before the first table, or SQLite keeps its default
+            conn.execute(f"PRAGMA page_size = {PAGE_BYTES}")
         if version < SCHEMA_VERSION:
             conn.execute("BEGIN IMMEDIATE")
             try:

@@ -20,7 +20,7 @@ class Batch(Protocol):
     """One write transaction: what ``Ledger.record_rows`` does with a batch of events."""
 
     def insert_events(self, events: Sequence[EventRow]) -> Sequence[EventRow]:
-        """Insert the events not already recorded (sorted by key, no repeats); returns them."""
+        """Insert the events not already recorded (no repeats); returns them, in their order."""
 
     def load_states(self, addresses: Sequence[str]) -> dict[str, StateRow]:
         """The recorded states of ``addresses`` (absent when none), locked until commit."""

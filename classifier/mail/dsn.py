@@ -108,6 +108,24 @@ def clean_address(value: str) -> str:
     return match.group(0).strip(".").lower() if _is_plausible(match.group(0)) else ""
 
 
+#: A DSN recipient field's value taken as written when it is no valid address: one token with
+#: an "@" inside ("rfc822; recipient@#example.net", a mistyped domain), so that a report about
+#: a malformed address still names it.
+_AS_WRITTEN = re.compile(r"<?([^\s<>@]{1,64}@[^\s<>@]{1,253})>?")
+
+
+def _written_address(value: str) -> str:
+    """The address of a DSN recipient field: a valid one, else the token as written, else ""."""
+    found = clean_address(value)
+    if found:
+        return found
+    typed = value.split(";", 1)[1] if ";" in value else value
+    match = _AS_WRITTEN.fullmatch(typed.strip())
+    if not match or not match.group(1).isprintable():
+        return ""
+    return match.group(1).strip(".").lower()
+
+
 def _is_plausible(address: str) -> bool:
     if len(address) > 254:  # RFC 5321 path limit: longer "addresses" are noise
         return False
@@ -198,6 +216,11 @@ def parse_delivery_status(text: str, *, decoded_by: str = "rfc3464") -> list[Rec
             group.get("x-actual-recipient", "")
         )
         recipient = clean_address(group.get("original-recipient", "")) or final
+        if not recipient:
+            # No valid address in the fields: the report is still about the one it names.
+            recipient = _written_address(group.get("original-recipient", "")) or _written_address(
+                group.get("final-recipient", "")
+            )
         if not recipient:
             continue
         final = final if final != recipient else ""

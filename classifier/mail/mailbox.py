@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..errors import InputError
 
-__all__ = ["MailSource", "iter_mail"]
+__all__ = ["MailSource", "iter_mail", "more_mbox_messages"]
 
 #: A message larger than this is read only up to this size (the parser reads less anyway).
 MAX_READ_BYTES = 64 * 1024 * 1024
@@ -47,6 +47,25 @@ class MailSource:
 
 def _is_mbox(head: bytes) -> bool:
     return head.startswith(b"From ") and b"\n" in head
+
+
+#: An mbox postmark with its date ("From MAILER-DAEMON  Thu Apr 29 23:34:45 2015") followed by
+#: a header field: the start of another message, not a body line that begins with "From ".
+_POSTMARK = re.compile(
+    rb"\nFrom [^\s@]{1,64}(?:@[^\s]{1,255})? {1,2}[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d "
+    rb"\d\d:\d\d:\d\d[^\n]{0,40}\r?\n[A-Za-z][A-Za-z0-9-]{0,75}:"
+)
+
+
+def more_mbox_messages(data: bytes) -> int:
+    """How many more messages follow the first one in mbox data (0 for a single message).
+
+    Counted only when the data starts with a "From " line and each further one is a dated
+    postmark followed by a header field, so that a body line starting with "From " is none.
+    """
+    if not data.startswith(b"From "):
+        return 0
+    return sum(1 for _ in _POSTMARK.finditer(data))
 
 
 def _split_mbox(data: bytes, name: str) -> Iterator[MailSource]:
@@ -81,11 +100,12 @@ def _read_file(path: Path) -> bytes:
 
 
 def _from_file(path: Path) -> Iterator[MailSource]:
-    """An mbox file, or one message (an .eml may start with a "From " line: it is one)."""
+    """An mbox file, or one message (an .eml may start with a "From " line: it is one, unless
+    dated postmarks followed by headers start more messages in it)."""
     data = _read_file(path)
     if data.startswith(_BOM):
         data = data[len(_BOM) :]
-    if _is_mbox(data[:200]) and path.suffix.lower() != ".eml":
+    if _is_mbox(data[:200]) and (path.suffix.lower() != ".eml" or more_mbox_messages(data)):
         yield from _split_mbox(data, str(path))
     elif data.startswith(b"From "):
         yield MailSource(name=str(path), data=data[data.find(b"\n") + 1 :])

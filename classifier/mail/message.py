@@ -21,7 +21,9 @@ from ..outcome import after_dsn
 from ..result import Classification
 from .dsn import RecipientEvidence
 from .feedback import NOT_COMPLAINTS
+from .mailbox import more_mbox_messages
 from .original import OriginalMessage, bounce_date, find_original
+from .parts import MAX_MESSAGE_BYTES
 from .reader import MessageEvidence, read_message
 
 __all__ = ["MESSAGE_BUDGET", "BounceRecipient", "MessageReport", "classify_message"]
@@ -237,7 +239,9 @@ def classify_message(
         recipients, over_budget = _from_evidence(evidence, budget, clf)
         msg = evidence.source
         date = bounce_date(msg) if msg is not None else ""
-        original = find_original(msg, headers) if msg is not None else OriginalMessage()
+        original = (
+            find_original(msg, headers, evidence.parts) if msg is not None else OriginalMessage()
+        )
     except Exception as exc:  # a last guard: malformed mail must never escape as a crash
         return MessageReport(
             kind=MessageKind.UNKNOWN,
@@ -249,6 +253,12 @@ def classify_message(
             note=f"unreadable message ({type(exc).__name__})",
         )
     cuts = list(evidence.cuts)
+    more = more_mbox_messages(data[:MAX_MESSAGE_BYTES]) if isinstance(data, bytes) else 0
+    if more:
+        cuts.append(
+            f"the data is an mbox: {more} more messages follow the first, which alone is read "
+            "here (classify-mail and iter_mail read each)"
+        )
     if over_budget:
         cuts.append(
             f"time budget of {budget:g} s spent: the diagnostics of {over_budget} recipients "

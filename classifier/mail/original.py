@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from email.message import Message
 from typing import Any, Final
 
-from .parts import decode_header, header, text_parts
+from .parts import TextPart, decode_header, header, text_parts
 from .text_bounces import cut_original
 
 __all__ = ["MAX_NAMED_HEADERS", "OriginalMessage", "bounce_date", "find_original", "iso_date"]
@@ -110,11 +110,16 @@ def _useful(found: Message) -> bool:
     return any(found.get(name) for name in ("Message-ID", "From", "To", "Subject"))
 
 
-def find_original(msg: Message, names: Sequence[str] = ()) -> OriginalMessage:
-    """The returned original's headers (and the ``names`` asked for); never raises."""
+def find_original(
+    msg: Message, names: Sequence[str] = (), parts: Sequence[TextPart] | None = None
+) -> OriginalMessage:
+    """The returned original's headers (and the ``names`` asked for); never raises.
+
+    ``parts``: the text parts of ``msg`` when they were already read (parts.text_parts)."""
     names = tuple(dict.fromkeys(names))[:MAX_NAMED_HEADERS]
     try:
-        parts = list(text_parts(msg))
+        if parts is None:
+            parts = list(text_parts(msg))
         for part in parts:
             attached = part.content_type in ("message/rfc822", "message/global")
             if attached and part.depth == 0 and _useful(part.part):

@@ -42,6 +42,7 @@ from .text_bounces import (
     decode_text_bounce,
     guess_mta,
     has_reply_code,
+    local_recipients,
     looks_like_bounce_text,
     looks_like_delay,
 )
@@ -104,6 +105,9 @@ class MessageEvidence:
     unreported: int = 0
     #: The parsed message the evidence was read from (for its returned original's headers).
     source: Message | None = field(default=None, compare=False, repr=False)
+    #: The text parts of ``source`` (parts.text_parts), read once and shared with
+    #: original.find_original; None when not read.
+    parts: tuple[TextPart, ...] | None = field(default=None, compare=False, repr=False)
 
 
 _BOUNCE_SUBJECT = re.compile(
@@ -180,6 +184,19 @@ def _body_cut(parts: list[TextPart], body: str) -> bool:
     )
 
 
+#: The local parts of a reporting mail system's own address (From: MAILER-DAEMON@aol.com).
+_DAEMON_LOCAL = frozenset({"mailer-daemon", "mailer_daemon", "mailerdaemon", "postmaster"})
+
+
+def _daemon_domain(sender: str) -> str:
+    """The domain of a bounce's From when it is a mailer daemon's or postmaster's, else ""."""
+    for address in _addresses(sender):
+        local, _, domain = address.rpartition("@")
+        if local in _DAEMON_LOCAL:
+            return domain
+    return ""
+
+
 def _addresses(value: str) -> list[str]:
     out: list[str] = []
     for raw in _ADDRESS.findall(value):
@@ -187,6 +204,30 @@ def _addresses(value: str) -> list[str]:
         if address and address not in out:
             out.append(address)
     return out
+
+
+#: The header Microsoft's Junk Mail Reporting Program adds to a complained-of message: the
+#: mailbox whose user marked it as junk (JMRP reports carry no message/feedback-report part).
+_JMRP_HEADER = "X-HmXmrOriginalRecipient"
+
+
+def _jmrp_recipients(parts: list[TextPart]) -> list[tuple[str, str]]:
+    """(recipient, final recipient) of a JMRP complaint, or [] when it is none.
+
+    The recipient is the address the sender used (the returned message's own X-RCPT-TO or To,
+    when it names one address); the mailbox Microsoft names is kept beside it when it differs.
+    """
+    for part in parts:
+        if part.content_type not in ("message/rfc822", "message/global") or part.depth > 1:
+            continue
+        named = _addresses(header(part.part, _JMRP_HEADER))
+        if not named:
+            continue
+        used = _addresses(header(part.part, "X-RCPT-TO")) or _addresses(header(part.part, "To"))
+        if len(used) == 1 and used[0] != named[0]:
+            return [(used[0], named[0])]
+        return [(named[0], "")]
+    return []
 
 
 def _original_recipients(parts: list[TextPart], pasted: str) -> list[str]:
@@ -242,6 +283,7 @@ _LIST_SIDE_HEADERS = (
     "Errors-To",
     "Return-Path",
 )
+_LIST_SIDE_NAMES = frozenset(name.lower() for name in _LIST_SIDE_HEADERS)
 _LIST_SIDE_FIELD = re.compile(
     r"(?im)^(?:" + "|".join(_LIST_SIDE_HEADERS) + r"):[ \t]*(.{0,2000}(?:\n[ \t].{0,2000}){0,10})"
 )
@@ -254,8 +296,13 @@ def _list_side(msg: Message, parts: list[TextPart], pasted: str) -> list[str]:
         p.part for p in parts if p.content_type in ("message/rfc822", "message/global")
     ]
     for message in messages[: MAX_ATTACHED_READ + 1]:
+        try:  # the names it has, looked at once: most messages carry none of these headers
+            present = frozenset(str(name).lower() for name in message)
+        except Exception:
+            present = _LIST_SIDE_NAMES
         for name in _LIST_SIDE_HEADERS:
-            found.extend(_addresses(header(message, name)))
+            if name.lower() in present:
+                found.extend(_addresses(header(message, name)))
     texts = [p.text for p in parts if p.content_type in _HEADER_TYPES] + [pasted]
     for text in texts:
         for match in _LIST_SIDE_FIELD.finditer(text[:_MAX_HEADER_SEARCH]):
@@ -314,6 +361,7 @@ def _read(data: bytes | str | Message, limit: int, _depth: int) -> MessageEviden
         source=msg,
     )
     parts = list(text_parts(msg))
+    base = replace(base, parts=tuple(parts))
     body = _plain_body(parts)
     report = cut_original(body)  # the MTA's own words, without the returned original
     # Reports embedded in a forwarded message are looked for first, in any other message
@@ -340,6 +388,21 @@ def _read(data: bytes | str | Message, limit: int, _depth: int) -> MessageEviden
             decoded_by="arf",
             feedback_type=arf.feedback_type or "abuse",
             note=note,
+        )
+
+    # 1b. Microsoft's JMRP complaint: no feedback-report part, but the returned message
+    #     carries the header Microsoft adds for the complaining mailbox.
+    jmrp = [] if any(p.content_type in _DSN_TYPES for p in parts) else _jmrp_recipients(parts)
+    if jmrp:
+        return replace(
+            base,
+            kind=MessageKind.FEEDBACK,
+            recipients=tuple(
+                RecipientEvidence(recipient=r, final_recipient=f, decoded_by="jmrp")
+                for r, f in jmrp
+            ),
+            decoded_by="jmrp",
+            feedback_type="abuse",
         )
 
     excluded = _addresses(sender)
@@ -423,7 +486,9 @@ def _read(data: bytes | str | Message, limit: int, _depth: int) -> MessageEviden
         not evidence or len(body) <= 32_000 or any(not r.diagnostic for r in evidence)
     )
     text_found = (
-        decode_text_bounce(report, excluded=never, sender_side=sender_side, decoded_by=mta)
+        decode_text_bounce(
+            report, excluded=never, sender_side=sender_side, decoded_by=mta, cut=False
+        )
         if needed
         else []
     )
@@ -459,6 +524,18 @@ def _read(data: bytes | str | Message, limit: int, _depth: int) -> MessageEviden
                 f"the text report was read up to {MAX_BODY_CHARS} characters: "
                 "recipients after the cut are not reported"
             )
+
+    elif not text_found and (bounce_like or looks_like_bounce_text(body)):
+        # Recipients named without their domain, at the domain of the daemon reporting them.
+        domain = _daemon_domain(sender)
+        named, intro = local_recipients(report, domain) if domain else ([], "")
+        if named:
+            evidence = [
+                RecipientEvidence(recipient=a, action="failed", diagnostic=intro, decoded_by=mta)
+                for a in named
+            ]
+            decoded_by = mta
+            bounce_like = True
 
     if not evidence and _depth < 2 and not forwarded:
         inner = _embedded_report(parts, body, report, _depth)

@@ -30,6 +30,7 @@ __all__ = [
     "decode_text_bounce",
     "guess_mta",
     "has_reply_code",
+    "local_recipients",
     "looks_like_bounce_text",
     "looks_like_delay",
 ]
@@ -42,7 +43,7 @@ _ORIGINAL_MARKERS = re.compile(
     r"""^[\s>|*=_-]*(?:
         below\ this\ line\ is\ a\ copy\ of\ the\ message
       | this\ is\ a\ copy\ of\ the\ message
-      | (?:the\ )?original\ message\ (?:follows|headers?|is\ attached)
+      | (?:the\ )?original\ message\ (?:follows|headers?|is\ attached|as\ received)
       | -+\ ?original\ message\ ?-+
       | original\ message\ -{2,}
       | (?:the\ )?(?:original|returned|unsent|rejected)\ message(?:\ header)?s?\ ?
@@ -92,16 +93,26 @@ _ORIGINAL_HEADERS = frozenset(
         "x-originating-ip",
     }
 )
-_HEADER_LINE = re.compile(r"^([A-Za-z][A-Za-z0-9-]{1,40}):[ \t]?\S")
+#: A header field line, also as quoted with ">" (a returned original quoted like a reply).
+_HEADER_LINE = re.compile(r"^(?:> ?)?([A-Za-z][A-Za-z0-9-]{1,40}):[ \t]?\S")
 
 
 def cut_original(text: str) -> str:
     """The report part of a bounce text: everything before the quoted original message."""
     lines = text.splitlines(keepends=True)
+    # The hints found anywhere in the text: a line can hold only those (no hint has a letter
+    # whose lower case depends on its neighbours), and a text with none is not searched for
+    # them line by line.
+    whole = text.lower()
+    hints = tuple(hint for hint in _MARKER_HINTS if hint in whole)
     offset = 0
     for index, line in enumerate(lines):
-        low = line.lower()
-        if index and any(hint in low for hint in _MARKER_HINTS) and _ORIGINAL_MARKERS.match(line):
+        if (
+            index
+            and hints
+            and any(hint in line.lower() for hint in hints)
+            and _ORIGINAL_MARKERS.match(line)
+        ):
             return text[:offset]
         if ":" in line[:42] and _starts_header_block(lines, index):
             return text[:offset]
@@ -133,7 +144,7 @@ _RCPT_DETAIL = re.compile(
 )
 _LEADING_ADDRESS = re.compile(
     rf"^\s{{0,12}}(?:\d+[.)]\s+|[*•-]{{1,2}}\s+)?[<\x22\[]?(?i:mailto:|smtp:)?({_ADDR})[>\x22\]]?"
-    rf"(?:\s*\((?:[^)]{{0,200}})\))?(?:<mailto:[^>]{{0,200}}>)?(.*)$"
+    rf"(?:\s*\(([^)]{{0,200}})\))?(?:<mailto:[^>]{{0,200}}>)?(.*)$"
 )
 #: A labelled line whose value is one address: "Intended recipient: a@b", "Error-for: a@b",
 #: "Invalid final delivery userid: a@b", "Recipient: [SMTP:a@b]", "Delivery failed 20
@@ -155,6 +166,7 @@ _SENTENCE_ADDRESS = re.compile(
         | \b(?:deliver(?:ed|ing|y)?|undeliverable|sent|send|reach|addressed)\s+
           (?:[\w-]{{1,20}}\s+){{0,2}}?to\s+[\x22']?<?({_ADDR})
         | \bSMTP[:=]<?({_ADDR})
+        | \bwas\ addressed,\s*<?({_ADDR})
         )""",
     re.IGNORECASE | re.VERBOSE,
 )
@@ -163,6 +175,8 @@ _SENTENCE_ADDRESS = re.compile(
 _ALIAS_OF = re.compile(
     rf"\((?:ultimately\s+)?(?:generated|expanded)\s+from:?\s*<?({_ADDR})>?", re.IGNORECASE
 )
+#: A comment after an address that notes where it came from, not why it failed.
+_ALIAS_NOTE = re.compile(r"(?:ultimately\s+)?(?:generated|expanded)\s+from\b", re.IGNORECASE)
 #: A line that only says what an address was generated from ("an undisclosed address").
 _ALIAS_LINE = re.compile(
     rf"^\s*(?:an\s+undisclosed\s+address\s*)?\((?:ultimately\s+)?generated\s+from:?\s*<?({_ADDR})>?",
@@ -181,6 +195,9 @@ _NOT_RECIPIENT = re.compile(
 
 _REPLY_CODE = re.compile(r"(?<![\d.])([245]\d\d)(?:[ -]|$)(?:\s*([245]\.\d{1,3}\.\d{1,3}))?")
 _ENHANCED = re.compile(r"(?<![\d.])[245]\.\d{1,3}\.\d{1,3}(?![\d.])")
+_FAILURE_CODE = re.compile(
+    r"(?<![\d.])(?:[45]\.\d{1,3}\.\d{1,3}(?![\d.])|[45]\d\d(?:[ -]|$))", re.MULTILINE
+)
 
 #: Boilerplate lines that say nothing about the failure and must not be classified.
 _BOILERPLATE = re.compile(
@@ -279,7 +296,11 @@ def _candidates(
         match = _LEADING_ADDRESS.match(line)
         if match:
             address = clean_address(match.group(1))
-            rest = match.group(2).strip().lstrip(":;,.- ").strip()
+            rest = match.group(3).strip().lstrip(":;,.- ").strip()
+            comment = (match.group(2) or "").strip()
+            if comment and not _ALIAS_NOTE.match(comment):
+                # "a@b (user not found)": the comment is the reason (GroupWise, Novell).
+                rest = f"{comment} {rest}".strip()
             if not address or address in excluded:
                 continue
             if address in sender_side and not has_reply_code("\n".join(lines[index : index + 4])):
@@ -342,6 +363,32 @@ def _aliases(lines: list[str]) -> dict[str, str]:
     return out
 
 
+#: Sendmail's note under a listed address: "(reason: 553 Sender Policy Framework (SPF) fail)".
+_REASON_NOTE = re.compile(r"^\s*\(reason:\s*(.{1,500})\)\s*$", re.IGNORECASE)
+
+
+def _sendmail_reasons(lines: list[str]) -> dict[str, str]:
+    """Address → the remote's reply Sendmail notes under it in its list of failed addresses.
+
+    Only a note that the transcript shows the remote saying ("<<< 553 ..."): without one the
+    note is Sendmail's own short form of its summary line, which says more.
+    """
+    out: dict[str, str] = {}
+    said = {ln.strip()[3:].strip() for ln in lines if ln.lstrip().startswith("<<<")}
+    for index, line in enumerate(lines):
+        match = _REASON_NOTE.match(line)
+        if match is None or match.group(1).strip() not in said:
+            continue
+        for above in reversed(lines[max(0, index - 3) : index]):
+            leading = _LEADING_ADDRESS.match(above)
+            if leading is not None and not _REASON_NOTE.match(above):
+                address = clean_address(leading.group(1))
+                if address:
+                    out.setdefault(address, match.group(1).strip())
+                break
+    return out
+
+
 def _merge_consecutive(found: list[tuple[int, str, str]]) -> list[tuple[int, str, str]]:
     """One entry per run of the same address ("<a@b>: host x said: 550 <a@b>: ...")."""
     out: list[tuple[int, str, str]] = []
@@ -358,13 +405,16 @@ def decode_text_bounce(
     excluded: Iterable[str] = (),
     sender_side: Iterable[str] = (),
     decoded_by: str = "text",
+    cut: bool = True,
 ) -> list[RecipientEvidence]:
     """Recipients and their diagnostic texts from the free text of a bounce.
 
     ``excluded`` lists addresses that are never recipients (the bounce's own From);
     ``sender_side`` those not taken from running prose (the bounce's To, i.e. our sender).
+    ``cut``: the returned original is cut off first (``cut_original``); False when ``text``
+    is already its result (cutting again would give the same text).
     """
-    report = cut_original(text)
+    report = cut_original(text) if cut else text
     lines = report.splitlines()
     excluded_set = {clean_address(a) for a in excluded} - {""}
     sender_set = excluded_set | ({clean_address(a) for a in sender_side} - {""})
@@ -373,16 +423,25 @@ def decode_text_bounce(
         return []
     first = found[0][0]
     intro = _clean_segment(lines[:first])
-    intro_has_code = has_reply_code(intro)
+    # The introduction stands for a recipient's diagnostic only with a failure code of its
+    # own: a subject quoted in it ("RELEASED Mailman 2.0.12") carries no status.
+    intro_has_code = bool(_FAILURE_CODE.search(intro))
     action = "delayed" if looks_like_delay(report) else "failed"
     aliases = _aliases(lines)
+    reasons = _sendmail_reasons(lines)
     by_recipient: dict[str, RecipientEvidence] = {}
     order: list[str] = []
-    for position, (index, address, inline) in enumerate(found):
+    for position, (index, address, written) in enumerate(found):
         end = found[position + 1][0] if position + 1 < len(found) else len(lines)
         body = lines[index + 1 : end]
+        inline = written
         if inline and _TRANSCRIPT_LINE.match(lines[index]):
             body = []  # a Sendmail transcript line is the whole diagnostic for its address
+            said = reasons.get(address, "")
+            if said and not lines[index].lstrip().startswith("<<<") and said != inline:
+                # Sendmail's own summary line ("550 5.1.1 a@b... User unknown") restates the
+                # remote's reply in its own words; the "(reason: ...)" is what the remote said.
+                inline = said
         elif lines[index].lstrip().startswith(">>>"):
             # Sendmail transcript: the replies follow the command as "<<< " lines.
             body = [ln for ln in body if not ln.lstrip().startswith(">>>")]
@@ -451,3 +510,45 @@ def guess_mta(text: str, sender: str = "") -> str:
         if needle in low or needle in sender_low:
             return f"text/{name}"
     return "text"
+
+
+#: The end of a sentence that introduces a list of recipients ("Your mail to the following
+#: recipients could not be delivered because they are not accepting mail from a@b:").
+_LIST_INTRO = re.compile(
+    r"\b(?:following|these)\s+(?:recipients?|addresses|users?)\b[^\n]{0,300}:\s*$", re.IGNORECASE
+)
+#: A line that is only a name: a local part without its domain.
+_LOCAL_NAME = re.compile(r"^\s{0,12}([A-Za-z0-9][A-Za-z0-9._+-]{0,63})\s*$")
+_MAX_LOCAL_NAMES = 100
+
+
+def local_recipients(report: str, domain: str) -> tuple[list[str], str]:
+    """Recipients a bounce lists by name only, at ``domain``, and the sentence introducing them.
+
+    AOL names its members by screen name alone, one a line after the sentence that gives the
+    reason; the mailbox is the name at the domain whose mailer daemon wrote the bounce.
+    Returns ([], "") unless such a list follows such a sentence.
+    """
+    lines = report.splitlines()
+    for index, line in enumerate(lines):
+        if ":" not in line or not _LIST_INTRO.search(line):
+            continue
+        names: list[str] = []
+        ended = True  # the list runs to the end of the report or to a blank line
+        for below in lines[index + 1 :]:
+            match = _LOCAL_NAME.match(below)
+            if match is None:
+                if below.strip():
+                    # Prose right below a name: a display name and its explanation
+                    # (Exchange), not a list of mailbox names.
+                    ended = not names
+                    break
+                if names:
+                    break
+                continue
+            names.append(f"{match.group(1).lower()}@{domain}")
+            if len(names) >= _MAX_LOCAL_NAMES:
+                break
+        if names and ended:
+            return list(dict.fromkeys(names)), line.strip()
+    return [], ""

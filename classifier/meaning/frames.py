@@ -12,7 +12,8 @@ understands wordings nobody wrote a rule for.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,13 +97,51 @@ def _fill(slots: tuple[tuple[str, ...], ...], hits: dict[str, Hit]) -> list[Hit]
 
 
 class MeaningReader:
-    """A lexicon and its frames: reads the reason a reply states, if any frame holds."""
+    """A lexicon and its frames: reads the reason a reply states, if any frame holds.
 
-    __slots__ = ("frames", "lexicon")
+    A reader can also be made on first use (``deferred``): a rule set from the compiled rule
+    cache builds its lexicon and frames only when a reply first needs them, as most replies
+    are decided by a phrase rule before the meaning layer is asked.
+    """
+
+    __slots__ = ("_build", "_frames", "_lexicon", "_lock")
 
     def __init__(self, lexicon: Lexicon, frames: Sequence[Frame]) -> None:
-        self.lexicon = lexicon
-        self.frames = tuple(frames)
+        self._lexicon: Lexicon | None = lexicon
+        self._frames: tuple[Frame, ...] | None = tuple(frames)
+        self._build: Callable[[], tuple[Lexicon, Sequence[Frame]]] | None = None
+        self._lock: threading.Lock | None = None
+
+    @classmethod
+    def deferred(cls, build: Callable[[], tuple[Lexicon, Sequence[Frame]]]) -> MeaningReader:
+        """A reader whose lexicon and frames ``build`` makes, once, when first needed."""
+        reader = cls.__new__(cls)
+        reader._lexicon = reader._frames = None
+        reader._build = build
+        reader._lock = threading.Lock()
+        return reader
+
+    def _ready(self) -> tuple[Lexicon, tuple[Frame, ...]]:
+        lexicon, frames = self._lexicon, self._frames
+        if lexicon is None or frames is None:
+            assert self._lock is not None and self._build is not None
+            with self._lock:
+                if self._lexicon is None or self._frames is None:
+                    built, made = self._build()
+                    self._frames = tuple(made)
+                    self._lexicon = built
+                lexicon, frames = self._lexicon, self._frames
+        return lexicon, frames
+
+    @property
+    def lexicon(self) -> Lexicon:
+        """The concepts and their terms."""
+        return self._ready()[0]
+
+    @property
+    def frames(self) -> tuple[Frame, ...]:
+        """The frames, in the order they are tried."""
+        return self._ready()[1]
 
     def read(
         self,
@@ -118,12 +157,15 @@ class MeaningReader:
         ``specific_status``: the reply's enhanced status has a meaning of its own (not X.0.0),
         so general frames give way to it.
         """
-        if not text or not self.frames:
+        lexicon, frames = self._lexicon, self._frames
+        if lexicon is None or frames is None:
+            lexicon, frames = self._ready()
+        if not text or not frames:
             return None
-        per_clause = [h for h in (_clause_hits(self.lexicon, c) for c in clauses(text)) if h]
+        per_clause = [h for h in (_clause_hits(lexicon, c) for c in clauses(text)) if h]
         if not per_clause:
             return None
-        for frame in self.frames:
+        for frame in frames:
             if (frame.general and specific_status) or not frame.admits(basic, enhanced, stage):
                 continue
             for hits in per_clause:

@@ -7,15 +7,19 @@ bundled concept, add concepts, and add frames, which are checked before the bund
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from ..conditions import read_toml
+from ..conditions import Conditions, Example, read_toml
+from ..enums import Stage
 from ..errors import RuleError
 from .frames import Frame, MeaningReader, parse_frames
-from .lexicon import Concept, Lexicon, parse_lexicon
+from .lexicon import Concept, ConceptKind, Lexicon, Term, parse_lexicon
 
-__all__ = ["MEANING_DIR", "load_meaning"]
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
+__all__ = ["MEANING_DIR", "load_meaning", "meaning_from_state", "meaning_state"]
 
 #: The sub-directory of a rule directory that holds the meaning layer's files.
 MEANING_DIR = "meaning"
@@ -90,3 +94,113 @@ def load_meaning(
             seen[frame.id] = str(path)
             frames.append(frame)
     return MeaningReader(lexicon, frames)
+
+
+def meaning_state(reader: MeaningReader) -> tuple[Any, ...]:
+    """The lexicon and frames as plain data, for the compiled rule cache (rules.py)."""
+    concepts = tuple(
+        (
+            c.name,
+            str(c.kind),
+            tuple((t.concept, t.words, t.lang) for t in c.terms),
+            c.description,
+        )
+        for c in reader.lexicon.concepts.values()
+    )
+    frames = tuple(
+        (
+            f.id,
+            f.reason,
+            f.all,
+            f.none,
+            f.within,
+            f.conditions.basic,
+            f.conditions.enhanced,
+            tuple(sorted(str(s) for s in f.conditions.stages)),
+            f.coded,
+            f.general,
+            tuple((e.reply, e.code, e.source, e.stage) for e in f.examples),
+            f.note,
+            f.file,
+            f.position,
+        )
+        for f in reader.frames
+    )
+    return (concepts, frames)
+
+
+def meaning_from_state(
+    data: Any, reasons: Mapping[str, object], dirs: Sequence[Traversable | Path]
+) -> MeaningReader:
+    """The reader back from ``meaning_state``, built when first needed (most replies never
+    need it). Should the data not be a lexicon and frames, the files of ``dirs`` are read
+    then instead."""
+
+    def build() -> tuple[Lexicon, Sequence[Frame]]:
+        try:
+            return _from_state(data, reasons)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+            reader = load_meaning(dirs, reasons)
+            if reader is None:
+                raise RuleError("the meaning layer's files are gone") from None
+            return reader.lexicon, reader.frames
+
+    if not isinstance(data, tuple) or len(data) != 2:
+        raise ValueError("not a stored meaning layer")
+    return MeaningReader.deferred(build)
+
+
+def _from_state(data: Any, reasons: Mapping[str, object]) -> tuple[Lexicon, list[Frame]]:
+    concepts_data, frames_data = data
+    lexicon = Lexicon(
+        Concept(
+            name=name,
+            kind=ConceptKind(kind),
+            terms=tuple(
+                Term(concept=concept, words=words, lang=lang) for concept, words, lang in terms
+            ),
+            description=description,
+        )
+        for name, kind, terms, description in concepts_data
+    )
+    frames = []
+    for (
+        frame_id,
+        reason,
+        required,
+        excluded,
+        within,
+        basic,
+        enhanced,
+        stages,
+        coded,
+        general,
+        examples,
+        note,
+        file,
+        position,
+    ) in frames_data:
+        if reason not in reasons:
+            raise ValueError(f"frame {frame_id!r}: unknown reason {reason!r}")
+        frames.append(
+            Frame(
+                id=frame_id,
+                reason=reason,
+                all=required,
+                none=excluded,
+                within=within,
+                conditions=Conditions(
+                    basic=basic, enhanced=enhanced, stages=frozenset(Stage(s) for s in stages)
+                ),
+                coded=coded,
+                general=general,
+                examples=tuple(
+                    Example(reply=reply, code=code, source=source, stage=stage)
+                    for reply, code, source, stage in examples
+                ),
+                note=note,
+                file=file,
+                position=position,
+            )
+        )
+    return lexicon, frames
