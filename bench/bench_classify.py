@@ -17,6 +17,7 @@ so other load on the machine does not count), minimum and median over rounds.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -27,12 +28,14 @@ import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
 import regex
 
 from classifier import Classifier, load_rules
+from classifier.engine import CACHE_BYTES
 from classifier.rules import Rule, RuleSet, iter_examples
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -242,6 +245,29 @@ def measure(
     return medians
 
 
+def memory(mix: list[tuple[str, str | None]]) -> str:
+    """Bytes a loaded classifier holds (rules, compiled patterns, prefilter), and what its
+    tables add once the input has been classified with the default bounds (tracemalloc)."""
+    regex.purge()  # patterns compiled earlier would be served from the module's cache
+    gc.collect()
+    tracemalloc.start()
+    try:
+        clf = Classifier(load_rules())
+        gc.collect()
+        loaded = tracemalloc.get_traced_memory()[0]
+        for reply, stage in mix:
+            clf.classify(reply, stage=stage)
+        gc.collect()
+        filled = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    return (
+        f"memory: a loaded classifier {loaded / 2**20:.1f} MiB; its tables after "
+        f"{len(mix)} distinct replies {(filled - loaded) / 2**20:.1f} MiB "
+        f"(bound: {CACHE_BYTES / 2**20:.0f} MiB of results, see README)"
+    )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--lines", type=int, default=200_000)
@@ -259,6 +285,7 @@ def main() -> int:
         f"{len(templates(rules))} templates"
     )
     distinct = make_distinct(rules, args.lines)
+    print(memory(distinct))
     measure("distinct", rules, distinct, args.rounds, not args.no_sisimai)
     mix = make_mix(rules, args.lines)
     measure("mix", rules, mix, args.rounds, not args.no_sisimai)

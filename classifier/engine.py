@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 import regex
 
@@ -23,7 +23,7 @@ from .enums import Stage, Tier, Verdict
 from .policy import Decision, decide_fallback, decide_reason, decide_rule, verdict_of
 from .prefilter import Prefilter
 from .reply import ParsedReply, parse_reply
-from .result import Classification
+from .result import Classification, build
 from .rules import Rule, RuleSet, load_rules, rule_units
 
 if TYPE_CHECKING:
@@ -61,6 +61,10 @@ _WINDOW = 4096
 _RARE = 64
 _SLEEP = 15 * _WINDOW
 
+#: Members read on every call, held as globals: Python 3.11 looks up an enum member on its
+#: class at about twenty times the cost of a global.
+_SUCCESS: Final = Verdict.SUCCESS
+
 
 class _Memo:
     """The classifier's bounded memo tables: results by reply and by words, and which rules a
@@ -77,10 +81,22 @@ class _Memo:
     counters are estimates: a lost update only moves a window's end).
     """
 
-    __slots__ = ("admissible", "budget", "calls", "hits", "results", "size", "sleep", "used")
+    __slots__ = (
+        "admissible",
+        "budget",
+        "calls",
+        "decisions",
+        "hits",
+        "results",
+        "size",
+        "sleep",
+        "used",
+    )
 
     #: Code triples remembered at most (there are few: codes are a small vocabulary).
     ADMISSIBLE_MAX = 4096
+    #: (rule, codes, stage) decisions remembered at most (about 200 bytes each).
+    DECISIONS_MAX = 8192
 
     def __init__(self, size: int, budget: int) -> None:
         self.size = size if budget > 0 else 0
@@ -91,6 +107,7 @@ class _Memo:
         self.sleep = 0
         self.results: dict[tuple[object, ...], Classification] = {}
         self.admissible: dict[tuple[int | None, str | None, Stage], int] = {}
+        self.decisions: dict[tuple[int, int | None, str | None, Stage], Decision] = {}
 
     def awake(self) -> bool:
         """Whether the results table is in use for this call (and the window's bookkeeping)."""
@@ -129,6 +146,7 @@ class Classifier:
         "_admissible",
         "_conditional",
         "_conditional_units",
+        "_decisions",
         "_delivered",
         "_lock",
         "_memo",
@@ -173,6 +191,7 @@ class Classifier:
         self._memo = _Memo(cache_size, cache_bytes)
         # The table of admissible rules, held directly: it is read on every classification.
         self._admissible = self._memo.admissible
+        self._decisions = self._memo.decisions
         self._lock = threading.Lock()
         self._timeouts = 0
         self._over_budget = 0
@@ -243,7 +262,7 @@ class Classifier:
         if not text:
             return None
         mask = self._prefilter.candidates(text.casefold()) & self._mask_for(reply)
-        if verdict is Verdict.SUCCESS:
+        if verdict is _SUCCESS:
             mask &= self._delivered  # an accepted reply is only read as a delivery
         units = self._units
         short = len(text) <= SHORT_TEXT
@@ -259,7 +278,9 @@ class Classifier:
                     with self._lock:  # rare (hostile input only)
                         self._over_budget += 1
                     return None
-            m = self._search(part, linear, text)
+                m = self._search(part, linear, text)
+            else:
+                m = part.search(text)  # _search's first case, without a call
             if m is not None:
                 return rule, m
             mask ^= low
@@ -268,7 +289,7 @@ class Classifier:
     def _first_match_plain(self, reply: ParsedReply) -> tuple[Rule, regex.Match[str]] | None:
         if not reply.text:
             return None
-        success = verdict_of(reply) is Verdict.SUCCESS
+        success = verdict_of(reply) is _SUCCESS
         for rule, parts in zip(self._rules, self._parts, strict=True):
             if success and rule.reason != "delivered":
                 continue
@@ -383,11 +404,20 @@ class Classifier:
         matched: str | None = None
         if found is not None:
             rule, m = found
-            decision = decide_rule(self._ruleset, rule, parsed)
-            if decision is not None:
+            # A rule's decision depends on the rule, the codes and the stage only: remembered.
+            key = (id(rule), parsed.basic, parsed.enhanced, parsed.stage)
+            decisions = self._decisions
+            decision = decisions.get(key)
+            if decision is None:
+                decision = decide_rule(self._ruleset, rule, parsed) or _NO_DECISION
+                if len(decisions) < _Memo.DECISIONS_MAX and len(parsed.stage) <= 32:
+                    decisions[key] = decision
+            if decision is _NO_DECISION:
+                decision = None
+            else:
                 rule_id, matched = rule.id, m.group(0)
         meaning = self._ruleset.meaning
-        if decision is None and meaning is not None and verdict is not Verdict.SUCCESS:
+        if decision is None and meaning is not None and verdict is not _SUCCESS:
             # What the words state, where no phrase rule recognised them: before the codes.
             # A general meaning gives way to a status that says more (the reply's own, or
             # the one beside it, such as a DSN Status field).
@@ -420,9 +450,7 @@ class Classifier:
                 enhanced=parsed.enhanced,
                 stage=parsed.stage,
             )
-        # Positional, in field order: built once per classification, where keywords cost a
-        # measurable share of the time (bench/bench_classify.py).
-        return Classification(
+        return build(
             decision.code,
             verdict,
             decision.reason,
@@ -435,6 +463,9 @@ class Classifier:
             parsed.text,
         )
 
+
+#: What the decisions table holds for a rule whose reason has no code for the reply.
+_NO_DECISION = Decision("", Tier.NONE, None)
 
 _default: Classifier | None = None
 _lock = threading.Lock()

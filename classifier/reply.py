@@ -9,7 +9,9 @@ remote's own words, the codes they carry and the SMTP stage, so that rules see o
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, fields, replace
+from typing import Any, Final
 
 from .enums import Stage
 from .safetext import clean_text
@@ -22,6 +24,10 @@ __all__ = ["MAX_INPUT", "MAX_TEXT", "ParsedReply", "decode", "parse_reply"]
 MAX_INPUT = 64 * 1024
 #: Characters of the remote's text that rules are matched against.
 MAX_TEXT = 8 * 1024
+
+#: Members read on every call, held as globals: Python 3.11 looks up an enum member on its
+#: class at about twenty times the cost of a global.
+_UNKNOWN: Final = Stage.UNKNOWN
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +101,12 @@ def _squash(text: str) -> str:
 _LINE = re.compile(
     r"^[ \t]*([2-5][0-9][0-9])(?:([ -])|$)[ \t]*(?:([245])\.([0-9]{1,3})\.([0-9]{1,3})(?![0-9.]))?"
 )
-# A code standing alone inside a wrapper, after a colon: "...: 550 5.1.1 text".
-_EMBEDDED_REPLY = re.compile(r"(?:^|[:;>]\s*|\s-\s|'|\")([2-5][0-9][0-9])([ -])(?=\S)")
+# A code standing alone inside a wrapper, after a colon: "...: 550 5.1.1 text". What may
+# stand before it (the start, [:;>] and white space, " - ", a quote) is checked by
+# _embedded_reply around each code found: a search led by that alternation would try it at
+# every position of the text.
+_EMBEDDED_CODE = re.compile(r"[2-5][0-9][0-9][ -](?=\S)")
+_BEFORE_CODE = frozenset(":;>'\"")
 
 _DSN_FIELD = re.compile(r"(?im)^[ \t]*diagnostic-code[ \t]*:[ \t]*((?:.*)(?:\r?\n[ \t]+.*)*)")
 _DSN_STATUS = re.compile(r"(?im)^[ \t]*status[ \t]*:[ \t]*([245])\.([0-9]{1,3})\.([0-9]{1,3})")
@@ -203,6 +213,35 @@ def _split_reply(text: str) -> tuple[int | None, str | None, str]:
     return basic, enhanced, flat
 
 
+def _embedded_reply(body: str) -> tuple[int, int]:
+    """Where the first code standing alone in ``body`` starts with what stands before it
+    (``(?:^|[:;>]\\s*|\\s-\\s|'|")[2-5][0-9][0-9][ -](?=\\S)``), and where the code
+    itself starts; (-1, -1) when there is none.
+
+    Codes are found in order; the first with a valid head before it is the leftmost match
+    (no head holds a digit, so a later code's head cannot start before an earlier code).
+    Each white space run is read back once, so the scan is linear.
+    """
+    pos = 0
+    while (m := _EMBEDDED_CODE.search(body, pos)) is not None:
+        p = m.start()
+        if p == 0:
+            return 0, 0
+        before = body[p - 1]
+        if before in _BEFORE_CODE:
+            return p - 1, p
+        if before.isspace():
+            i = p - 2
+            while i >= 0 and body[i].isspace():
+                i -= 1
+            if i >= 0 and body[i] in ":;>":
+                return i, p
+            if p >= 3 and body[p - 2] == "-" and body[p - 3].isspace():
+                return p - 3, p
+        pos = p + 1
+    return -1, -1
+
+
 def _postfix_status(text: str) -> str | None:
     """The text of Postfix's ``status=… (text)``: from the first such head to the input's
     last ")" (only white space may follow it), or None."""
@@ -252,7 +291,7 @@ def _finish(
     at = body.rfind("(in reply to ")
     m = _IN_REPLY_TO.match(body, at - 1 if at > 0 else 0) if at >= 0 else None
     if m is not None:
-        if stage is Stage.UNKNOWN:
+        if stage is _UNKNOWN:
             stage = stage_from_words(m.group(1))
         body = body[: m.start()]
     basic, enhanced, flat = _split_reply(body)
@@ -264,26 +303,16 @@ def _finish(
             basic, enhanced, flat = _split_reply(flat[late.start(1) :])
     if basic is None:
         # Codes embedded after a wrapper we do not know: "...: 550 5.1.1 user unknown".
-        e = _EMBEDDED_REPLY.search(body)
-        if e is not None and e.start() < 400:
-            b2, e2, flat2 = _split_reply(body[e.start(1) :])
+        head, code = _embedded_reply(body)
+        if 0 <= head < 400:
+            b2, e2, flat2 = _split_reply(body[code:])
             if b2 is not None:
                 basic, enhanced, flat = b2, e2, flat2
     if enhanced is None:
         enhanced = find_enhanced(flat)
     consistent = basic is None or enhanced is None or str(basic)[0] == enhanced[0]
     flat = _squash(flat)[:MAX_TEXT]
-    return ParsedReply(
-        basic=basic,
-        enhanced=enhanced,
-        consistent=consistent,
-        text=flat,
-        stage=stage,
-        wrapper=wrapper,
-        remote_host=host,
-        truncated=truncated,
-        status=status,
-    )
+    return _parsed(basic, enhanced, consistent, flat, stage, wrapper, host, truncated, status)
 
 
 # The commonest shapes, read with one anchored match: an optional DSN type, an optional
@@ -296,8 +325,14 @@ _FAST = re.compile(
     r"([3-5][0-9][0-9])[ -] *(?:([245])\.([0-9]{1,3})\.([0-9]{1,3})(?![0-9.]) *)?",
     re.I,
 )
-# Words that mean another wrapper is inside: leave those to the general path.
-_SLOW = re.compile(r"status=|SMTP error from|Diagnostic-Code|<<<|stat=|said:")
+# Words that mean another wrapper is inside: leave those to the general path (substring
+# tests: one scan each in C, where an alternation is tried at every position).
+_SLOW = ("status=", "SMTP error from", "Diagnostic-Code", "<<<", "stat=", "said:")
+
+
+def _wrapped(rest: str) -> bool:
+    """Does ``rest`` hold one of the ``_SLOW`` words?"""
+    return any(word in rest for word in _SLOW)
 
 
 def parse_reply(
@@ -320,7 +355,7 @@ def parse_reply(
         if m is not None and text.isprintable():
             said = m.group(1)
             rest = text[m.end() :]
-            if said is not None or _SLOW.search(rest) is None:
+            if said is not None or not _wrapped(rest):
                 return _fast(m, rest, said, text, stage)
     return _parse_general(data, stage)
 
@@ -333,29 +368,66 @@ def _fast(
     stage: Stage | str | None,
 ) -> ParsedReply:
     """Build the ParsedReply of a _FAST match exactly as the general path would."""
-    basic = int(m.group(2))
-    given = stage_of(stage)
+    _said, code, klass, subject, detail = m.groups()
+    basic = int(code)
+    given = _UNKNOWN if stage is None else stage_of(stage)
     at = rest.rfind("(in reply to ")
     if at >= 0:
         r = _IN_REPLY_TO.match(rest, at - 1 if at > 0 else 0)
         if r is not None:
-            if given is Stage.UNKNOWN:
+            if given is _UNKNOWN:
                 given = stage_from_words(r.group(1))
             rest = rest[: r.start()]
-    head = enhanced_status(m.group(3), m.group(4), m.group(5)) if m.group(3) else None
+    head = enhanced_status(klass, subject, detail) if klass else None
     body = rest.strip()
-    if body and (f" {basic}-" in body or (head and f" {basic} {head} " in body)):
+    if body and (f" {code}-" in body or (head and f" {code} {head} " in body)):
         # Postfix flattens multi-line replies and keeps every "550-5.1.1 " prefix inside.
         pat = rf"\s{basic}[ -](?:{re.escape(head)}\s)?" if head else rf"\s{basic}-"
         body = re.sub(pat, " ", body)
     enhanced = head
     if enhanced is None:
         enhanced = find_enhanced(body)
-    consistent = enhanced is None or enhanced[0] == m.group(2)[0]
+    consistent = enhanced is None or enhanced[0] == code[0]
     wrapper = "postfix-said" if said is not None else _fast_wrapper(text)
     flat = " ".join(body.split())[:MAX_TEXT]
-    # Positional, in field order: the commonest shape, where keywords cost a measurable share.
-    return ParsedReply(basic, enhanced, consistent, flat, given, wrapper, said)
+    return _parsed(basic, enhanced, consistent, flat, given, wrapper, said)
+
+
+def _setters() -> tuple[Callable[[ParsedReply, Any], None], ...]:
+    slots = ParsedReply.__dict__
+    return tuple(slots[f.name].__set__ for f in fields(ParsedReply))
+
+
+_s_basic, _s_enhanced, _s_consistent, _s_text, _s_stage, _s_wrapper, _s_host, _s_cut, _s_status = (
+    _setters()
+)
+_new = object.__new__
+
+
+def _parsed(
+    basic: int | None,
+    enhanced: str | None,
+    consistent: bool,
+    text: str,
+    stage: Stage,
+    wrapper: str,
+    host: str | None,
+    truncated: bool = False,
+    status: str | None = None,
+) -> ParsedReply:
+    """``ParsedReply(basic, ...)``, its slots written directly (a frozen dataclass's
+    ``__init__`` calls ``object.__setattr__`` per field: twice the cost, on every reply)."""
+    parsed: ParsedReply = _new(ParsedReply)
+    _s_basic(parsed, basic)
+    _s_enhanced(parsed, enhanced)
+    _s_consistent(parsed, consistent)
+    _s_text(parsed, text)
+    _s_stage(parsed, stage)
+    _s_wrapper(parsed, wrapper)
+    _s_host(parsed, host)
+    _s_cut(parsed, truncated)
+    _s_status(parsed, status)
+    return parsed
 
 
 def _fast_wrapper(data: str) -> str:
@@ -364,7 +436,7 @@ def _fast_wrapper(data: str) -> str:
 
 def _or(given: Stage, read: Stage) -> Stage:
     """The caller's stage when given, else the one the wrapper's words tell."""
-    return given if given is not Stage.UNKNOWN else read
+    return given if given is not _UNKNOWN else read
 
 
 def _parse_general(data: str | bytes, stage: Stage | str | None = None) -> ParsedReply:
@@ -465,7 +537,7 @@ def _parse_general(data: str | bytes, stage: Stage | str | None = None) -> Parse
         replies = _TRANSCRIPT_REPLY.findall(text)
         cmds = _TRANSCRIPT_CMD.findall(text)
         if replies:
-            st = _or(given, stage_from_words(cmds[-1]) if cmds else Stage.UNKNOWN)
+            st = _or(given, stage_from_words(cmds[-1]) if cmds else _UNKNOWN)
             last = [r for r in replies if r.strip()]
             return _finish("\n".join(last[-8:]), st, "transcript", None, truncated, hint)
     if "stat=" in low:

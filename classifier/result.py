@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from .codes import CATALOGUE, CodeInfo, lookup_code
@@ -167,3 +168,44 @@ class Classification:
             "text": self.text,
             "note": self.note,
         }
+
+
+def _setters() -> tuple[Callable[[Classification, Any], None], ...]:
+    slots = Classification.__dict__
+    return tuple(slots[f.name].__set__ for f in fields(Classification))
+
+
+(_code, _verdict, _reason, _basic, _enhanced, _stage, _rule, _matched, _tier, _text, _note) = (
+    _setters()
+)
+_new = object.__new__
+
+
+def build(
+    code: str,
+    verdict: Verdict,
+    reason: str | None,
+    basic: int | None,
+    enhanced: str | None,
+    stage: Stage,
+    rule_id: str | None,
+    matched: str | None,
+    tier: Tier,
+    text: str,
+) -> Classification:
+    """``Classification(code, verdict, ...)`` (no note), built the cheap way: the slots are
+    written directly, where a frozen dataclass's ``__init__`` goes through
+    ``object.__setattr__`` once per field (twice the cost, on every classification)."""
+    result: Classification = _new(Classification)
+    _code(result, code)
+    _verdict(result, verdict)
+    _reason(result, reason)
+    _basic(result, basic)
+    _enhanced(result, enhanced)
+    _stage(result, stage)
+    _rule(result, rule_id)
+    _matched(result, matched)
+    _tier(result, tier)
+    _text(result, text)
+    _note(result, None)
+    return result

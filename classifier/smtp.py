@@ -185,6 +185,8 @@ ENHANCED = re.compile(r"(?<![0-9.])([245])\.([0-9]{1,3})\.([0-9]{1,3})(?![0-9]|\
 
 def enhanced_status(klass: str, subject: str, detail: str) -> str:
     """The normal form of an enhanced status: no leading zeros ("5.01.1" is "5.1.1")."""
+    if subject[0] != "0" and detail[0] != "0":  # the usual case: already normal
+        return f"{klass}.{subject}.{detail}"
     return f"{klass}.{int(subject)}.{int(detail)}"
 
 

@@ -10,10 +10,13 @@ would take.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from classifier import reply
 from classifier.logs import LogRecord, parse_exim, parse_postfix, parse_sendmail
@@ -80,6 +83,8 @@ CASES: list[tuple[str, Callable[[str], object], Callable[[int], str]]] = [
         lambda n: "server replied" + " " * n + ":",
     ),
     ("sendmail-reply", reply._sendmail_reply, lambda n: "stat=x " + "reply=550 " * n + "\nfoo"),
+    ("embedded-spaces", reply._embedded_reply, lambda n: ("x" + " " * 64 + "550 ") * n),
+    ("embedded-codes", reply._embedded_reply, lambda n: "550-" * n),
     ("postfix-status", reply._postfix_status, lambda n: "status=sent (" * n),
     ("postfix-status-open", reply._postfix_status, lambda n: "status=sent (" * n + ")"),
     ("exim", reply._EXIM.search, lambda n: "SMTP error from remote mailer after RCPT TO " * n),
@@ -176,3 +181,21 @@ def test_rewritten_helpers_read_what_the_patterns_read() -> None:
     )
     assert m is not None
     assert (m.group(1), m.group(2)) == ("RCPT TO", "mx.b.c")
+
+
+_EMBEDDED_AS_ONE_PATTERN = re.compile(r"(?:^|[:;>]\s*|\s-\s|'|\")([2-5][0-9][0-9])([ -])(?=\S)")
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["5", "0", "4", " ", "\t", "\u2003", "-", ":", ";", ">", "'", '"', "x"])
+        | st.sampled_from(["550 ", "250-", "5.1.1 ", " - ", ": 421 ", "\n"]),
+        max_size=16,
+    ).map("".join)
+)
+def test_embedded_reply_finds_what_one_pattern_would(body: str) -> None:
+    """The code-first reader of an embedded reply finds the match the single pattern led by
+    its alternation finds (the pattern it replaces)."""
+    m = _EMBEDDED_AS_ONE_PATTERN.search(body)
+    assert reply._embedded_reply(body) == ((m.start(), m.start(1)) if m else (-1, -1))

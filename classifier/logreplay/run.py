@@ -253,17 +253,20 @@ def run_chunk(chunk: Chunk, s: ReplayOptions) -> _ChunkResult:
     parse, kinds = parser.parse, summary.kinds
     lines = _split(chunk, summary)
     summary.lines = len(lines)
+    quiet = (LineKind.SKIPPED, LineKind.OTHER)  # kinds with no sample of where they were
+    seen: list[LineKind] = []  # the kind of every line, counted at the end (in C)
+    final, at_start = s.final, chunk.at_start
     for offset, text in enumerate(lines):
         line = text[:-1] if text.endswith("\r") else text
         number = first + offset
         if (overlong and number in overlong) or len(line) > limit:
-            kinds[LineKind.OVERLONG] += 1
+            seen.append(LineKind.OVERLONG)
             summary.note(LineKind.OVERLONG, f"{source}:{number}")
             continue
-        kind, record = parse(line, first=chunk.at_start and offset == 0)
-        kinds[kind] += 1
+        kind, record = parse(line, first=at_start and not offset)
+        seen.append(kind)
         if record is not None:
-            new = rows_of(record, source, number, s.final, _classifier)
+            new = rows_of(record, source, number, final, _classifier)
             if carry and record.status is not DONE:
                 sender, message_id = wants(record, senders)
                 if sender or message_id:
@@ -271,8 +274,9 @@ def run_chunk(chunk: Chunk, s: ReplayOptions) -> _ChunkResult:
                     qid = record.queue_id
                     waiting += (Waiting(at + n, qid, sender, message_id) for n in range(len(new)))
             rows.extend(new)
-        elif kind not in (LineKind.SKIPPED, LineKind.OTHER):
+        elif kind not in quiet:
             summary.note(kind, f"{source}:{number}")
+    kinds.update(seen)
     ledger = _ledger_rows(rows) if s.ledger else []
     facts = senders.seen if carry else {}
     last = first + len(lines) - 1

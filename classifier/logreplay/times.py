@@ -67,9 +67,46 @@ def _convert(raw: str, today: dt.date) -> str:
     month = _MONTHS.get(raw[:3])
     if month is None or len(raw) < 15:
         return ""
+    hms = raw[7:15]
+    if not _plain_clock(hms):
+        try:
+            hms = dt.time.fromisoformat(hms).isoformat()
+        except ValueError:
+            return ""
+    key = (raw[:6], today)
+    date = _days.get(key)
+    if date is None:
+        date = _date(month, raw[4:6], today)
+        if len(_days) >= _CACHE_MAX:
+            _days.clear()
+        _days[key] = date
+    return f"{date}T{hms}" if date else ""
+
+
+#: The ISO date of a syslog month and day, per replay date (a log spans few days).
+_days: dict[tuple[str, dt.date], str] = {}
+
+
+def _plain_clock(hms: str) -> bool:
+    """Is ``hms`` a valid "HH:MM:SS" (its own ISO form: no parsing needed)?"""
+    return (
+        len(hms) == 8
+        and hms.isascii()
+        and hms[2] == ":" == hms[5]
+        and hms[:2].isdigit()
+        and hms[3:5].isdigit()
+        and hms[6:].isdigit()
+        and hms[:2] < "24"
+        and hms[3:5] < "60"
+        and hms[6:] < "60"
+    )
+
+
+def _date(month: int, day_text: str, today: dt.date) -> str:
+    """The ISO date of ``month`` and ``day_text`` in the latest year that puts it at most one
+    day after ``today``, or "" when it is no date."""
     try:
-        day = int(raw[4:6])
-        clock = dt.time.fromisoformat(raw[7:15])
+        day = int(day_text)
     except ValueError:
         return ""
     latest = today + dt.timedelta(days=1)
@@ -82,4 +119,4 @@ def _convert(raw: str, today: dt.date) -> str:
             break
     else:
         return ""
-    return f"{stamp.isoformat()}T{clock.isoformat()}"
+    return stamp.isoformat()

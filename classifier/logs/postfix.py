@@ -7,7 +7,16 @@ from __future__ import annotations
 from typing import Final
 
 from .fields import dsn_field, queue_id_end, relay_field, syslog_time
-from .record import BOUNCED, DEFERRED, DONE, EXPIRED, SENT, LogRecord, MalformedLineError
+from .record import (
+    BOUNCED,
+    DEFERRED,
+    DONE,
+    EXPIRED,
+    SENT,
+    LogRecord,
+    MalformedLineError,
+    delivery_record,
+)
 
 __all__ = ["parse_postfix"]
 
@@ -75,16 +84,8 @@ def parse_postfix(line: str) -> LogRecord | None:
         raise MalformedLineError("Postfix delivery line with an unterminated to=<…>")
     dsn = dsn_field(line, to_end, s)
     relay = relay_field(line, to_end, s)
-    return LogRecord(
-        mta="postfix",
-        status=status,
-        time=time,
-        queue_id=qid,
-        recipients=(line[to + 4 : to_end],),
-        reply=reply,
-        dsn=dsn,
-        relay=relay,
-    )
+    recipients = (line[to + 4 : to_end],)
+    return delivery_record("postfix", status, time, qid, recipients, reply, dsn, relay)
 
 
 def _names_recipient(line: str, prog: int) -> bool:
@@ -104,6 +105,4 @@ def _postfix_removed(line: str, prog: int) -> LogRecord | None:
     qid = line[head + 3 : -9]
     if not qid or " " in qid:
         return None
-    return LogRecord(
-        mta="postfix", status=DONE, time=syslog_time(line), queue_id=qid, recipients=(), reply=""
-    )
+    return delivery_record("postfix", DONE, syslog_time(line), qid, (), "", "", "")

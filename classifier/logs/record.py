@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Final
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from typing import Any, Final
 
 from ..enums import LineKind, LogStatus, Stage
 from ..errors import ClassifierError
@@ -18,6 +19,7 @@ __all__ = [
     "LogRecord",
     "LogStatus",
     "MalformedLineError",
+    "delivery_record",
 ]
 
 
@@ -69,3 +71,56 @@ class LogRecord:
     #: The message's Message-ID as the MTA logged it on arrival (Postfix cleanup
     #: ``message-id=``, Exim ``id=``, Sendmail ``msgid=``), else "": the link to bounce mail.
     message_id: str = ""
+
+
+def _setters() -> tuple[Callable[[LogRecord, Any], None], ...]:
+    slots = LogRecord.__dict__
+    return tuple(slots[f.name].__set__ for f in fields(LogRecord))
+
+
+(
+    _mta,
+    _status,
+    _time,
+    _queue_id,
+    _recipients,
+    _reply,
+    _dsn,
+    _stage,
+    _category,
+    _reply_status,
+    _sender,
+    _relay,
+    _message_id,
+) = _setters()
+_new = object.__new__
+
+
+def delivery_record(
+    mta: str,
+    status: LogStatus,
+    time: str,
+    queue_id: str,
+    recipients: tuple[str, ...],
+    reply: str,
+    dsn: str,
+    relay: str,
+) -> LogRecord:
+    """``LogRecord(mta=mta, ..., dsn=dsn, relay=relay)`` with the other fields at their
+    defaults, its slots written directly: a frozen dataclass's ``__init__`` calls
+    ``object.__setattr__`` per field, a fifth of the cost of a log line's parsing."""
+    record: LogRecord = _new(LogRecord)
+    _mta(record, mta)
+    _status(record, status)
+    _time(record, time)
+    _queue_id(record, queue_id)
+    _recipients(record, recipients)
+    _reply(record, reply)
+    _dsn(record, dsn)
+    _stage(record, None)
+    _category(record, "")
+    _reply_status(record, "")
+    _sender(record, "")
+    _relay(record, relay)
+    _message_id(record, "")
+    return record
