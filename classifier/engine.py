@@ -44,8 +44,10 @@ REGEX_TIMEOUT = 0.05
 #: the remaining candidate rules are not tried and the codes decide (``Classifier.over_budget``
 #: counts such replies). Forty slow user rules cannot make one reply cost forty timeouts.
 REPLY_BUDGET = 0.2
-#: The clock of the budget (monotonic seconds).
-_clock = time.monotonic
+#: The clock of the budget: CPU seconds of the calling thread, so that threads or processes
+#: competing for the cores never cut a reply short (the answer must not depend on load;
+#: ``regex``'s own timeout likewise counts CPU time, not time spent waiting).
+_clock = time.thread_time
 #: Texts up to this length are searched without the timeout by patterns that cannot
 #: backtrack badly (prefilter.is_linear); longer texts and other patterns always use it.
 SHORT_TEXT = 1024
