@@ -152,6 +152,16 @@ _QUOTED_REMOTE = re.compile(
     re.I | re.S,
 )
 
+# .NET's SmtpException: its own wording of the status code ("Mailbox unavailable.", localised),
+# then the server's words after "The server response was:".
+_CLIENT_RESPONSE = re.compile(
+    r"(?:the server response was|a resposta do servidor foi|la r[eé]ponse du serveur [eé]tait)"
+    r"\s*+:\s*+",
+    re.I,
+)
+# Python smtplib's exceptions show the reply as a tuple: "(550, b'not relaying to that domain')".
+_PY_REPLY = re.compile(r"\(([2-5][0-9][0-9]), b?(['\"])")
+
 # A bare single-line reply ("550 5.1.1 ...") that carries no wrapper or field to unwrap.
 _BARE = re.compile(r"[2-5][0-9][0-9][ -](?![^\n]*(?:SMTP error from remote|status=|\n))")
 _LATE_FAILURE = re.compile(r"(?:^|\s)([45][0-9][0-9])[ -](?:[45]\.[0-9]{1,3}\.[0-9]{1,3}\s)?")
@@ -477,6 +487,17 @@ def _parse_general(data: str | bytes, stage: Stage | str | None = None) -> Parse
             if dsn is not None:
                 hint = enhanced_status(dsn.group(1), dsn.group(2), dsn.group(3))
             return _finish(body, given, "sendmail", None, truncated, hint)
+    if "response" in low or "resposta" in low or "ponse du serveur" in low:
+        c = _CLIENT_RESPONSE.search(text)
+        if c is not None:
+            return _finish(text[c.end() :], given, "client", None, truncated, hint)
+    if ", b'" in text or ', b"' in text or ", '" in text:
+        p = _PY_REPLY.search(text)
+        if p is not None:
+            end = text.find(p.group(2) + ")", p.end())
+            if end > 0:
+                body = f"{p.group(1)} {text[p.end() : end]}"
+                return _finish(body, given, "client", None, truncated, hint)
     if "remote" in low or "server" in low:
         quoted = _quoted_remote(text)
         if quoted is not None:
