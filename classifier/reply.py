@@ -100,6 +100,10 @@ _EMBEDDED_REPLY = re.compile(r"(?:^|[:;>]\s*|\s-\s|'|\")([2-5][0-9][0-9])([ -])(
 
 _DSN_FIELD = re.compile(r"(?im)^[ \t]*diagnostic-code[ \t]*:[ \t]*((?:.*)(?:\r?\n[ \t]+.*)*)")
 _DSN_STATUS = re.compile(r"(?im)^[ \t]*status[ \t]*:[ \t]*([245])\.([0-9]{1,3})\.([0-9]{1,3})")
+# A line that goes on with a multi-line reply: "550-text" or the last one, "550 text".
+_DSN_REPLY_LINE = re.compile(r"\r?\n([2-5][0-9][0-9][ -][^\n]*+)")
+#: Continuation lines of a Diagnostic-Code read at most (a reply is rarely longer).
+MAX_REPLY_LINES = 64
 _DIAG_TYPE = re.compile(r"^[ \t]*(smtp|x-[a-z0-9-]+|mta|esmtp|lmtp|x400|unix)[ \t]*;[ \t]*", re.I)
 # Every pattern below reads untrusted text: each is linear (no two repeats that can share
 # characters, possessive where a run could be split) or bounded, and where an unanchored
@@ -166,6 +170,19 @@ _PY_REPLY = re.compile(r"\(([2-5][0-9][0-9]), b?(['\"])")
 _BARE = re.compile(r"[2-5][0-9][0-9][ -](?![^\n]*(?:SMTP error from remote|status=|\n))")
 _LATE_FAILURE = re.compile(r"(?:^|\s)([45][0-9][0-9])[ -](?:[45]\.[0-9]{1,3}\.[0-9]{1,3}\s)?")
 _FOLD = re.compile(r"\r?\n[ \t]+")
+
+
+def _dsn_reply_lines(text: str, pos: int) -> str:
+    """The lines after a Diagnostic-Code field that go on with its multi-line reply ("550-..."
+    at the start of a line, not indented as RFC 5322 folding would have them), joined."""
+    more: list[str] = []
+    while len(more) < MAX_REPLY_LINES:
+        m = _DSN_REPLY_LINE.match(text, pos)
+        if m is None:
+            break
+        more.append(m.group(1))
+        pos = m.end()
+    return "".join(" " + line for line in more)
 
 
 def _unfold(text: str) -> str:
@@ -396,7 +413,7 @@ def _parse_general(data: str | bytes, stage: Stage | str | None = None) -> Parse
         if m is not None:
             s = _DSN_STATUS.search(text)
             hint = enhanced_status(s.group(1), s.group(2), s.group(3)) if s else None
-            text = _unfold(m.group(1)).strip()
+            text = _unfold(m.group(1) + _dsn_reply_lines(text, m.end())).strip()
             low = text.lower()
             wrapper = "dsn"
     if "status=" in low:
