@@ -419,6 +419,10 @@ def _parse_general(data: str | bytes, stage: Stage | str | None = None) -> Parse
     if "status=" in low:
         inner = _postfix_status(text)
         if inner is not None:
+            # Postfix's own dsn= goes beside the words, never in place of the remote's codes.
+            dsn = _SENDMAIL_DSN.search(text) if hint is None and "dsn=" in low else None
+            if dsn is not None:
+                hint = enhanced_status(dsn.group(1), dsn.group(2), dsn.group(3))
             text = inner.strip()
             low = text.lower()
             wrapper = "postfix-log"
