@@ -119,6 +119,7 @@ def meaning_state(reader: MeaningReader) -> tuple[Any, ...]:
             tuple(sorted(str(s) for s in f.conditions.stages)),
             f.coded,
             f.general,
+            f.apart,
             tuple((e.reply, e.code, e.source, e.stage) for e in f.examples),
             f.note,
             f.file,
@@ -175,6 +176,7 @@ def _from_state(data: Any, reasons: Mapping[str, object]) -> tuple[Lexicon, list
         stages,
         coded,
         general,
+        apart,
         examples,
         note,
         file,
@@ -194,6 +196,7 @@ def _from_state(data: Any, reasons: Mapping[str, object]) -> tuple[Lexicon, list
                 ),
                 coded=coded,
                 general=general,
+                apart=apart,
                 examples=tuple(
                     Example(reply=reply, code=code, source=source, stage=stage)
                     for reply, code, source, stage in examples
