@@ -20,7 +20,14 @@ from typing import TYPE_CHECKING, Final
 import regex
 
 from .enums import Stage, Tier, Verdict
-from .policy import Decision, decide_fallback, decide_reason, decide_rule, verdict_of
+from .policy import (
+    RECIPIENT_FACTS,
+    Decision,
+    decide_fallback,
+    decide_reason,
+    decide_rule,
+    verdict_of,
+)
 from .prefilter import Prefilter
 from .reply import ParsedReply, parse_reply
 from .result import Classification, build
@@ -52,6 +59,12 @@ _clock = time.thread_time
 #: backtrack badly (prefilter.is_linear); longer texts and other patterns always use it.
 SHORT_TEXT = 1024
 _CACHE_KEY_MAX = 2048
+#: What words say of a failure's class when no code does: passing trouble, a delay (not
+#: "try again later", which servers add to permanent refusals too).
+TRANSIENT_CONCEPTS = frozenset({"transient"})
+#: Reasons that stock words state without a cause ("mailbox unavailable", RFC 5321 §4.2.3): a
+#: cause said elsewhere in the same reply decides instead.
+NO_REASON_GIVEN = frozenset({"mailbox_unavailable"})
 #: Bytes the table of results may hold by default (its strings, keys and results counted).
 CACHE_BYTES = 8 * 1024 * 1024
 #: What one entry costs beside its strings: the result object, the key tuple, the table slot.
@@ -395,6 +408,57 @@ class Classifier:
         decided = self._decide(helped, verdict_of(helped), first_match(helped))
         return decided if decided.recognised else result
 
+    def _reason_said(self, parsed: ParsedReply) -> tuple[Decision, str, str] | None:
+        """What the rest of a reply states, where a phrase rule found only stock words.
+
+        "Mailbox unavailable" is RFC 5321's text for 550 with no reason; when the same reply
+        goes on to give a cause that is not about the mailbox ("This server does not accept
+        mails from this sender address"), that cause decides.
+        """
+        meaning = self._ruleset.meaning
+        if meaning is None:
+            return None
+        frame = meaning.read(parsed.text, parsed.basic, parsed.enhanced, parsed.stage)
+        if frame is None or frame.frame.general or frame.frame.reason in RECIPIENT_FACTS:
+            return None
+        decision = decide_reason(
+            self._ruleset,
+            frame.frame.reason,
+            parsed,
+            tier=Tier.MEANING,
+            staged=bool(frame.frame.conditions.stages),
+        )
+        return None if decision is None else (decision, frame.frame.id, frame.matched)
+
+    def _said_transient(
+        self, parsed: ParsedReply, decision: Decision, rule: Rule | None
+    ) -> Decision:
+        """The decision for a reply with no code whose own words say the trouble is passing.
+
+        An MTA's text without a reply code ("temporary failure. Command output: maildir over
+        quota", a delay notice's "Delay reason: mailbox is full") states its class in words;
+        a reason whose code depends on the class then takes the transient one.
+        """
+        reason = decision.reason
+        meaning = self._ruleset.meaning
+        if (
+            reason is None
+            or meaning is None
+            or parsed.basic is not None
+            or parsed.enhanced is not None
+            or parsed.status is not None
+            or (rule is not None and rule.code is not None)
+        ):
+            return decision
+        policy = self._ruleset.reasons.get(reason)
+        if policy is None or policy.no_code is not None:
+            return decision
+        if policy.transient in (None, decision.code):
+            return decision
+        if not meaning.says(parsed.text, TRANSIENT_CONCEPTS):
+            return decision
+        return Decision(policy.transient, decision.tier, reason)
+
     def _decide(
         self,
         parsed: ParsedReply,
@@ -418,6 +482,11 @@ class Classifier:
                 decision = None
             else:
                 rule_id, matched = rule.id, m.group(0)
+                decision = self._said_transient(parsed, decision, rule)
+                if decision.reason in NO_REASON_GIVEN:
+                    said = self._reason_said(parsed)
+                    if said is not None:
+                        decision, rule_id, matched = said
         meaning = self._ruleset.meaning
         if decision is None and meaning is not None and verdict is not _SUCCESS:
             # What the words state, where no phrase rule recognised them: before the codes.
@@ -442,6 +511,7 @@ class Classifier:
                 )
                 if decision is not None:
                     rule_id, matched = frame.frame.id, frame.matched
+                    decision = self._said_transient(parsed, decision, None)
         if decision is None:
             decision = decide_fallback(self._ruleset, parsed)
         if decision is None:

@@ -161,7 +161,11 @@ def decide_fallback(rules: RuleSet, reply: ParsedReply) -> Decision | None:
         if reason is not None:
             if reason in RECIPIENT_FACTS and stage in _BEFORE_RCPT:
                 return Decision("554", Tier.ENHANCED, "sender_rejected")
-            code = code_for_reason(rules.reasons[reason], reply.basic, klass)
+            policy = rules.reasons[reason]
+            code = code_for_reason(policy, reply.basic, klass)
+            if reply.basic == 421 and policy.on_421 is None:
+                # The status says what ran short; the 421 says the server closes the channel.
+                code = "421"
             if code is not None:
                 return Decision(code, Tier.ENHANCED, reason)
     if reply.basic is not None:

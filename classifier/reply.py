@@ -110,6 +110,10 @@ _BEFORE_CODE = frozenset(":;>'\"")
 
 _DSN_FIELD = re.compile(r"(?im)^[ \t]*diagnostic-code[ \t]*:[ \t]*((?:.*)(?:\r?\n[ \t]+.*)*)")
 _DSN_STATUS = re.compile(r"(?im)^[ \t]*status[ \t]*:[ \t]*([245])\.([0-9]{1,3})\.([0-9]{1,3})")
+# A line that goes on with a multi-line reply: "550-text" or the last one, "550 text".
+_DSN_REPLY_LINE = re.compile(r"\r?\n([2-5][0-9][0-9][ -][^\n]*+)")
+#: Continuation lines of a Diagnostic-Code read at most (a reply is rarely longer).
+MAX_REPLY_LINES = 64
 _DIAG_TYPE = re.compile(r"^[ \t]*(smtp|x-[a-z0-9-]+|mta|esmtp|lmtp|x400|unix)[ \t]*;[ \t]*", re.I)
 # Every pattern below reads untrusted text: each is linear (no two repeats that can share
 # characters, possessive where a run could be split) or bounded, and where an unanchored
@@ -162,10 +166,33 @@ _QUOTED_REMOTE = re.compile(
     re.I | re.S,
 )
 
+# .NET's SmtpException: its own wording of the status code ("Mailbox unavailable.", localised),
+# then the server's words after "The server response was:".
+_CLIENT_RESPONSE = re.compile(
+    r"(?:the server response was|a resposta do servidor foi|la r[eé]ponse du serveur [eé]tait)"
+    r"\s*+:\s*+",
+    re.I,
+)
+# Python smtplib's exceptions show the reply as a tuple: "(550, b'not relaying to that domain')".
+_PY_REPLY = re.compile(r"\(([2-5][0-9][0-9]), b?(['\"])")
+
 # A bare single-line reply ("550 5.1.1 ...") that carries no wrapper or field to unwrap.
 _BARE = re.compile(r"[2-5][0-9][0-9][ -](?![^\n]*(?:SMTP error from remote|status=|\n))")
 _LATE_FAILURE = re.compile(r"(?:^|\s)([45][0-9][0-9])[ -](?:[45]\.[0-9]{1,3}\.[0-9]{1,3}\s)?")
 _FOLD = re.compile(r"\r?\n[ \t]+")
+
+
+def _dsn_reply_lines(text: str, pos: int) -> str:
+    """The lines after a Diagnostic-Code field that go on with its multi-line reply ("550-..."
+    at the start of a line, not indented as RFC 5322 folding would have them), joined."""
+    more: list[str] = []
+    while len(more) < MAX_REPLY_LINES:
+        m = _DSN_REPLY_LINE.match(text, pos)
+        if m is None:
+            break
+        more.append(m.group(1))
+        pos = m.end()
+    return "".join(" " + line for line in more)
 
 
 def _unfold(text: str) -> str:
@@ -458,12 +485,16 @@ def _parse_general(data: str | bytes, stage: Stage | str | None = None) -> Parse
         if m is not None:
             s = _DSN_STATUS.search(text)
             hint = enhanced_status(s.group(1), s.group(2), s.group(3)) if s else None
-            text = _unfold(m.group(1)).strip()
+            text = _unfold(m.group(1) + _dsn_reply_lines(text, m.end())).strip()
             low = text.lower()
             wrapper = "dsn"
     if "status=" in low:
         inner = _postfix_status(text)
         if inner is not None:
+            # Postfix's own dsn= goes beside the words, never in place of the remote's codes.
+            dsn = _SENDMAIL_DSN.search(text) if hint is None and "dsn=" in low else None
+            if dsn is not None:
+                hint = enhanced_status(dsn.group(1), dsn.group(2), dsn.group(3))
             text = inner.strip()
             low = text.lower()
             wrapper = "postfix-log"
@@ -549,6 +580,17 @@ def _parse_general(data: str | bytes, stage: Stage | str | None = None) -> Parse
             if dsn is not None:
                 hint = enhanced_status(dsn.group(1), dsn.group(2), dsn.group(3))
             return _finish(body, given, "sendmail", None, truncated, hint)
+    if "response" in low or "resposta" in low or "ponse du serveur" in low:
+        c = _CLIENT_RESPONSE.search(text)
+        if c is not None:
+            return _finish(text[c.end() :], given, "client", None, truncated, hint)
+    if ", b'" in text or ', b"' in text or ", '" in text:
+        p = _PY_REPLY.search(text)
+        if p is not None:
+            end = text.find(p.group(2) + ")", p.end())
+            if end > 0:
+                body = f"{p.group(1)} {text[p.end() : end]}"
+                return _finish(body, given, "client", None, truncated, hint)
     if "remote" in low or "server" in low:
         quoted = _quoted_remote(text)
         if quoted is not None:

@@ -21,6 +21,8 @@ FLOORS = {
     "batch-02.jsonl": (0.80, 0.93),
     "batch-03.jsonl": (0.80, 0.85),
     "batch-04.jsonl": (0.69, 0.75),
+    "batch-05.jsonl": (0.77, 0.91),
+    "batch-06.jsonl": (0.83, 0.95),
 }
 
 

@@ -153,6 +153,15 @@ class MeaningReader:
         """The frames, in the order they are tried."""
         return self._ready()[1]
 
+    def says(self, text: str, concepts: frozenset[str]) -> bool:
+        """Whether some clause of ``text`` says one of ``concepts``, not negated."""
+        lexicon = self._lexicon if self._lexicon is not None else self._ready()[0]
+        return any(
+            hit.concept in concepts and not hit.negated
+            for clause in clauses(text)
+            for hit in lexicon.find(clause)
+        )
+
     def read(
         self,
         text: str,

@@ -1,0 +1,90 @@
+"""Where the words of a reply say more than the phrase a rule recognised, or than its codes."""
+
+from __future__ import annotations
+
+import pytest
+
+from classifier import classify
+from classifier.reply import parse_reply
+
+
+@pytest.mark.parametrize(
+    ("reply", "stage", "code"),
+    [
+        # A count of bad recipients is a limit on the sender, not an unknown user.
+        ("451 too many invalid recipients", None, "202"),
+        ("421 smtp.example.it ESMTP - Too many invalid recipients from this IP", None, "421"),
+        ("550 5.1.1 invalid recipient", "rcpt", "131"),
+        # Without a code, the words give the class: a delay notice, a temporary failure.
+        ("fullbox@example.com\n    Delay reason: mailbox is full", None, "202"),
+        ("(temporary failure. Command output: maildrop: maildir over quota.)", None, "202"),
+        ("maildrop: maildir over quota.", None, "552"),
+        ("Dialup/transient IP not allowed.", "connect", "554"),
+        # Stock "mailbox unavailable" gives way to a cause stated in the same reply...
+        (
+            "550 5.2.1 Mailbox unavailable. This server does not accept mails from this sender"
+            " address",
+            "rcpt",
+            "554",
+        ),
+        # ...but not to another reading of the mailbox itself.
+        ("550 Mailbox unavailable", "rcpt", "134"),
+        # A 421 closes the channel, whatever ran short; another 4xx only defers.
+        ("421 4.3.4 allocated resources exceeded", None, "421"),
+        ("421 4.4.1 bye Connection reset by peer", None, "421"),
+        ("450 4.7.1 Too many concurrent connections", None, "202"),
+        ("421 4.7.0 Too many concurrent SMTP connections", None, "421"),
+        # RFC 3463's X.3.2 text: a service down for now, or (521) a host that takes no mail.
+        ("450 System not accepting network messages. (#4.3.2)", "rcpt", "202"),
+        # Protocol codes about commands and extensions keep their code.
+        ("503 5.5.0 AUTH not permitted now", None, "504"),
+        ("501 5.5.4 DSN extension has been disabled.", "rcpt", "501"),
+        ("555 RCPT TO parameters not recognized or not implemented", "rcpt", "504"),
+        # A recipient refused with nothing more said.
+        ("550 Recipient rejected", "rcpt", "131"),
+        ("Recipient address rejected", None, "131"),
+        ("550 inactive recipient rejected", "rcpt", "132"),
+    ],
+)
+def test_meaning_decides(reply: str, stage: str | None, code: str) -> None:
+    assert classify(reply, stage=stage).code == code
+
+
+def test_dotnet_client_exception_gives_the_server_words() -> None:
+    text = (
+        "System.Net.Mail.SmtpException: Mailbox unavailable. The server response was: 5.7.1"
+        " Unable to relay"
+    )
+    parsed = parse_reply(text)
+    assert parsed.text.startswith("5.7.1 Unable to relay")
+    assert parsed.wrapper == "client"
+    assert classify(text, stage="rcpt").code == "551"
+
+
+def test_python_smtplib_tuple_gives_code_and_words() -> None:
+    text = "smtplib.SMTPRecipientsRefused: {'a@example.net': (550, b'not relaying to that domain')}"
+    parsed = parse_reply(text)
+    assert (parsed.basic, parsed.text) == (550, "not relaying to that domain")
+    assert classify("SMTPConnectError: (421, b'4.7.0 Temporary System Problem')").code == "421"
+
+
+def test_python_tuple_without_closing_quote_is_left_as_text() -> None:
+    parsed = parse_reply("error (550, b'unterminated")
+    assert parsed.basic is None
+
+
+def test_diagnostic_code_continued_on_unindented_reply_lines() -> None:
+    text = (
+        "Diagnostic-Code: smtp; 550- Greetings 550-\n"
+        "550- The account you're trying to reach doesn't exist\n"
+        "550 Bye"
+    )
+    parsed = parse_reply(text)
+    assert "doesn't exist" in parsed.text
+    assert classify(text).code == "131"
+
+
+def test_diagnostic_code_continuation_is_bounded() -> None:
+    text = "Diagnostic-Code: smtp; 550-a\n" + "550-b\n" * 10_000
+    parsed = parse_reply(text)
+    assert parsed.text.count("b") <= 64
