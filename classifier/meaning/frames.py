@@ -159,6 +159,7 @@ class MeaningReader:
         return any(
             hit.concept in concepts and not hit.negated
             for clause in clauses(text)
+            if lexicon.may_say(clause, concepts)
             for hit in lexicon.find(clause)
         )
 

@@ -149,11 +149,12 @@ class Hit:
 class Lexicon:
     """Concepts and an index of their terms by first word, exact, stem or ending."""
 
-    __slots__ = ("_exact", "_kinds", "_pairs", "_prefix", "_suffix", "concepts")
+    __slots__ = ("_anchors", "_exact", "_kinds", "_pairs", "_prefix", "_suffix", "concepts")
 
     def __init__(self, concepts: Iterable[Concept]) -> None:
         self.concepts: Mapping[str, Concept] = MappingProxyType({c.name: c for c in concepts})
         self._kinds = {c.name: c.kind for c in self.concepts.values()}
+        self._anchors: dict[frozenset[str], tuple[frozenset[str], ...]] = {}
         exact: dict[str, list[Term]] = {}
         prefix: dict[str, list[Term]] = {}
         suffix: dict[str, list[Term]] = {}
@@ -190,6 +191,31 @@ class Lexicon:
     def kind(self, concept: str) -> ConceptKind | None:
         """The kind of a concept, None when the lexicon does not know it."""
         return self._kinds.get(concept)
+
+    def may_say(self, clause: list[str], concepts: frozenset[str]) -> bool:
+        """Whether a term of ``concepts`` could start at some token of ``clause`` (by the same
+        keys ``find`` looks terms up by): a cheap test before ``find`` reads every concept."""
+        anchors = self._anchors.get(concepts)
+        if anchors is None:
+            keys: tuple[set[str], set[str], set[str]] = (set(), set(), set())
+            for name in concepts:
+                concept = self.concepts.get(name)
+                for term in concept.terms if concept is not None else ():
+                    first = term.words[0]
+                    if first.endswith("*"):
+                        keys[1].add(first[:MIN_STEM])
+                    elif first.startswith("*"):
+                        keys[2].add(first[-MIN_STEM:])
+                    else:
+                        keys[0].add(first)
+            anchors = tuple(frozenset(k) for k in keys)
+            if len(self._anchors) < 64:  # a few fixed sets in practice; bounded all the same
+                self._anchors[concepts] = anchors
+        exact, prefix, suffix = anchors
+        return any(
+            token in exact or token[:MIN_STEM] in prefix or token[-MIN_STEM:] in suffix
+            for token in clause
+        )
 
     def find(self, clause: list[str]) -> list[Hit]:
         """Every concept said in the clause, negated states marked.
