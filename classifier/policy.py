@@ -130,7 +130,16 @@ def decide_rule(rules: RuleSet, rule: Rule, reply: ParsedReply) -> Decision | No
 def _enhanced_reason(rules: RuleSet, enhanced: str) -> str | None:
     klass, subject, detail = enhanced.split(".")
     table = rules.enhanced_fallback
-    for key in (enhanced, f"x.{subject}.{detail}", f"{klass}.{subject}.x", f"x.{subject}.x"):
+    # A class-wide entry ("2.x.x": delivered) outranks a subject shared by all classes: a
+    # success with a policy subject (2.7.0, a quarantine) is still a success.
+    keys = (
+        enhanced,
+        f"x.{subject}.{detail}",
+        f"{klass}.{subject}.x",
+        f"{klass}.x.x",
+        f"x.{subject}.x",
+    )
+    for key in keys:
         reason = table.get(key)
         if reason is not None:
             return reason
