@@ -130,7 +130,12 @@ def decide_rule(rules: RuleSet, rule: Rule, reply: ParsedReply) -> Decision | No
 def _enhanced_reason(rules: RuleSet, enhanced: str) -> str | None:
     klass, subject, detail = enhanced.split(".")
     table = rules.enhanced_fallback
-    for key in (enhanced, f"x.{subject}.{detail}", f"{klass}.{subject}.x", f"x.{subject}.x"):
+    # A class-wide entry ("2.x.x": delivered) outranks a subject shared by all classes: a
+    # success with a policy subject (2.7.0, a quarantine) is still a success. X.0.0 says
+    # nothing more than the basic code, which then decides.
+    wide = (f"{klass}.x.x",) if subject != "0" else ()
+    keys = (enhanced, f"x.{subject}.{detail}", f"{klass}.{subject}.x", *wide, f"x.{subject}.x")
+    for key in keys:
         reason = table.get(key)
         if reason is not None:
             return reason

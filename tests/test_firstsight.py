@@ -23,6 +23,8 @@ FLOORS = {
     "batch-04.jsonl": (0.69, 0.75),
     "batch-05.jsonl": (0.77, 0.91),
     "batch-06.jsonl": (0.83, 0.95),
+    "batch-07.jsonl": (0.82, 0.93),
+    "batch-08.jsonl": (0.84, 0.89),
 }
 
 
