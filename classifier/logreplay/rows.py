@@ -73,8 +73,6 @@ class ReplayRow:
         whether the platform retries the code (``final``: a recognised code it does not retry).
         """
         r, c = self.record, self.result
-        info = CATALOGUE.get(c.code)  # one look-up for the label, estado and retry
-        retry = info is not None and info.retry
         return {
             "source": self.source,
             "line": self.line,
@@ -88,19 +86,30 @@ class ReplayRow:
             "mta": r.mta,
             "mta_status": r.status,
             "dsn": r.dsn,
-            "code": c.code or None,
-            "label_en": "" if info is None else info.label_en,
-            "estado": "" if info is None else info.estado,
-            "retry": retry,
-            "final": info is not None and not retry,
-            "reason": c.reason,
-            "rule_id": c.rule_id,
-            "tier": c.tier.value,
-            "stage": c.stage.value,
+            **decision_columns(c),
             "matched": c.matched,
             "text": c.text or r.reply[:512],
             "note": c.note,
         }
+
+
+def decision_columns(c: Classification) -> dict[str, Any]:
+    """The columns a row takes from its decision alone (``code`` to ``stage``): ``code`` is
+    null when unrecognised; ``retry`` and ``final`` say whether the platform retries the code
+    (``final``: a recognised code it does not retry)."""
+    info = CATALOGUE.get(c.code)  # one look-up for the label, estado and retry
+    retry = info is not None and info.retry
+    return {
+        "code": c.code or None,
+        "label_en": "" if info is None else info.label_en,
+        "estado": "" if info is None else info.estado,
+        "retry": retry,
+        "final": info is not None and not retry,
+        "reason": c.reason,
+        "rule_id": c.rule_id,
+        "tier": c.tier.value,
+        "stage": c.stage.value,
+    }
 
 
 # --- classification of one record ------------------------------------------------------------
@@ -145,20 +154,7 @@ def _decision_json(c: Classification) -> str:
     key = (c.code, c.reason, c.rule_id, c.tier, c.stage)
     text = _DECISIONS.get(key)
     if text is None:
-        info = CATALOGUE.get(c.code)
-        retry = info is not None and info.retry
-        part = {
-            "code": c.code or None,
-            "label_en": "" if info is None else info.label_en,
-            "estado": "" if info is None else info.estado,
-            "retry": retry,
-            "final": info is not None and not retry,
-            "reason": c.reason,
-            "rule_id": c.rule_id,
-            "tier": c.tier.value,
-            "stage": c.stage.value,
-        }
-        text = _JSON.encode(part)[1:-1]
+        text = _JSON.encode(decision_columns(c))[1:-1]
         if len(_DECISIONS) >= _DECISIONS_MAX:
             _DECISIONS.clear()
         _DECISIONS[key] = text
