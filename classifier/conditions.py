@@ -40,7 +40,9 @@ __all__ = [
 BASIC_PATTERN = re.compile(r"^[245][0-9x][0-9x]$")
 #: The basic-code condition met by a reply without a reply code (an MTA's own text).
 NO_CODE = "none"
-#: An enhanced-status condition: "5.1.1", "x.7.x".
+#: The enhanced-status condition met by a reply without an enhanced status ("none").
+_NO_STATUS = (NO_CODE, NO_CODE, NO_CODE)
+#: An enhanced-status condition: "5.1.1", "x.7.x", or "none".
 ENHANCED_PATTERN = re.compile(r"^[245x]\.(?:[0-9]{1,3}|x)\.(?:[0-9]{1,3}|x)$")
 _EXAMPLE_KEYS = frozenset({"reply", "code", "stage", "source", "note"})
 
@@ -67,9 +69,10 @@ def code_matches(patterns: tuple[str, ...], value: str | None) -> bool:
 
 
 def enhanced_matches(patterns: tuple[tuple[str, str, str], ...], value: str | None) -> bool:
-    """Whether an enhanced status ("5.1.1") fits one of the patterns ("x.1.x" split in three)."""
+    """Whether an enhanced status ("5.1.1") fits one of the patterns ("x.1.x" split in three);
+    no status (None) fits only "none"."""
     if value is None:
-        return False
+        return _NO_STATUS in patterns
     parts = value.split(".")
     return any(all(p in ("x", v) for p, v in zip(pat, parts, strict=True)) for pat in patterns)
 
@@ -160,11 +163,14 @@ def parse_conditions(raw: dict[str, Any], file: str, rule_id: str) -> Conditions
             )
     enhanced_raw = str_list(raw.get("enhanced", []), file, rule_id, "enhanced")
     for e in enhanced_raw:
-        if not ENHANCED_PATTERN.match(e):
+        if e != NO_CODE and not ENHANCED_PATTERN.match(e):
             raise RuleError(
-                f"enhanced {e!r} is not like '5.1.1' or 'x.7.x'", file=file, rule_id=rule_id
+                f"enhanced {e!r} is not like '5.1.1', 'x.7.x' or 'none'", file=file, rule_id=rule_id
             )
-    enhanced = tuple((p[0], p[1], p[2]) for p in (e.split(".") for e in enhanced_raw))
+    enhanced = tuple(
+        _NO_STATUS if e == NO_CODE else (p[0], p[1], p[2])
+        for e, p in ((e, e.split(".")) for e in enhanced_raw)
+    )
     stages: set[Stage] = set()
     for s in str_list(raw.get("stage", []), file, rule_id, "stage"):
         st = Stage(s)

@@ -7,6 +7,7 @@ first by enhanced status (RFC 3463 subject.detail), then by basic code, then by 
 
 from __future__ import annotations
 
+import re
 from typing import Final, NamedTuple
 
 from .enums import Stage, Tier, Verdict
@@ -41,6 +42,9 @@ RECIPIENT_FACTS = frozenset(
 #: Reasons whose code does not depend on the reply class or on retries: the facts about the
 #: recipient and a refused relay (an MTA giving up does not change them, see outcome.gave_up).
 ADDRESS_FACTS = RECIPIENT_FACTS | {"relay_denied"}
+#: A word of a description: four letters, or three in lower case. A 4xx whose text has none
+#: ("450 MI:CEL", an opaque token) has no usable text (201).
+_WORD: Final = re.compile(r"[^\W\d_]{4,}|[a-z]{3}")
 _BEFORE_RCPT = frozenset({Stage.CONNECT, Stage.HELO, Stage.STARTTLS, Stage.AUTH, Stage.MAIL})
 _AFTER_RCPT = frozenset({Stage.DATA, Stage.END_OF_DATA})
 
@@ -175,7 +179,7 @@ def decide_fallback(rules: RuleSet, reply: ParsedReply) -> Decision | None:
                 return Decision(code, Tier.ENHANCED, reason)
     if reply.basic is not None:
         basic = reply.basic
-        if basic in (450, 451, 452) and not reply.text:
+        if basic in (450, 451, 452) and _WORD.search(reply.text) is None:
             return Decision("201", Tier.BASIC, None)
         if basic in (550, 551, 553) and (stage in _BEFORE_RCPT or stage in _AFTER_RCPT):
             return Decision("554", Tier.BASIC, None)

@@ -177,3 +177,62 @@ def test_a_delay_notice_is_not_a_give_up() -> None:
     text = "Your message could not be delivered for 4.0 hours.\nIt will be retried until it is 5.0 days old."
     result = classify(text)
     assert (result.code, result.rule_id) == ("202", "meaning.will-retry")
+
+
+@pytest.mark.parametrize(
+    ("reply", "code", "rule_id"),
+    [
+        # Stock words alone (hosts, numbers and addresses aside) name no cause: 201.
+        ("451 Try again later", "201", "meaning.no-cause"),
+        ("450 4.7.1 host mx.example.net [192.0.2.7] temporary failure #42", "201", None),
+        ("Temporary error in sending the message", "201", "meaning.no-cause-text"),
+        # One word that is not stock is a description: no longer "no cause".
+        ("451 Greylisted, please try again later", "202", None),
+        ("451 Temporary local problem - please try later", "202", None),
+        # 452 says storage ran short; 4.2.2 says the mailbox is full.
+        ("452 try later", "202", None),
+        ("450 4.2.2 <a@example.org>... temporary failure; please retry later", "202", None),
+        # Without a code, stock words must say the trouble passes.
+        ("Delivery failed", None, None),
+        # A 421 keeps its meaning: the server closes the channel.
+        ("421 4.3.0 Temporary failure", "421", None),
+    ],
+)
+def test_stock_words_alone_are_a_soft_bounce_without_description(
+    reply: str, code: str | None, rule_id: str | None
+) -> None:
+    result = Classifier(default_classifier().rules, cache_size=0).classify(reply)
+    if code is None:
+        assert result.code != "201"
+        return
+    assert result.code == code
+    if rule_id is not None:
+        assert result.rule_id == rule_id
+    if code != "201":
+        assert result.rule_id not in ("meaning.no-cause", "meaning.no-cause-text")
+
+
+def test_an_opaque_token_is_no_usable_text() -> None:
+    # No word of three lower-case or four letters: the basic code's "no text" case (201).
+    assert classify("450 MI:CEL").code == "201"
+    assert classify("450 BUSY").code != "201"
+
+
+def test_an_only_frame_needs_every_word(tmp_path: Path) -> None:
+    meaning = tmp_path / "meaning"
+    meaning.mkdir()
+    (meaning / "lexicon.toml").write_text(
+        '[acme_stock]\nkind = "topic"\nen = ["acme", "says", "no"]\n', encoding="utf-8"
+    )
+    (meaning / "frames.toml").write_text(
+        '[[frame]]\nid = "acme.says-no"\nreason = "policy_rejected"\n'
+        'all = ["acme_stock"]\nonly = ["acme_stock"]\nenhanced = ["none"]\n'
+        '[[frame.example]]\nreply = "550 ACME says no"\ncode = "554"\nsource = "test"\n',
+        encoding="utf-8",
+    )
+    clf = Classifier.from_dirs([tmp_path], cache_size=0)
+    assert clf.classify("550 ACME says no").rule_id == "acme.says-no"
+    assert clf.classify("550 ACME says no (mx.example.net [192.0.2.7])").rule_id == "acme.says-no"
+    assert clf.classify("550 ACME says no more mail").rule_id != "acme.says-no"
+    # enhanced = ["none"]: only a reply without an enhanced status.
+    assert clf.classify("550 5.7.1 ACME says no").rule_id != "acme.says-no"

@@ -50,6 +50,9 @@ class Frame:
     #: True: each slot must be said by words of its own ("mail" inside "does not accept
     #: mail" is not the subject of the clause).
     apart: bool = False
+    #: Concepts that, with the slots', must say every word of the reply (placeholders
+    #: aside): "temporary failure, please try again later" names no cause.
+    only: tuple[str, ...] = ()
     examples: tuple[Example, ...] = ()
     note: str | None = None
     file: str = ""
@@ -197,6 +200,8 @@ class MeaningReader:
         for frame in frames:
             if (frame.general and specific_status) or not frame.admits(basic, enhanced, stage):
                 continue
+            if frame.only and not _only(lexicon, text, frame):
+                continue
             for hits, at in per_clause:
                 if any(c in hits for c in frame.none):
                     continue
@@ -211,6 +216,26 @@ class MeaningReader:
         return None
 
 
+#: Words of a reply, at most, for a frame with ``only``: stock replies are short.
+ONLY_MAX_TOKENS = 24
+
+
+def _only(lexicon: Lexicon, text: str, frame: Frame) -> bool:
+    """Whether every word of ``text`` is said by the frame's concepts or is a placeholder."""
+    allowed = {c for slot in frame.all for c in slot} | set(frame.only)
+    parts = clauses(text)
+    if sum(len(c) for c in parts) > ONLY_MAX_TOKENS:
+        return False
+    for clause in parts:
+        covered = [token.isupper() for token in clause]  # ADDR, HOST, IP …: not words
+        for hit in lexicon.find(clause):
+            if hit.concept in allowed:
+                covered[hit.start : hit.end] = [True] * (hit.end - hit.start)
+        if not all(covered):
+            return False
+    return True
+
+
 _FRAME_KEYS = frozenset(
     {
         "id",
@@ -221,6 +246,7 @@ _FRAME_KEYS = frozenset(
         "coded",
         "general",
         "apart",
+        "only",
         "basic",
         "enhanced",
         "stage",
@@ -268,7 +294,8 @@ def parse_frames(
             raise RuleError(f"unknown reason {reason!r}", file=file, rule_id=frame_id)
         required = _slots(raw.get("all"), frame_id, file)
         excluded = _names(raw.get("none", []), "none", frame_id, file)
-        for name in (*(c for slot in required for c in slot), *excluded):
+        only = _names(raw.get("only", []), "only", frame_id, file)
+        for name in (*(c for slot in required for c in slot), *excluded, *only):
             kind = lexicon.kind(name.removeprefix("!"))
             if kind is None or kind is ConceptKind.NEGATION:
                 raise RuleError(f"unknown concept {name!r}", file=file, rule_id=frame_id)
@@ -300,6 +327,7 @@ def parse_frames(
                 coded=coded,
                 general=general,
                 apart=apart,
+                only=only,
                 examples=parse_examples(raw, file, frame_id, what="[[frame.example]]"),
                 note=str(note) if note is not None else None,
                 file=file,

@@ -120,6 +120,7 @@ def meaning_state(reader: MeaningReader) -> tuple[Any, ...]:
             f.coded,
             f.general,
             f.apart,
+            f.only,
             tuple((e.reply, e.code, e.source, e.stage) for e in f.examples),
             f.note,
             f.file,
@@ -177,6 +178,7 @@ def _from_state(data: Any, reasons: Mapping[str, object]) -> tuple[Lexicon, list
         coded,
         general,
         apart,
+        only,
         examples,
         note,
         file,
@@ -197,6 +199,7 @@ def _from_state(data: Any, reasons: Mapping[str, object]) -> tuple[Lexicon, list
                 coded=coded,
                 general=general,
                 apart=apart,
+                only=only,
                 examples=tuple(
                     Example(reply=reply, code=code, source=source, stage=stage)
                     for reply, code, source, stage in examples
