@@ -186,7 +186,8 @@ class MeaningReader:
         if not text or not frames:
             return None
         per_clause: list[tuple[dict[str, Hit], list[float] | None]] = []
-        for clause in clauses(text):
+        parts = clauses(text)
+        for clause in parts:
             found = _clause_hits(lexicon, clause)
             if found:
                 per_clause.append((found, positions(clause)))
@@ -200,8 +201,6 @@ class MeaningReader:
         for frame in frames:
             if (frame.general and specific_status) or not frame.admits(basic, enhanced, stage):
                 continue
-            if frame.only and not _only(lexicon, text, frame):
-                continue
             for hits, at in per_clause:
                 if any(c in hits for c in frame.none):
                     continue
@@ -212,6 +211,8 @@ class MeaningReader:
                 span = last - first if at is None else at[last] - at[first]
                 if span > frame.within or (frame.apart and _overlap(chosen)):
                     continue
+                if frame.only and not _only(lexicon, parts, frame):
+                    break
                 return FrameMatch(frame, tuple(shown(h.words) for h in chosen))
         return None
 
@@ -220,10 +221,9 @@ class MeaningReader:
 ONLY_MAX_TOKENS = 24
 
 
-def _only(lexicon: Lexicon, text: str, frame: Frame) -> bool:
-    """Whether every word of ``text`` is said by the frame's concepts or is a placeholder."""
+def _only(lexicon: Lexicon, parts: list[list[str]], frame: Frame) -> bool:
+    """Whether every word of the clauses is said by the frame's concepts or is a placeholder."""
     allowed = {c for slot in frame.all for c in slot} | set(frame.only)
-    parts = clauses(text)
     if sum(len(c) for c in parts) > ONLY_MAX_TOKENS:
         return False
     for clause in parts:
