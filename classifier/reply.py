@@ -137,6 +137,14 @@ _LOST = re.compile(
     re.I | re.S,
 )
 _SUSPENDED = re.compile(r"^delivery temporarily suspended:\s*", re.I)
+#: How Postfix's reasons begin, as mailq shows them in brackets.
+_MAILQ_REASONS = (
+    "delivery temporarily suspended:",
+    "host ",
+    "connect to ",
+    "lost connection with ",
+    "conversation with ",
+)
 # Postfix bounce text starts with the recipient: "<a@b> (expanded from <c@d>): ...".
 _RCPT_PREFIX = re.compile(r"^<[^<>\s]*>(?: \(expanded from <[^<>\s]*>\))?:\s*")
 _CONNECT_TO = re.compile(r"^connect to ([^\s\[]+?)(?:\[[^\]]*\](?::\d+)?)?:\s*", re.I)
@@ -511,6 +519,10 @@ def _parse_general(data: str | bytes, stage: Stage | str | None = None) -> Parse
             low = text.lower()
     if wrapper != "raw" and _BARE.match(text) is not None:
         return _finish(text, given, wrapper, None, truncated, hint)
+    if low.startswith("(") and text.endswith(")") and low[1:].startswith(_MAILQ_REASONS):
+        # mailq shows a deferred message's reason in brackets: "(connect to …: timed out)".
+        text = text[1:-1].strip()
+        low = text.lower()
     while low.startswith("delivery temporarily suspended:"):
         text = _SUSPENDED.sub("", text, count=1).strip()
         low = text.lower()

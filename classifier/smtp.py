@@ -180,7 +180,9 @@ def find_stage(text: str) -> Stage | None:
 
 #: An enhanced status standing alone ("#5.1.1", "(5.1.1)", "dsn=5.1.1", "Status: 5.1.1"); an
 #: IP address or a version number is not one.
-ENHANCED = re.compile(r"(?<![0-9.])([245])\.([0-9]{1,3})\.([0-9]{1,3})(?![0-9]|\.[0-9])")
+#: An enhanced status stands apart: not inside a number, a word or a path ("ruby/2.2.0/net",
+#: "v2.7.1" are versions).
+ENHANCED = re.compile(r"(?<![0-9A-Za-z_./])([245])\.([0-9]{1,3})\.([0-9]{1,3})(?![0-9]|\.[0-9]|/)")
 
 
 def enhanced_status(klass: str, subject: str, detail: str) -> str:
@@ -193,8 +195,8 @@ def enhanced_status(klass: str, subject: str, detail: str) -> str:
 # ENHANCED without its leading look-behind: a pattern that starts with a character class is
 # searched with a fast scan for that class, a look-behind is tried at every position (3x
 # slower on typical replies). find_enhanced checks the character before itself.
-_ENHANCED_BODY = re.compile(r"([245])\.([0-9]{1,3})\.([0-9]{1,3})(?![0-9]|\.[0-9])")
-_NOT_BEFORE = frozenset("0123456789.")
+_ENHANCED_BODY = re.compile(r"([245])\.([0-9]{1,3})\.([0-9]{1,3})(?![0-9]|\.[0-9]|/)")
+_NOT_BEFORE = frozenset("0123456789./_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
 
 
 def find_enhanced(text: str) -> str | None:

@@ -242,3 +242,19 @@ def test_utf8_cut_inside_a_character_keeps_what_is_whole() -> None:
     assert decode("550 Buzón".encode()[:8])[0] == "550 Buz"
     text = decode("550 caixa postal cheia, ção".encode() + b"\xff")[0]
     assert text.startswith("550 caixa postal cheia, ção")  # mostly UTF-8: read as UTF-8
+
+
+def test_a_version_or_path_is_not_an_enhanced_status() -> None:
+    # Ruby's backtrace names its library directory "2.2.0": not a success status.
+    parsed = parse_reply("end of file reached (EOFError) from /usr/lib/ruby/2.2.0/net/smtp.rb:526")
+    assert parsed.enhanced is None
+    assert parse_reply("client v2.7.1 failed").enhanced is None
+    assert parse_reply("550-5.1.1 The email account does not exist").enhanced == "5.1.1"
+    assert parse_reply("Diagnostic: dsn=5.1.1, status=bounced").enhanced == "5.1.1"
+
+
+def test_mailq_brackets_around_a_postfix_reason_are_unwrapped() -> None:
+    text = "(delivery temporarily suspended: connect to mx.example.net[192.0.2.7]:25: Connection timed out)"
+    result = classify(text)
+    assert (result.code, result.reason) == ("113", "connection_failed")
+    assert result.text.startswith("connect to mx.example.net")
