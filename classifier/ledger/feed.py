@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Final
 
 from ..logs import BOUNCED, DEFERRED, EXPIRED, SENT
 from .ledger import BATCH, Ledger, RecordCounts
-from .model import LedgerEvent, event_key, normalise_address, parse_time
+from .model import LedgerEvent, event_key, joined_key, normalise_address, parse_time
 from .policy import EventRow
 
 if TYPE_CHECKING:
@@ -141,7 +141,7 @@ class ReplayFeed:
 
     def _extend(self, rows: Iterable[LedgerRow], out: list[EventRow]) -> None:
         counts, pending, year = self.counts, self.pending, self.year
-        append, defer = out.append, self._defer
+        append, defer, key_of = out.append, self._defer, joined_key
         for source, line, mta, time, qid, recipient, status, reply, code, reason in rows:
             if not recipient:
                 if status == EXPIRED and qid in pending:
@@ -163,8 +163,8 @@ class ReplayFeed:
             when = parse_time(time, year)
             if not when:
                 counts.no_time += 1
-            if time and qid:
-                key = event_key("log", mta, time, qid, address, status, reply)
+            if time and qid:  # event_key("log", ...), its parts joined here
+                key = key_of(f"log\0{mta}\0{time}\0{qid}\0{address}\0{status}\0{reply}")
             else:
                 key = event_key("line", source, str(line), address)
             append((key, address, when, code, transient, reason, f"{source}:{line}", line))
