@@ -163,8 +163,8 @@ class ReplayFeed:
             when = parse_time(time, year)
             if not when:
                 counts.no_time += 1
-            if time and qid:  # event_key("log", ...), its parts joined here
-                key = key_of(f"log\0{mta}\0{time}\0{qid}\0{address}\0{status}\0{reply}")
+            if time and qid:  # event_key("log", ...) without its call
+                key = key_of("\0".join(("log", mta, time, qid, address, status, reply)))
             else:
                 key = event_key("line", source, str(line), address)
             append((key, address, when, code, transient, reason, f"{source}:{line}", line))
