@@ -147,3 +147,21 @@ def test_syslog_times_and_what_is_not_one() -> None:
     for bad in ("Nov 26 11:31:61", "Nov 26 11x31:27", "Nov 26 11:31:2x", "Foo 26 11:31:27",
                 "Nov 26 24:00:00", "Nov 26 11:60:00", "Nov 31 11:31:27"):  # fmt: skip
         assert parse_time(bad, 2025) == 0.0, bad
+
+
+_TIME_CHARS = st.sampled_from("Nov 26 11:31:27 Dec 31 23:59:60 2025-11-26T1.:x٣")
+
+
+@given(st.lists(st.text(_TIME_CHARS, min_size=13, max_size=17) | st.sampled_from(
+    ["Nov 26 11:31:27", "Nov 26 11:31:60", "Nov 26 11:31:61", "1764156687.1234",
+     "Feb 29 00:00:00", "Nov 26 11:31:٣٣", "2025-11-26T11:3", "Nov 26 11:31:2x"]
+), max_size=8))  # fmt: skip
+def test_the_feed_reads_times_as_parse_time(times: list[str]) -> None:
+    feed = ReplayFeed(year=2025)
+    for year in (2025, 2024):  # a feed whose year changes reads its minutes again
+        feed.year = year
+        for n, text in enumerate(times):
+            (row,) = feed.of(
+                "x.log", n, "postfix", text, "Q1", "a@x.test", "sent", "250 ok", "250", ""
+            )
+            assert row[2] == parse_time(text, year), text
