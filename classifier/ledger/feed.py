@@ -168,7 +168,7 @@ class ReplayFeed:
                     defer(qid, address)
                 elif status in _FINAL and qid in pending:
                     pending[qid].discard(address)
-            if len(time) == 15 and time[12] == ":":  # parse_time's syslog time, its minute here
+            if len(time) == 15 and time[9] == ":" and time[12] == ":":  # as parse_time reads it
                 start = minutes.get(time[:12])
                 if start is None:
                     start = self._minute(time[:12])

@@ -259,7 +259,7 @@ def parse_time(text: str, year: int) -> float:
     RFC 3339 / ISO 8601 (Exim, PowerMTA, RFC 5424 syslog) and epoch seconds (KumoMTA).
     Times without a zone are taken as UTC.
     """
-    if len(text) == 15 and text[12] == ":":
+    if len(text) == 15 and text[9] == ":" and text[12] == ":":
         second = text[13:]
         if second.isdecimal() and (start := _syslog_minute(text[:12], year)):
             seconds = int(second)
@@ -275,8 +275,6 @@ def _syslog_minute(head: str, year: int) -> float:
     A log's lines come in time order, so the minutes in use (1 440 a day) stay in the
     bounded cache.
     """
-    if head[9] != ":":
-        return 0.0
     midnight = _syslog_day(head[:6], year)
     hour, minute = head[7:9], head[10:12]
     if not (midnight and hour.isdecimal() and minute.isdecimal()):
