@@ -196,11 +196,16 @@ def _docs_blocks(r: dict[str, Any]) -> dict[str, str]:
     parts = (
         ("the ledger alone: the feed (each row's address, key and time)", "feed_", ""),
         (f"the ledger alone: recording in SQLite ({_n(a['batches'])} batches)", "record_", ""),
-        ("**the ledger alone: feed and recording**", "", f" (goal {_n(GOAL)})"),
+        (
+            "**the ledger alone: feed and recording**",
+            "",
+            f" (goal {_n(GOAL)}, {1e6 / GOAL:.0f} us)",
+        ),
     )
     rows += [
         f"| {label} | | {events} | {a[part + 'cpu_seconds']:.1f} s | "
-        f"{_n(a[part + 'events_per_cpu_s'])} events{goal} |"
+        f"{_n(a[part + 'events_per_cpu_s'])} events, "
+        f"{1e6 / a[part + 'events_per_cpu_s']:.1f} us each{goal} |"
         for label, part, goal in parts
     ]
     table = "\n".join(

@@ -4,8 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from classifier import classify_message, replay_lines
-from classifier.ledger import Decision, Ledger, ReplayFeed, message_events, parse_time
+from classifier.ledger import (
+    Decision,
+    Ledger,
+    ReplayFeed,
+    event_key,
+    message_events,
+    normalise_address,
+    parse_time,
+)
+from classifier.ledger.model import _normalise
 
 from .conftest import FIXTURES
 
@@ -36,6 +48,14 @@ def test_fixture_log_events_and_content_keys() -> None:
     again = list(ReplayFeed(year=2025).events(replay_lines(lines, source="renamed.log")))
     assert [e.key for e in again] == [e.key for e in events]
     assert len({e.key for e in events}) == len(events)
+    # the feed's loop joins the key's parts itself: the same keys as event_key
+    by_line = {(e.origin, e.address): e.key for e in events}
+    for row in rows:
+        r = row.record
+        address = normalise_address(row.recipient)
+        assert address is not None
+        parts = ("log", r.mta, r.time, r.queue_id, address, r.status, r.reply)
+        assert by_line[f"a.log:{row.line}", address] == event_key(*parts)
 
 
 def test_expiry_gives_the_deferred_recipients_133_at_its_time(tmp_path: Path) -> None:
@@ -104,3 +124,44 @@ def test_message_time_reads_the_date_or_gives_zero() -> None:
         b"",
     ):
         assert message_time(bad) == 0.0
+
+
+#: Characters that make addresses hard to normalise: case, brackets, dots, spaces, controls.
+_ADDRESS_CHARS = st.sampled_from("aZ9.@<> \t\x00\x7f_-+éÉ\u212b\ud800")
+
+
+@given(st.text(_ADDRESS_CHARS, max_size=12) | st.from_regex(r"[a-z0-9.]{1,8}@[a-z.]{1,8}"))
+def test_the_short_way_for_plain_addresses_normalises_as_the_full_one(raw: str) -> None:
+    assert normalise_address(raw) == _normalise(raw)
+
+
+def test_long_addresses_are_refused_either_way() -> None:
+    long = "a" * 250 + "@x.test"
+    assert normalise_address(long) is None and _normalise(long) is None
+    assert normalise_address(long[5:]) == long[5:]
+
+
+def test_syslog_times_and_what_is_not_one() -> None:
+    assert parse_time("Nov 26 11:31:27", 2025) == 1764156687.0
+    assert parse_time("Nov 26 11:31:60", 2025) == 1764156720.0  # a leap second
+    for bad in ("Nov 26 11:31:61", "Nov 26 11x31:27", "Nov 26 11:31:2x", "Foo 26 11:31:27",
+                "Nov 26 24:00:00", "Nov 26 11:60:00", "Nov 31 11:31:27"):  # fmt: skip
+        assert parse_time(bad, 2025) == 0.0, bad
+
+
+_TIME_CHARS = st.sampled_from("Nov 26 11:31:27 Dec 31 23:59:60 2025-11-26T1.:x٣")
+
+
+@given(st.lists(st.text(_TIME_CHARS, min_size=13, max_size=17) | st.sampled_from(
+    ["Nov 26 11:31:27", "Nov 26 11:31:60", "Nov 26 11:31:61", "1764156687.1234",
+     "Feb 29 00:00:00", "Nov 26 11:31:٣٣", "2025-11-26T11:3", "Nov 26 11:31:2x"]
+), max_size=8))  # fmt: skip
+def test_the_feed_reads_times_as_parse_time(times: list[str]) -> None:
+    feed = ReplayFeed(year=2025)
+    for year in (2025, 2024):  # a feed whose year changes reads its minutes again
+        feed.year = year
+        for n, text in enumerate(times):
+            (row,) = feed.of(
+                "x.log", n, "postfix", text, "Q1", "a@x.test", "sent", "250 ok", "250", ""
+            )
+            assert row[2] == parse_time(text, year), text

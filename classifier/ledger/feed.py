@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Final
 
 from ..logs import BOUNCED, DEFERRED, EXPIRED, SENT
 from .ledger import BATCH, Ledger, RecordCounts
-from .model import LedgerEvent, event_key, normalise_address, parse_time
+from .model import LedgerEvent, event_key, joined_key, normalise_address, parse_time
 from .policy import EventRow
 
 if TYPE_CHECKING:
@@ -34,6 +34,8 @@ __all__ = ["FeedCounts", "ReplayFeed", "ReplaySink", "message_events", "message_
 #: Queue ids whose deferred recipients are remembered for an expiry, at most.
 PENDING_MAX: Final = 200_000
 _FINAL: Final = frozenset({SENT, BOUNCED, EXPIRED})
+#: Syslog minutes whose start the feed remembers (a day has 1 440).
+MINUTES_MAX: Final = 4096
 #: Header bytes read for a message's Date.
 _HEADER_BYTES: Final = 64 * 1024
 
@@ -76,6 +78,9 @@ class ReplayFeed:
         self.year = year or _default_year()
         self.counts = FeedCounts()
         self.pending: OrderedDict[str, set[str]] = OrderedDict()
+        #: Syslog minutes read ("Nov 26 11:31" to seconds): a day of them at most.
+        self.minutes: dict[str, float] = {}
+        self.minutes_year = self.year
 
     def events(self, rows: Iterable[ReplayRow]) -> Iterator[LedgerEvent]:
         """The events of ``rows``; counts what gave none in ``counts``."""
@@ -140,8 +145,11 @@ class ReplayFeed:
             counts.events += len(out) - before
 
     def _extend(self, rows: Iterable[LedgerRow], out: list[EventRow]) -> None:
-        counts, pending, year = self.counts, self.pending, self.year
-        append, defer = out.append, self._defer
+        counts, pending, year, minutes = self.counts, self.pending, self.year, self.minutes
+        if self.minutes_year != year:  # the minutes were read in another year
+            minutes.clear()
+            self.minutes_year = year
+        append, defer, key_of = out.append, self._defer, joined_key
         for source, line, mta, time, qid, recipient, status, reply, code, reason in rows:
             if not recipient:
                 if status == EXPIRED and qid in pending:
@@ -160,14 +168,30 @@ class ReplayFeed:
                     defer(qid, address)
                 elif status in _FINAL and qid in pending:
                     pending[qid].discard(address)
-            when = parse_time(time, year)
+            if len(time) == 15 and time[9] == ":" and time[12] == ":":  # as parse_time reads it
+                start = minutes.get(time[:12])
+                if start is None:
+                    start = self._minute(time[:12])
+                second = time[13:]
+                when = 0.0
+                if start and second.isdecimal() and (s := int(second)) < 61:
+                    when = start + s
+            else:
+                when = parse_time(time, year)
             if not when:
                 counts.no_time += 1
-            if time and qid:
-                key = event_key("log", mta, time, qid, address, status, reply)
+            if time and qid:  # event_key("log", ...) without its call
+                key = key_of("\0".join(("log", mta, time, qid, address, status, reply)))
             else:
                 key = event_key("line", source, str(line), address)
             append((key, address, when, code, transient, reason, f"{source}:{line}", line))
+
+    def _minute(self, head: str) -> float:
+        """The start of a syslog minute ("Nov 26 11:31"), 0.0 when it is none, remembered."""
+        if len(self.minutes) >= MINUTES_MAX:
+            self.minutes.clear()
+        start = self.minutes[head] = parse_time(f"{head}:00", self.year)
+        return start
 
     def _defer(self, qid: str, address: str) -> None:
         waiting = self.pending.get(qid)
