@@ -106,7 +106,9 @@ _LINE = re.compile(
 # _embedded_reply around each code found: a search led by that alternation would try it at
 # every position of the text.
 _EMBEDDED_CODE = re.compile(r"[2-5][0-9][0-9][ -](?=\S)")
-_BEFORE_CODE = frozenset(":;>'\"")
+#: What may stand right before an embedded reply: a label's colon, a quote, a key's "="
+#: ("response=421-4.7.0 Try again later", as client libraries log it).
+_BEFORE_CODE = frozenset(":;>'\"=")
 
 _DSN_FIELD = re.compile(r"(?im)^[ \t]*diagnostic-code[ \t]*:[ \t]*((?:.*)(?:\r?\n[ \t]+.*)*)")
 _DSN_STATUS = re.compile(r"(?im)^[ \t]*status[ \t]*:[ \t]*([245])\.([0-9]{1,3})\.([0-9]{1,3})")
@@ -250,7 +252,7 @@ def _split_reply(text: str) -> tuple[int | None, str | None, str]:
 
 def _embedded_reply(body: str) -> tuple[int, int]:
     """Where the first code standing alone in ``body`` starts with what stands before it
-    (``(?:^|[:;>]\\s*|\\s-\\s|'|")[2-5][0-9][0-9][ -](?=\\S)``), and where the code
+    (``(?:^|[:;>]\\s*|\\s-\\s|'|"|=)[2-5][0-9][0-9][ -](?=\\S)``), and where the code
     itself starts; (-1, -1) when there is none.
 
     Codes are found in order; the first with a valid head before it is the leftmost match

@@ -258,3 +258,10 @@ def test_mailq_brackets_around_a_postfix_reason_are_unwrapped() -> None:
     result = classify(text)
     assert (result.code, result.reason) == ("113", "connection_failed")
     assert result.text.startswith("connect to mx.example.net")
+
+
+def test_a_reply_logged_as_a_key_value_is_found() -> None:
+    parsed = parse_reply("Server terminates connection. response=421-4.7.0 Try again later")
+    assert (parsed.basic, parsed.enhanced) == (421, "4.7.0")
+    # A number that only looks like a code inside a key's value is not one.
+    assert parse_reply("to=<a@example.org>, delay=238024, status=deferred").basic is None
