@@ -168,7 +168,7 @@ def decide_fallback(rules: RuleSet, reply: ParsedReply) -> Decision | None:
     if reply.enhanced is not None and reply.enhanced[0] == (klass or reply.enhanced[0]):
         reason = _enhanced_reason(rules, reply.enhanced)
         if reason is not None:
-            if reason in RECIPIENT_FACTS and stage in _BEFORE_RCPT:
+            if reason in RECIPIENT_FACTS and stage in _BEFORE_RCPT and reply.basic != 421:
                 return Decision("554", Tier.ENHANCED, "sender_rejected")
             policy = rules.reasons[reason]
             code = code_for_reason(policy, reply.basic, klass)

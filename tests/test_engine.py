@@ -188,3 +188,15 @@ def test_rule_set_copies_the_tables_it_is_given() -> None:
     copy = RuleSet(rules.rules, rules.reasons, rules.enhanced_fallback, basic)
     basic["550"] = "250"
     assert copy.basic_fallback["550"] == "550"
+
+
+def test_a_421_closes_the_channel_whatever_status_it_carries() -> None:
+    # 4.2.1 is about a mailbox; in a 421 before RCPT it is not a refused sender (554).
+    assert classify("421 4.2.1 Connection deferred", stage="connect").code == "421"
+
+
+def test_the_senders_own_allowance_is_not_a_full_mailbox() -> None:
+    assert classify("550 5.4.5 Daily user sending quota exceeded.").code == "554"
+    assert (
+        classify("552 5.2.2 The email account that you tried to reach is over quota").code == "552"
+    )

@@ -147,8 +147,14 @@ def test_a_protocol_error_naming_a_command_keeps_its_basic_code(reply: str, code
 
 
 def test_a_protocol_code_without_a_command_is_still_read() -> None:
-    result = classify("500 Line limit exceeded")
-    assert (result.code, result.rule_id) == ("552", "meaning.size-exceeded")
+    result = classify("500 Message size exceeded")
+    assert (result.code, result.rule_id) == ("552", "meaning.message-too-large")
+
+
+def test_a_line_over_the_limit_is_the_form_not_the_size() -> None:
+    # RFC 5321 §4.5.3.1.6: "500 Line too long" is the protocol's answer.
+    assert classify("500 Line limit exceeded").code == "500"
+    assert classify("550 Maximum line length exceeded").code == "554"
 
 
 def test_an_unknown_host_while_connecting_is_a_dns_failure() -> None:
