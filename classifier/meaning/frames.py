@@ -196,7 +196,7 @@ class MeaningReader:
         if basic is not None and 500 <= basic <= 504 and any(COMMAND in h for h, _ in per_clause):
             # A protocol error (500-504) that names a command or its arguments is about the
             # protocol, and the basic code says precisely how: "501 Invalid RCPT TO" is bad
-            # syntax, not an unknown recipient ("500 Message size exceeded" still reads as size).
+            # syntax, not an unknown recipient ("500 Line limit exceeded" still reads as size).
             return None
         for frame in frames:
             if (frame.general and specific_status) or not frame.admits(basic, enhanced, stage):
