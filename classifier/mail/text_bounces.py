@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from ..smtp import find_stage
+from ..smtp import find_enhanced, find_stage
 from .dsn import ADDRESS_PATTERN, RecipientEvidence, clean_address
 
 __all__ = [
@@ -194,7 +194,6 @@ _NOT_RECIPIENT = re.compile(
 )
 
 _REPLY_CODE = re.compile(r"(?<![\d.])([245]\d\d)(?:[ -]|$)(?:\s*([245]\.\d{1,3}\.\d{1,3}))?")
-_ENHANCED = re.compile(r"(?<![\d.])[245]\.\d{1,3}\.\d{1,3}(?![\d.])")
 _FAILURE_CODE = re.compile(
     r"(?<![\d.])(?:[45]\.\d{1,3}\.\d{1,3}(?![\d.])|[45]\d\d(?:[ -]|$))", re.MULTILINE
 )
@@ -241,7 +240,7 @@ def looks_like_bounce_text(text: str) -> bool:
 
 def has_reply_code(text: str) -> bool:
     """Does the text carry an SMTP reply code or an enhanced status code?"""
-    return bool(_ENHANCED.search(text) or _REPLY_CODE.search(text))
+    return find_enhanced(text) is not None or _REPLY_CODE.search(text) is not None
 
 
 def _clean_segment(lines: Iterable[str]) -> str:
