@@ -224,19 +224,23 @@ def test_an_opaque_token_is_no_usable_text() -> None:
     assert classify("450 BUSY").code != "201"
 
 
-def test_an_only_frame_needs_every_word(tmp_path: Path) -> None:
-    meaning = tmp_path / "meaning"
+def _user_meaning(root: Path, lexicon: str, frames: str) -> Classifier:
+    """A classifier with a user rule directory holding these lexicon and frames files."""
+    meaning = root / "meaning"
     meaning.mkdir()
-    (meaning / "lexicon.toml").write_text(
-        '[acme_stock]\nkind = "topic"\nen = ["acme", "says", "no"]\n', encoding="utf-8"
-    )
-    (meaning / "frames.toml").write_text(
+    (meaning / "lexicon.toml").write_text(lexicon, encoding="utf-8")
+    (meaning / "frames.toml").write_text(frames, encoding="utf-8")
+    return Classifier.from_dirs([root], cache_size=0)
+
+
+def test_an_only_frame_needs_every_word(tmp_path: Path) -> None:
+    clf = _user_meaning(
+        tmp_path,
+        '[acme_stock]\nkind = "topic"\nen = ["acme", "says", "no"]\n',
         '[[frame]]\nid = "acme.says-no"\nreason = "policy_rejected"\n'
         'all = ["acme_stock"]\nonly = ["acme_stock"]\nenhanced = ["none"]\n'
         '[[frame.example]]\nreply = "550 ACME says no"\ncode = "554"\nsource = "test"\n',
-        encoding="utf-8",
     )
-    clf = Classifier.from_dirs([tmp_path], cache_size=0)
     assert clf.classify("550 ACME says no").rule_id == "acme.says-no"
     assert clf.classify("550 ACME says no (mx.example.net [192.0.2.7])").rule_id == "acme.says-no"
     assert clf.classify("550 ACME says no more mail").rule_id != "acme.says-no"
