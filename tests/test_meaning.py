@@ -218,6 +218,10 @@ def test_stock_words_alone_are_a_soft_bounce_without_description(
         assert result.rule_id not in ("meaning.no-cause", "meaning.no-cause-text")
 
 
+def test_stock_words_alone_show_every_word_as_evidence() -> None:
+    assert classify("451 Try again later").matched == "try again later"
+
+
 def test_an_opaque_token_is_no_usable_text() -> None:
     # No word of three lower-case or four letters: the basic code's "no text" case (201).
     assert classify("450 MI:CEL").code == "201"

@@ -211,8 +211,11 @@ class MeaningReader:
                 span = last - first if at is None else at[last] - at[first]
                 if span > frame.within or (frame.apart and _overlap(chosen)):
                     continue
-                if frame.only and not _only(lexicon, parts, frame):
-                    break
+                if frame.only:
+                    if not _only(lexicon, parts, frame):
+                        break
+                    # Every word counted: the evidence is the whole reply as matched.
+                    return FrameMatch(frame, tuple(shown(tuple(c)) for c in parts))
                 return FrameMatch(frame, tuple(shown(h.words) for h in chosen))
         return None
 
