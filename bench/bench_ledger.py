@@ -205,7 +205,7 @@ def _docs_blocks(r: dict[str, Any]) -> dict[str, str]:
     rows += [
         f"| {label} | | {events} | {a[part + 'cpu_seconds']:.1f} s | "
         f"{_n(a[part + 'events_per_cpu_s'])} events, "
-        f"{1e6 / a[part + 'events_per_cpu_s']:.1f} us each{goal} |"
+        f"{1e6 / max(a[part + 'events_per_cpu_s'], 1):.1f} us each{goal} |"
         for label, part, goal in parts
     ]
     table = "\n".join(

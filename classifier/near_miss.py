@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .conditions import code_matches, enhanced_matches
+from .conditions import NO_CODE, code_matches, enhanced_matches
 from .engine import REGEX_TIMEOUT, Classifier
 from .enums import Stage, Tier, Verdict
 from .policy import decide_rule, verdict_of
@@ -37,7 +37,9 @@ def _conditions(rule: Rule, basic: int | None, enhanced: str | None, stage: Stag
     if rule.basic and not code_matches(rule.basic, code):
         unmet.append(f"the reply code {code or '(none)'} is not one of {', '.join(rule.basic)}")
     if rule.enhanced and not enhanced_matches(rule.enhanced, enhanced):
-        wanted = ", ".join(".".join(parts) for parts in rule.enhanced)
+        wanted = ", ".join(
+            NO_CODE if parts == (NO_CODE,) * 3 else ".".join(parts) for parts in rule.enhanced
+        )
         unmet.append(f"the enhanced status {enhanced or '(none)'} is not one of {wanted}")
     if rule.stages and stage not in rule.stages:
         wanted = ", ".join(sorted(s.value for s in rule.stages))

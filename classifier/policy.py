@@ -42,9 +42,8 @@ RECIPIENT_FACTS = frozenset(
 #: Reasons whose code does not depend on the reply class or on retries: the facts about the
 #: recipient and a refused relay (an MTA giving up does not change them, see outcome.gave_up).
 ADDRESS_FACTS = RECIPIENT_FACTS | {"relay_denied"}
-#: A word of a description: four letters, or three in lower case. A 4xx whose text has none
-#: ("450 MI:CEL", an opaque token) has no usable text (201).
-_WORD: Final = re.compile(r"[^\W\d_]{4,}|[a-z]{3}")
+#: Four capitals in a row: a word ("BUSY"), not a token.
+_CAPITALS: Final = re.compile(r"[A-Z]{4,}")
 _BEFORE_RCPT = frozenset({Stage.CONNECT, Stage.HELO, Stage.STARTTLS, Stage.AUTH, Stage.MAIL})
 _AFTER_RCPT = frozenset({Stage.DATA, Stage.END_OF_DATA})
 
@@ -156,6 +155,13 @@ def _basic_code(rules: RuleSet, basic: int) -> str | None:
     return None
 
 
+def _opaque(text: str) -> bool:
+    """Whether a reply's text says nothing in words: empty, or only capitals, digits and signs
+    with no run of four capitals ("MI:CEL", a provider's token; "BUSY" is a word, and so is any
+    lower-case or non-Latin letter)."""
+    return all(not c.isalpha() or "A" <= c <= "Z" for c in text) and not _CAPITALS.search(text)
+
+
 def decide_fallback(rules: RuleSet, reply: ParsedReply) -> Decision | None:
     """No rule recognised the words: decide by enhanced status, basic code, then class."""
     klass = _klass(reply)
@@ -168,7 +174,10 @@ def decide_fallback(rules: RuleSet, reply: ParsedReply) -> Decision | None:
     if reply.enhanced is not None and reply.enhanced[0] == (klass or reply.enhanced[0]):
         reason = _enhanced_reason(rules, reply.enhanced)
         if reason is not None:
-            if reason in RECIPIENT_FACTS and stage in _BEFORE_RCPT and reply.basic != 421:
+            if reason in RECIPIENT_FACTS and stage in _BEFORE_RCPT:
+                if reply.basic == 421:
+                    # The server closes the channel; the status names no fact about anyone.
+                    return Decision("421", Tier.ENHANCED, None)
                 return Decision("554", Tier.ENHANCED, "sender_rejected")
             policy = rules.reasons[reason]
             code = code_for_reason(policy, reply.basic, klass)
@@ -179,7 +188,7 @@ def decide_fallback(rules: RuleSet, reply: ParsedReply) -> Decision | None:
                 return Decision(code, Tier.ENHANCED, reason)
     if reply.basic is not None:
         basic = reply.basic
-        if basic in (450, 451, 452) and _WORD.search(reply.text) is None:
+        if basic in (450, 451, 452) and _opaque(reply.text):
             return Decision("201", Tier.BASIC, None)
         if basic in (550, 551, 553) and (stage in _BEFORE_RCPT or stage in _AFTER_RCPT):
             return Decision("554", Tier.BASIC, None)

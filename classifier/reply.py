@@ -279,6 +279,21 @@ def _embedded_reply(body: str) -> tuple[int, int]:
     return -1, -1
 
 
+def _bracketed(text: str) -> bool:
+    """Whether ``text`` is one bracketed whole: its first "(" closes at its last character."""
+    if not text.endswith(")"):
+        return False
+    depth = 0
+    for i, c in enumerate(text):
+        if c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+            if depth == 0:
+                return i == len(text) - 1
+    return False
+
+
 def _postfix_status(text: str) -> str | None:
     """The text of Postfix's ``status=… (text)``: from the first such head to the input's
     last ")" (only white space may follow it), or None."""
@@ -521,7 +536,7 @@ def _parse_general(data: str | bytes, stage: Stage | str | None = None) -> Parse
             low = text.lower()
     if wrapper != "raw" and _BARE.match(text) is not None:
         return _finish(text, given, wrapper, None, truncated, hint)
-    if low.startswith("(") and text.endswith(")") and low[1:].startswith(_MAILQ_REASONS):
+    if low.startswith("(") and low[1:].startswith(_MAILQ_REASONS) and _bracketed(text):
         # mailq shows a deferred message's reason in brackets: "(connect to …: timed out)".
         text = text[1:-1].strip()
         low = text.lower()

@@ -192,7 +192,8 @@ def test_rule_set_copies_the_tables_it_is_given() -> None:
 
 def test_a_421_closes_the_channel_whatever_status_it_carries() -> None:
     # 4.2.1 is about a mailbox; in a 421 before RCPT it is not a refused sender (554).
-    assert classify("421 4.2.1 Connection deferred", stage="connect").code == "421"
+    result = classify("421 4.2.1 Connection deferred", stage="connect")
+    assert (result.code, result.reason) == ("421", None)
 
 
 def test_the_senders_own_allowance_is_not_a_full_mailbox() -> None:

@@ -222,10 +222,27 @@ def test_stock_words_alone_show_every_word_as_evidence() -> None:
     assert classify("451 Try again later").matched == "try again later"
 
 
-def test_an_opaque_token_is_no_usable_text() -> None:
-    # No word of three lower-case or four letters: the basic code's "no text" case (201).
-    assert classify("450 MI:CEL").code == "201"
-    assert classify("450 BUSY").code != "201"
+@pytest.mark.parametrize(
+    ("reply", "code"),
+    [
+        # Only capitals, digits and signs, no four capitals in a row: a token, no words (201).
+        ("450 MI:CEL", "201"),
+        ("451 RP:QRC", "201"),
+        # A word in capitals, in lower case or in another script is text (202).
+        ("450 BUSY", "202"),
+        ("451 Die", "202"),
+        ("451 邮箱满", "202"),
+        ("451 НЕТ", "202"),
+    ],
+)
+def test_an_opaque_token_is_no_usable_text(reply: str, code: str) -> None:
+    assert classify(reply).code == code
+
+
+def test_stock_words_must_be_read_whole() -> None:
+    # Past the characters the meaning layer reads, the rest is unknown: not "stock words alone".
+    long = "451 try again later " + "." * 2100 + " account disabled"
+    assert classify(long).rule_id != "meaning.no-cause"
 
 
 def _user_meaning(root: Path, lexicon: str, frames: str) -> Classifier:
@@ -235,6 +252,17 @@ def _user_meaning(root: Path, lexicon: str, frames: str) -> Classifier:
     (meaning / "lexicon.toml").write_text(lexicon, encoding="utf-8")
     (meaning / "frames.toml").write_text(frames, encoding="utf-8")
     return Classifier.from_dirs([root], cache_size=0)
+
+
+def test_an_only_frame_names_concepts_not_negated_states(tmp_path: Path) -> None:
+    with pytest.raises(RuleError, match="only"):
+        _user_meaning(
+            tmp_path,
+            '[acme_stock]\nkind = "state"\nen = ["acme"]\n',
+            '[[frame]]\nid = "acme.x"\nreason = "policy_rejected"\nall = ["acme_stock"]\n'
+            'only = ["!acme_stock"]\n'
+            '[[frame.example]]\nreply = "550 acme"\ncode = "554"\nsource = "test"\n',
+        )
 
 
 def test_an_only_frame_needs_every_word(tmp_path: Path) -> None:

@@ -265,3 +265,7 @@ def test_a_reply_logged_as_a_key_value_is_found() -> None:
     assert (parsed.basic, parsed.enhanced) == (421, "4.7.0")
     # A number that only looks like a code inside a key's value is not one.
     assert parse_reply("to=<a@example.org>, delay=238024, status=deferred").basic is None
+
+
+def test_only_one_bracketed_whole_is_unwrapped() -> None:
+    assert parse_reply("(host not found) and (bar)").text == "(host not found) and (bar)"

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from ..smtp import find_enhanced, find_stage
+from ..smtp import ENHANCED, find_enhanced, find_stage
 from .dsn import ADDRESS_PATTERN, RecipientEvidence, clean_address
 
 __all__ = [
@@ -194,9 +194,7 @@ _NOT_RECIPIENT = re.compile(
 )
 
 _REPLY_CODE = re.compile(r"(?<![\d.])([245]\d\d)(?:[ -]|$)(?:\s*([245]\.\d{1,3}\.\d{1,3}))?")
-_FAILURE_CODE = re.compile(
-    r"(?<![\d.])(?:[45]\.\d{1,3}\.\d{1,3}(?![\d.])|[45]\d\d(?:[ -]|$))", re.MULTILINE
-)
+_FAILURE_BASIC = re.compile(r"(?<![\d.])[45]\d\d(?:[ -]|$)", re.MULTILINE)
 
 #: Boilerplate lines that say nothing about the failure and must not be classified.
 _BOILERPLATE = re.compile(
@@ -424,7 +422,9 @@ def decode_text_bounce(
     intro = _clean_segment(lines[:first])
     # The introduction stands for a recipient's diagnostic only with a failure code of its
     # own: a subject quoted in it ("RELEASED Mailman 2.0.12") carries no status.
-    intro_has_code = bool(_FAILURE_CODE.search(intro))
+    intro_has_code = any(m.group(1) in "45" for m in ENHANCED.finditer(intro)) or bool(
+        _FAILURE_BASIC.search(intro)
+    )
     action = "delayed" if looks_like_delay(report) else "failed"
     aliases = _aliases(lines)
     reasons = _sendmail_reasons(lines)

@@ -21,7 +21,7 @@ from ..conditions import Conditions, Example, parse_conditions, parse_examples
 from ..enums import Stage
 from ..errors import RuleError
 from .lexicon import ConceptKind, Hit, Lexicon
-from .normalise import clauses, positions, shown
+from .normalise import MAX_MEANING_CHARS, clauses, positions, shown
 
 __all__ = ["COMMAND", "DEFAULT_WITHIN", "Frame", "FrameMatch", "MeaningReader", "parse_frames"]
 
@@ -212,7 +212,8 @@ class MeaningReader:
                 if span > frame.within or (frame.apart and _overlap(chosen)):
                     continue
                 if frame.only:
-                    if not _only(lexicon, parts, frame):
+                    # Every word must be read: a reply cut at MAX_MEANING_CHARS is not.
+                    if len(text) > MAX_MEANING_CHARS or not _only(lexicon, parts, frame):
                         break
                     # Every word counted: the evidence is the whole reply as matched.
                     return FrameMatch(frame, tuple(shown(tuple(c)) for c in parts))
@@ -302,6 +303,12 @@ def parse_frames(
             kind = lexicon.kind(name.removeprefix("!"))
             if kind is None or kind is ConceptKind.NEGATION:
                 raise RuleError(f"unknown concept {name!r}", file=file, rule_id=frame_id)
+            if name.startswith("!") and name in only:
+                raise RuleError(
+                    f"'only' names concepts, not negated states: {name!r}",
+                    file=file,
+                    rule_id=frame_id,
+                )
             if name.startswith("!") and kind is not ConceptKind.STATE:
                 raise RuleError(
                     f"only a state can be negated: {name!r}", file=file, rule_id=frame_id
