@@ -105,7 +105,9 @@ _LINE = re.compile(
 # stand before it (the start, [:;>] and white space, " - ", a quote) is checked by
 # _embedded_reply around each code found: a search led by that alternation would try it at
 # every position of the text.
-_EMBEDDED_CODE = re.compile(r"[2-5][0-9][0-9][ -](?=\S)")
+# A reply code's second digit is 0-5 (RFC 5321 §4.2.1), or 7 as some servers send (571): so
+# the submission ports after a host ("smtp.example.com:587 timed out") are not read as one.
+_EMBEDDED_CODE = re.compile(r"[2-5][0-57][0-9][ -](?=\S)")
 #: What may stand right before an embedded reply: a label's colon, a quote, a key's "="
 #: ("response=421-4.7.0 Try again later", as client libraries log it).
 _BEFORE_CODE = frozenset(":;>'\"=")

@@ -269,3 +269,11 @@ def test_a_reply_logged_as_a_key_value_is_found() -> None:
 
 def test_only_one_bracketed_whole_is_unwrapped() -> None:
     assert parse_reply("(host not found) and (bar)").text == "(host not found) and (bar)"
+
+
+def test_a_submission_port_after_a_host_is_not_a_reply_code() -> None:
+    parsed = parse_reply("Failed to connect to smtp.example.com:587 timed out")
+    assert parsed.basic is None
+    assert parse_reply("Could not connect to mail.example.com:465 Connection refused").basic is None
+    # 571 is sent by some servers and stays a reply code.
+    assert parse_reply("host mx.example.com said: 571 Delivery not authorized").basic == 571
