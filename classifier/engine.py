@@ -36,6 +36,8 @@ from .rules import Rule, RuleSet, load_rules, rule_units
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
 
+    from .meaning import FrameMatch
+
 __all__ = [
     "CACHE_BYTES",
     "REGEX_TIMEOUT",
@@ -421,14 +423,19 @@ class Classifier:
         frame = meaning.read(parsed.text, parsed.basic, parsed.enhanced, parsed.stage)
         if frame is None or frame.frame.general or frame.frame.reason in RECIPIENT_FACTS:
             return None
-        decision = decide_reason(
+        decision = self._frame_decision(frame, parsed)
+        return None if decision is None else (decision, frame.frame.id, frame.matched)
+
+    def _frame_decision(self, frame: FrameMatch, parsed: ParsedReply) -> Decision | None:
+        """The code for what a frame read, by its reason's policy (a frame that names stages
+        knows whose words these are, as a staged rule does)."""
+        return decide_reason(
             self._ruleset,
             frame.frame.reason,
             parsed,
             tier=Tier.MEANING,
             staged=bool(frame.frame.conditions.stages),
         )
-        return None if decision is None else (decision, frame.frame.id, frame.matched)
 
     def _said_transient(
         self, parsed: ParsedReply, decision: Decision, rule: Rule | None
@@ -502,13 +509,7 @@ class Classifier:
                 specific_status=specific and parsed.consistent,
             )
             if frame is not None:
-                decision = decide_reason(
-                    self._ruleset,
-                    frame.frame.reason,
-                    parsed,
-                    tier=Tier.MEANING,
-                    staged=bool(frame.frame.conditions.stages),
-                )
+                decision = self._frame_decision(frame, parsed)
                 if decision is not None:
                     rule_id, matched = frame.frame.id, frame.matched
                     decision = self._said_transient(parsed, decision, None)
