@@ -48,29 +48,31 @@ def _time(text: str) -> float:
     return datetime.strptime(f"{YEAR} {text}", "%Y %b %d %H:%M:%S").replace(tzinfo=UTC).timestamp()
 
 
+def _event(row: ReplayRow, key: int, address: str, *, transient: bool) -> LedgerEvent:
+    """The event a replay row gives for ``address``."""
+    return LedgerEvent(
+        key=key,
+        address=address,
+        time=_time(row.record.time),
+        code=row.result.code,
+        transient=transient,
+        reason=row.result.reason or "",
+        origin=f"{row.source}:{row.line}",
+        seq=row.line,
+    )
+
+
 def _reference(rows: Iterable[ReplayRow]) -> list[LedgerEvent]:
     """docs/ledger.md's feeding rules, written plainly: an event object per row."""
     deferred: dict[str, set[str]] = {}
     out: list[LedgerEvent] = []
     for row in rows:
-        r, result = row.record, row.result
-        where = f"{row.source}:{row.line}"
-        reason = result.reason or ""
+        r = row.record
         if not row.recipient:
             if r.status == EXPIRED and r.queue_id in deferred:
                 for waiting in sorted(deferred.pop(r.queue_id)):
                     key = event_key("expired", r.mta, r.time, r.queue_id, waiting)
-                    out.append(
-                        LedgerEvent(
-                            key=key,
-                            address=waiting,
-                            time=_time(r.time),
-                            code=result.code,
-                            reason=reason,
-                            origin=where,
-                            seq=row.line,
-                        )
-                    )
+                    out.append(_event(row, key, waiting, transient=False))
             continue
         address = _normalise(row.recipient)
         assert address is not None, row.recipient
@@ -79,18 +81,7 @@ def _reference(rows: Iterable[ReplayRow]) -> list[LedgerEvent]:
         elif r.status in (SENT, BOUNCED, EXPIRED):
             deferred.get(r.queue_id, set()).discard(address)
         key = event_key("log", r.mta, r.time, r.queue_id, address, r.status, r.reply)
-        out.append(
-            LedgerEvent(
-                key=key,
-                address=address,
-                time=_time(r.time),
-                code=result.code,
-                transient=r.status == DEFERRED,
-                reason=reason,
-                origin=where,
-                seq=row.line,
-            )
-        )
+        out.append(_event(row, key, address, transient=r.status == DEFERRED))
     return out
 
 
