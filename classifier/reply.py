@@ -619,7 +619,10 @@ def _parse_general(data: str | bytes, stage: Stage | str | None = None) -> Parse
         p = _PY_REPLY.search(text)
         if p is not None:
             end = text.find(p.group(2) + ")", p.end())
-            if end > 0:
+            if end < 0:  # a log line cut inside the tuple: up to its last quote, or all
+                end = text.rfind(p.group(2), p.end())
+                end = len(text.rstrip()) if end < 0 else end
+            if end > p.end():
                 body = f"{p.group(1)} {text[p.end() : end]}"
                 return _finish(body, given, "client", None, truncated, hint)
     if "remote" in low or "server" in low:

@@ -68,9 +68,14 @@ def test_python_smtplib_tuple_gives_code_and_words() -> None:
     assert classify("SMTPConnectError: (421, b'4.7.0 Temporary System Problem')").code == "421"
 
 
-def test_python_tuple_without_closing_quote_is_left_as_text() -> None:
+def test_python_tuple_cut_in_a_log_line_still_gives_code_and_words() -> None:
+    # A log line cut inside the tuple (first-sight batch-13, Amazon SES via Django).
     parsed = parse_reply("error (550, b'unterminated")
-    assert parsed.basic is None
+    assert (parsed.basic, parsed.text) == (550, "unterminated")
+    text = "SMTPDataError at /contact/\n(554, b'Message rejected: Email address is not verified'"
+    parsed = parse_reply(text)
+    assert (parsed.basic, parsed.text) == (554, "Message rejected: Email address is not verified")
+    assert parse_reply("error (550, b'").basic is None
 
 
 def test_diagnostic_code_continued_on_unindented_reply_lines() -> None:
