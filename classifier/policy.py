@@ -65,12 +65,9 @@ class Decision(NamedTuple):
 
 
 def verdict_of(reply: ParsedReply) -> Verdict:
-    """What the remote claimed: the basic code's class, else the enhanced status class."""
-    first = (
-        str(reply.basic)[0]
-        if reply.basic is not None
-        else (reply.enhanced[0] if reply.enhanced else None)
-    )
+    """What the remote claimed: the basic code's class, else the enhanced status class, else
+    the class of the status beside the reply (a DSN's Status field, a log line's ``dsn=``)."""
+    first = _klass(reply)
     if first == "5":
         return _PERMANENT
     if first == "4":
@@ -98,6 +95,8 @@ def _klass(reply: ParsedReply) -> str | None:
         return str(reply.basic)[0]
     if reply.enhanced is not None:
         return reply.enhanced[0]
+    if reply.status is not None:
+        return reply.status[0]
     return None
 
 
@@ -198,6 +197,13 @@ def decide_fallback(rules: RuleSet, reply: ParsedReply) -> Decision | None:
         code = _basic_code(rules, basic)
         if code is not None:
             return Decision(code, Tier.DEFAULT, "delivered" if code == "250" else None)
+    if reply.enhanced is None and reply.status is not None and klass in ("2", "4"):
+        # Words of no rule beside a status that says delivered or deferred (a log line's
+        # "dsn=2.0.0, status=sent (...)"): a delivery, or a retry described in words as a 45x
+        # with text is. A permanent status alone is left to what reads the rest (bounce mail).
+        if klass == "2":
+            return Decision("250", Tier.DEFAULT, "delivered")
+        return Decision("201" if _opaque(reply.text) else "202", Tier.DEFAULT, None)
     if reply.enhanced is not None and klass is not None:
         # Only the class is known ("5.0.0", "4.9.9"): the class default, not a protocol code.
         code = rules.basic_fallback.get(f"{klass}xx")

@@ -24,7 +24,7 @@ FLOORS = {
     "batch-05.jsonl": (0.80, 0.91),
     "batch-06.jsonl": (0.85, 0.95),
     "batch-07.jsonl": (0.83, 0.93),
-    "batch-08.jsonl": (0.85, 0.90),
+    "batch-08.jsonl": (0.84, 0.90),
     "batch-09.jsonl": (0.84, 0.94),
     "batch-10.jsonl": (0.82, 0.89),
     "batch-11.jsonl": (0.84, 0.89),
@@ -33,6 +33,8 @@ FLOORS = {
     "batch-14.jsonl": (0.81, 0.83),
     "batch-15.jsonl": (0.78, 0.84),
     "batch-16.jsonl": (0.78, 0.85),
+    "batch-17.jsonl": (0.90, 0.94),
+    "batch-18.jsonl": (0.83, 0.92),
 }
 
 
