@@ -93,3 +93,38 @@ def test_diagnostic_code_continuation_is_bounded() -> None:
     text = "Diagnostic-Code: smtp; 550-a\n" + "550-b\n" * 10_000
     parsed = parse_reply(text)
     assert parsed.text.count("b") <= 64
+
+
+def test_the_status_beside_the_words_states_the_class() -> None:
+    # A log line's dsn= says what happened when the words match no rule (first-sight batch-18).
+    sent = (
+        "EF0B15F675: to=<a@example.com>, relay=spamfilter, delay=4.2, "
+        "delays=1.6/0/0/2.6, dsn=2.0.0, status=sent (delivered via spamfilter service)"
+    )
+    assert classify(sent).code == "250"
+    deferred = (
+        "11FDF5F62A: to=<a@example.com>, relay=local, delay=80181, "
+        "delays=80181/0.02/0/0, dsn=4.0.0, status=deferred (user lookup error)"
+    )
+    assert classify(deferred).code == "202"
+    permanent = (
+        "o6SGfUfN002977: to=<a@example.com>, delay=00:00:01, mailer=esmtp, "
+        "relay=gmail-smtp-in.l.google.com. [209.85.229.27], dsn=5.0.0, stat=Service unavailable"
+    )
+    assert classify(permanent).code == "554"
+
+
+def test_qmail_giving_up_on_a_host_is_not_the_queue_giving_up() -> None:
+    text = (
+        "<a@example.org>:\n192.0.2.7 does not like recipient.\n"
+        "Remote host said: 550 5.1.1 <a@example.org>: Recipient address rejected: "
+        "User unknown\nGiving up on 192.0.2.7."
+    )
+    assert classify(text).code == "131"
+    assert classify("I'm not going to try again; giving up after 5 days").code == "133"
+
+
+def test_postfix_connect_error_is_a_connection_failure_whatever_the_errno() -> None:
+    for error in ("Permission denied", "Address not available", "Connection refused"):
+        result = classify(f"connect to mx.example.com[192.0.2.1]:25: {error}")
+        assert (result.code, result.rule_id) == ("113", "postfix.connect-failed"), error
