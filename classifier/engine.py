@@ -67,6 +67,10 @@ TRANSIENT_CONCEPTS = frozenset({"transient"})
 #: Reasons that stock words state without a cause ("mailbox unavailable", RFC 5321 §4.2.3): a
 #: cause said elsewhere in the same reply decides instead.
 NO_REASON_GIVEN = frozenset({"mailbox_unavailable"})
+#: Basic codes that name their own cause (RFC 5321's 553, mailbox name not allowed: the
+#: address's form): a general meaning gives way to them, as it does to an enhanced status
+#: that says more than its class. 551 and 552 are sent for too many other causes to count.
+_SPECIFIC_BASIC = frozenset({553})
 #: Bytes the table of results may hold by default (its strings, keys and results counted).
 CACHE_BYTES = 8 * 1024 * 1024
 #: What one entry costs beside its strings: the result object, the key tuple, the table slot.
@@ -500,7 +504,9 @@ class Classifier:
             # A general meaning gives way to a status that says more (the reply's own, or
             # the one beside it, such as a DSN Status field).
             status = parsed.enhanced if parsed.enhanced is not None else parsed.status
-            specific = status is not None and not status.endswith(".0.0")
+            specific = (status is not None and not status.endswith(".0.0")) or (
+                parsed.basic in _SPECIFIC_BASIC
+            )
             frame = meaning.read(
                 parsed.text,
                 parsed.basic,

@@ -96,6 +96,25 @@ def test_lexicon_finds_exact_stem_and_compound_terms() -> None:
     assert [h.concept for h in hits] == ["mailbox", "full"]
 
 
+def test_a_subject_inside_a_longer_subject_is_part_of_it() -> None:
+    lexicon = _lexicon(
+        {
+            "message": {"kind": "subject", "en": ["mail"]},
+            "host": {"kind": "subject", "en": ["mail server", "server"]},
+            "sender": {"kind": "subject", "en": ["sender", "sender address"]},
+            "address": {"kind": "subject", "en": ["address"]},
+            "refused": {"kind": "state", "en": ["rejected", "rejected mail"]},
+        }
+    )
+    said = {(h.concept, h.start) for h in lexicon.find(["mail", "server", "rejected", "mail"])}
+    assert ("message", 0) not in said and ("host", 0) in said
+    assert ("message", 3) in said  # the last "mail" stands on its own
+    said = {(h.concept, h.start) for h in lexicon.find(["sender", "address", "rejected"])}
+    assert said == {("sender", 0), ("refused", 2)}
+    # A state is not a subject: a subject inside a state's words stays ("rejected mail").
+    assert "message" in [h.concept for h in lexicon.find(["rejected", "mail"])]
+
+
 def test_negation_turns_off_a_following_state_but_not_its_own_words() -> None:
     lexicon = _lexicon(_SMALL)
     negated = {h.concept: h.negated for h in lexicon.find(["mailbox", "is", "not", "full"])}

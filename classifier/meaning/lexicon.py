@@ -245,6 +245,11 @@ class Lexicon:
         if not hits:
             return hits
         kinds = self._kinds
+        wide = [h for h in hits if h.end - h.start > 1 and kinds[h.concept] is ConceptKind.SUBJECT]
+        if wide:
+            # A subject inside a longer subject's words is part of it, not said on its own:
+            # "mail server" is a host, not a message; "sender address" is the sender's.
+            hits = [h for h in hits if not _inside(h, wide, kinds)]
         states = [h for h in hits if kinds[h.concept] is ConceptKind.STATE]
         negations = [
             h
@@ -273,6 +278,20 @@ class Lexicon:
             for h in hits
             if kinds[h.concept] is not ConceptKind.NEGATION
         ]
+
+
+def _inside(hit: Hit, wide: list[Hit], kinds: dict[str, ConceptKind]) -> bool:
+    """Whether a subject hit lies within a longer subject hit of another concept."""
+    if kinds[hit.concept] is not ConceptKind.SUBJECT:
+        return False
+    size = hit.end - hit.start
+    return any(
+        w.concept != hit.concept
+        and w.start <= hit.start
+        and hit.end <= w.end
+        and w.end - w.start > size
+        for w in wide
+    )
 
 
 def _term(concept: str, lang: str, raw: Any, file: str) -> Term:
