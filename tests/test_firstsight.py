@@ -23,7 +23,7 @@ FLOORS = {
     "batch-04.jsonl": (0.89, 0.94),
     "batch-05.jsonl": (0.80, 0.91),
     "batch-06.jsonl": (0.85, 0.95),
-    "batch-07.jsonl": (0.83, 0.93),
+    "batch-07.jsonl": (0.82, 0.93),
     "batch-08.jsonl": (0.84, 0.90),
     "batch-09.jsonl": (0.84, 0.94),
     "batch-10.jsonl": (0.82, 0.89),
@@ -32,9 +32,11 @@ FLOORS = {
     "batch-13.jsonl": (0.83, 0.90),
     "batch-14.jsonl": (0.81, 0.83),
     "batch-15.jsonl": (0.78, 0.84),
-    "batch-16.jsonl": (0.78, 0.85),
+    "batch-16.jsonl": (0.79, 0.86),
     "batch-17.jsonl": (0.90, 0.94),
     "batch-18.jsonl": (0.83, 0.92),
+    "batch-19.jsonl": (0.86, 0.94),
+    "batch-20.jsonl": (0.81, 0.94),
 }
 
 
