@@ -20,19 +20,25 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from bench_classify import make_distinct
 from gen_postfix_log import generate
+
+from classifier import load_rules
 
 ROOT = Path(__file__).resolve().parent.parent
 
 #: Replies per CPU-second of classify() over the distinct input, with and without the table.
+#: The replies are made once, by this tree, and read by both: each tree's own generator draws
+#: on its own rule examples, so two trees would otherwise classify different inputs.
 _CLASSIFY = r"""
 import json, sys, time
-root, n = sys.argv[1], int(sys.argv[2])
+root, path = sys.argv[1], sys.argv[2]
 sys.path[:0] = [root, root + "/bench"]
-from bench_classify import make_distinct
 from classifier import Classifier, load_rules
 rules = load_rules()
-replies = make_distinct(rules, n)
+with open(path, encoding="utf-8") as handle:
+    replies = json.load(handle)
+n = len(replies)
 out = {}
 for name, size in (("default", 65536), ("no cache", 0)):
     classify = Classifier(rules, cache_size=size).classify
@@ -85,8 +91,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     trees = {"base": args.base.resolve(), "this": ROOT}
-    results = _side_by_side(trees, args.rounds, _CLASSIFY, str(args.replies))
     with tempfile.TemporaryDirectory() as tmp:
+        inputs = Path(tmp) / "replies.json"
+        inputs.write_text(json.dumps(make_distinct(load_rules(), args.replies)), encoding="utf-8")
+        results = _side_by_side(trees, args.rounds, _CLASSIFY, str(inputs))
         log = Path(tmp) / "postfix.log"
         generate(log, args.lines)
         for workers in ("1", "2"):
