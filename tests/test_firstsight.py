@@ -37,6 +37,8 @@ FLOORS = {
     "batch-18.jsonl": (0.83, 0.92),
     "batch-19.jsonl": (0.86, 0.94),
     "batch-20.jsonl": (0.81, 0.94),
+    "batch-21.jsonl": (0.85, 0.89),
+    "batch-22.jsonl": (0.79, 0.87),
 }
 
 
