@@ -26,7 +26,7 @@ FLOORS = {
     "batch-07.jsonl": (0.82, 0.93),
     "batch-08.jsonl": (0.84, 0.90),
     "batch-09.jsonl": (0.84, 0.94),
-    "batch-10.jsonl": (0.82, 0.89),
+    "batch-10.jsonl": (0.83, 0.90),
     "batch-11.jsonl": (0.84, 0.89),
     "batch-12.jsonl": (0.73, 0.81),
     "batch-13.jsonl": (0.83, 0.90),
@@ -39,6 +39,8 @@ FLOORS = {
     "batch-20.jsonl": (0.81, 0.94),
     "batch-21.jsonl": (0.85, 0.89),
     "batch-22.jsonl": (0.79, 0.87),
+    "batch-23.jsonl": (0.85, 0.90),
+    "batch-24.jsonl": (0.81, 0.85),
 }
 
 
