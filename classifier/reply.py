@@ -448,14 +448,14 @@ def _fast(
 
 
 def _setters() -> tuple[Callable[[ParsedReply, Any], None], ...]:
-    slots = ParsedReply.__dict__
+    slots = vars(ParsedReply)
     return tuple(slots[f.name].__set__ for f in fields(ParsedReply))
 
 
 _s_basic, _s_enhanced, _s_consistent, _s_text, _s_stage, _s_wrapper, _s_host, _s_cut, _s_status = (
     _setters()
 )
-_new = object.__new__
+_new = ParsedReply.__new__
 
 
 def _parsed(

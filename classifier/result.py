@@ -171,14 +171,14 @@ class Classification:
 
 
 def _setters() -> tuple[Callable[[Classification, Any], None], ...]:
-    slots = Classification.__dict__
+    slots = vars(Classification)
     return tuple(slots[f.name].__set__ for f in fields(Classification))
 
 
 (_code, _verdict, _reason, _basic, _enhanced, _stage, _rule, _matched, _tier, _text, _note) = (
     _setters()
 )
-_new = object.__new__
+_new = Classification.__new__
 
 
 def build(

@@ -26,8 +26,9 @@ from .model import LedgerEvent, event_key, joined_key, normalise_address, parse_
 from .policy import EventRow
 
 if TYPE_CHECKING:
-    from classifier import MessageReport, ReplayRow
-    from classifier.logreplay.run import LedgerRow
+    from ..logreplay.rows import ReplayRow
+    from ..logreplay.run import LedgerRow
+    from ..mail.message import MessageReport
 
 __all__ = ["FeedCounts", "ReplayFeed", "ReplaySink", "message_events", "message_time"]
 

@@ -244,9 +244,9 @@ def rows_of(
 
 
 _s_source, _s_line, _s_record, _s_recipient, _s_result = (
-    ReplayRow.__dict__[f.name].__set__ for f in fields(ReplayRow)
+    vars(ReplayRow)[f.name].__set__ for f in fields(ReplayRow)
 )
-_new = object.__new__
+_new = ReplayRow.__new__
 
 
 def _row(

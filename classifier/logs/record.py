@@ -74,7 +74,7 @@ class LogRecord:
 
 
 def _setters() -> tuple[Callable[[LogRecord, Any], None], ...]:
-    slots = LogRecord.__dict__
+    slots = vars(LogRecord)
     return tuple(slots[f.name].__set__ for f in fields(LogRecord))
 
 
@@ -93,7 +93,7 @@ def _setters() -> tuple[Callable[[LogRecord, Any], None], ...]:
     _relay,
     _message_id,
 ) = _setters()
-_new = object.__new__
+_new = LogRecord.__new__
 
 
 def delivery_record(
