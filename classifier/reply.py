@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any, Final
 
 from .enums import Stage
+from .picklable import by_fields
 from .safetext import clean_text
 from .smtp import enhanced_status, find_enhanced, stage_from_words, stage_of
 
@@ -627,3 +628,7 @@ def _parse_general(data: str | bytes, stage: Stage | str | None = None) -> Parse
         if quoted is not None:
             return _finish(quoted, given, "ndr", None, truncated, hint)
     return _finish(text, given, wrapper, None, truncated, hint)
+
+
+# Pickled and copied through the constructor, alike compiled or not (see picklable.py).
+by_fields(ParsedReply)

@@ -8,6 +8,7 @@ from typing import Any
 
 from .codes import CATALOGUE, CodeInfo, lookup_code
 from .enums import Stage, Tier, Verdict
+from .picklable import by_fields
 
 __all__ = ["Classification"]
 
@@ -209,3 +210,7 @@ def build(
     _text(result, text)
     _note(result, None)
     return result
+
+
+# Pickled and copied through the constructor, alike compiled or not (see picklable.py).
+by_fields(Classification)

@@ -13,6 +13,7 @@ from ..codes import CATALOGUE
 from ..engine import Classifier, default_classifier
 from ..logs import DONE, LogRecord, LogStatus
 from ..outcome import after_log, logged_as_sent
+from ..picklable import by_fields
 from ..result import Classification
 from .times import iso_time
 
@@ -261,3 +262,7 @@ def _row(
     _s_recipient(row, recipient)
     _s_result(row, result)
     return row
+
+
+# Pickled and copied through the constructor, alike compiled or not (see picklable.py).
+by_fields(ReplayRow)

@@ -8,6 +8,7 @@ from typing import Any, Final
 
 from ..enums import LineKind, LogStatus, Stage
 from ..errors import ClassifierError
+from ..picklable import by_fields
 
 __all__ = [
     "BOUNCED",
@@ -124,3 +125,7 @@ def delivery_record(
     _relay(record, relay)
     _message_id(record, "")
     return record
+
+
+# Pickled and copied through the constructor, alike compiled or not (see picklable.py).
+by_fields(LogRecord)

@@ -20,6 +20,7 @@ from typing import Any
 from ..conditions import Conditions, Example, parse_conditions, parse_examples
 from ..enums import Stage
 from ..errors import RuleError
+from ..picklable import by_fields
 from .lexicon import ConceptKind, Hit, Lexicon
 from .normalise import MAX_MEANING_CHARS, clauses, positions, shown
 
@@ -351,3 +352,7 @@ def parse_frames(
             )
         )
     return frames
+
+
+# Pickled and copied through the constructor, alike compiled or not (see picklable.py).
+by_fields(Frame, FrameMatch)
