@@ -6,8 +6,9 @@ Python). Both record every answer of bench/answers.py: every fixture reply
 (fixtures/replies, fixtures/firstsight), every rule example, the Sisimai corpus through
 ``classify_message``, the replay rows of the bundled and of a generated Postfix log, the
 ledger events of the generated log, and the bench's mix and distinct inputs; every answer
-(code, rule, reason, stage, tier, text, row, event) must be the same. Without the variable
-the test is skipped: a source checkout has no compiled build to compare.
+(code, rule, reason, stage, tier, text, row, event) must be the same. The black-box tests of
+bad input, pickling and replay workers also run in the compiled build. Without the variable
+the tests are skipped: a source checkout has no compiled build to compare.
 """
 
 from __future__ import annotations
@@ -36,6 +37,21 @@ _WHERE = """
 import importlib, json, sys
 print(json.dumps({m: importlib.import_module(m).__file__ for m in sys.argv[1:]}))
 """
+
+
+#: Test files that run in the compiled build as well (black-box: they patch no internals, and
+#: they hold where the package is installed): bad input, pickling, replay with workers.
+BOTH_BUILDS = (
+    "test_engine.py",
+    "test_ledger_feed.py",
+    "test_message_robustness.py",
+    "test_picklable.py",
+    "test_replay.py",
+    "test_replay_damaged.py",
+    "test_reply.py",
+    "test_robustness.py",
+    "test_surrogates.py",
+)
 
 
 def _compiled_modules() -> list[str]:
@@ -93,3 +109,20 @@ def test_compiled_and_pure_give_the_same_answers(tmp_path: Path) -> None:
     total = sum(len(v) for v in recorded.values())
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"{total} answers compared, 0 different" in done.stdout, done.stdout
+
+
+def test_black_box_tests_pass_in_the_compiled_build(tmp_path: Path) -> None:
+    """BOTH_BUILDS run by the compiled venv's pytest (the wheel's ``test`` extra), from
+    outside the checkout so that its package is the one imported."""
+    tests = [str(ROOT / "tests" / name) for name in BOTH_BUILDS]
+    config = ["--rootdir", str(ROOT), "-c", str(ROOT / "pyproject.toml")]
+    options = ["-p", "no:cacheprovider", "--import-mode=importlib", "-q", "-W", "error"]
+    done = subprocess.run(
+        [COMPILED_PYTHON, "-m", "pytest", *options, *config, *tests],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert " passed" in done.stdout and " failed" not in done.stdout, done.stdout[-2000:]
