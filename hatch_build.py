@@ -62,8 +62,20 @@ class MypycBuildHook(BuildHookInterface):
         modules: list[str] = self.config.get("compile", [])
         if not modules:
             raise ValueError("the mypyc hook has no modules to compile ('compile' is empty)")
-        root = Path(self.root)
         self._work = work = Path(tempfile.mkdtemp(prefix="smtp-classifier-mypyc-"))
+        try:
+            extensions = self._compile(Path(self.root), work, modules)
+        except BaseException:
+            shutil.rmtree(work, ignore_errors=True)
+            raise
+        for path, name in extensions.items():
+            build_data["force_include"][path] = name
+        build_data["pure_python"] = False
+        build_data["infer_tag"] = True
+
+    @staticmethod
+    def _compile(root: Path, work: Path, modules: list[str]) -> dict[str, str]:
+        """The extensions built from ``modules`` in ``work``: their paths, by wheel path."""
         shutil.copytree(
             root / "classifier",
             work / "classifier",
@@ -73,19 +85,12 @@ class MypycBuildHook(BuildHookInterface):
         (work / "setup.py").write_text(_SETUP.format(args=args), encoding="utf-8")
         built = work / "lib"
         command = ["build_ext", "--build-lib", str(built), "--build-temp", str(work / "tmp")]
-        try:
-            subprocess.run([sys.executable, "setup.py", *command], cwd=work, check=True)
-        except BaseException:
-            shutil.rmtree(work, ignore_errors=True)
-            raise
+        subprocess.run([sys.executable, "setup.py", *command], cwd=work, check=True)
         suffix = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
         extensions = sorted(built.rglob(f"*{suffix}"))
         if len(extensions) <= len(modules):  # one per module and the shared library
             raise RuntimeError(f"mypyc built {len(extensions)} extensions for {len(modules)}")
-        for path in extensions:
-            build_data["force_include"][str(path)] = path.relative_to(built).as_posix()
-        build_data["pure_python"] = False
-        build_data["infer_tag"] = True
+        return {str(path): path.relative_to(built).as_posix() for path in extensions}
 
     def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
         """Remove the temporary copy once the wheel holds its extensions."""

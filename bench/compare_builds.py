@@ -135,18 +135,22 @@ def build(venv: Path) -> tuple[str, str]:
     with tempfile.TemporaryDirectory() as out:
         env = {**os.environ, "SMTP_CLASSIFIER_MYPYC": "1"}
         before, start = os.times(), time.monotonic()
-        subprocess.run(
+        done = subprocess.run(
             [sys.executable, "-m", "build", "--wheel", "--outdir", out, str(ROOT)],
-            check=True,
             env=env,
-            stdout=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         after, wall = os.times(), time.monotonic() - start
+        if done.returncode:
+            raise SystemExit(f"the compiled build failed:\n{done.stdout}\n{done.stderr}")
         cpu = sum(after[:4]) - sum(before[:4])
         subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
         python = str(venv / "bin" / "python")
         wheels = [str(p) for p in Path(out).glob("*.whl")]
-        subprocess.run([python, "-m", "pip", "install", "-q", *wheels], check=True)
+        install = [python, "-m", "pip", "install", "-q", *wheels]
+        subprocess.run(install, check=True, capture_output=True)
     return python, f"compiled wheel built in {cpu:.0f} s CPU, {wall:.0f} s wall"
 
 
