@@ -1,10 +1,12 @@
 """Every answer of the classifier, recorded to a JSON file and compared against a later run.
 
 A change meant to keep behaviour (a reorganisation, a speed-up) proves it here: record the
-answers before the change, compare after it. The answers cover every fixture reply, every
-rule example, every recipient of the Sisimai bounce corpus through ``classify_message``, the
-rows of ``replay`` (plain and ``--final``) on the bundled Postfix log and on a generated one,
-and every reply of the ``bench_classify.py`` inputs (mix and distinct).
+answers before the change, compare after it. The answers cover every fixture reply (fixtures/replies
+and fixtures/firstsight), every rule example, every recipient of the Sisimai bounce corpus
+through ``classify_message``, the rows of ``replay`` (plain and ``--final``) on the bundled
+Postfix log and on a generated one, the ledger events the feed makes of the generated log's
+rows, and every reply of the ``bench_classify.py`` inputs (mix and distinct). The compiled
+build is proven against the pure-Python one the same way (tests/test_compiled.py).
 
     python bench/answers.py record /tmp/answers-before.json
     python bench/answers.py compare /tmp/answers-before.json     # exit 1 on any difference
@@ -13,6 +15,7 @@ and every reply of the ``bench_classify.py`` inputs (mix and distinct).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import json
 import sys
@@ -27,7 +30,8 @@ from bench_classify import make_distinct, make_mix
 from gen_postfix_log import generate
 
 from classifier import classify, classify_message, load_rules
-from classifier.logreplay import ReplayOptions, replay
+from classifier.ledger import ReplayFeed
+from classifier.logreplay import ReplayOptions, replay, replay_lines
 from classifier.rules import iter_examples
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,8 +43,8 @@ DISTINCT_LINES = 100_000
 Answers = dict[str, dict[str, Any]]
 
 
-def _fixture_replies() -> Iterator[tuple[str, Any]]:
-    for path in sorted((ROOT / "fixtures" / "replies").glob("*.jsonl")):
+def _fixture_replies(folder: str = "replies") -> Iterator[tuple[str, Any]]:
+    for path in sorted((ROOT / "fixtures" / folder).glob("*.jsonl")):
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if line.strip():
                 case = json.loads(line)
@@ -92,6 +96,16 @@ def _replays() -> Iterator[tuple[str, Any]]:
         yield from _replay_rows(log, "generated")
 
 
+def _ledger_events() -> Iterator[tuple[str, Any]]:
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "generated.log"
+        generate(log, GENERATED_LINES)
+        with log.open(encoding="utf-8") as lines:
+            events = ReplayFeed(year=2025).events(replay_lines(lines, source="generated"))
+            for number, event in enumerate(events, 1):
+                yield f"generated:{number}", dataclasses.asdict(event)
+
+
 def _mix() -> Iterator[tuple[str, Any]]:
     yield from _answers(make_mix(load_rules(), MIX_LINES))
 
@@ -112,9 +126,11 @@ def _answers(replies: list[tuple[str, str | None]]) -> Iterator[tuple[str, Any]]
 
 SECTIONS = {
     "fixture_replies": _fixture_replies,
+    "firstsight_replies": lambda: _fixture_replies("firstsight"),
     "rule_examples": _rule_examples,
     "sisimai_recipients": _sisimai,
     "replay_rows": _replays,
+    "ledger_events": _ledger_events,
     "bench_mix": _mix,
     "bench_distinct": _distinct,
 }

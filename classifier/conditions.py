@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from .codes import CATALOGUE
 from .enums import Stage
 from .errors import RuleError
+from .picklable import by_fields
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
@@ -211,3 +212,7 @@ def parse_examples(
 
 #: A reader of one key family of a rule or frame table (for callers that pass readers on).
 Reader = Callable[[dict[str, Any], str, str], Any]
+
+
+# Pickled and copied through the constructor, alike compiled or not (see picklable.py).
+by_fields(Example, Conditions)

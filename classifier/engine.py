@@ -115,9 +115,9 @@ class _Memo:
     )
 
     #: Code triples remembered at most (there are few: codes are a small vocabulary).
-    ADMISSIBLE_MAX = 4096
+    ADMISSIBLE_MAX: Final = 4096
     #: (rule, codes, stage) decisions remembered at most (about 200 bytes each).
-    DECISIONS_MAX = 8192
+    DECISIONS_MAX: Final = 8192
 
     def __init__(self, size: int, budget: int) -> None:
         self.size = size if budget > 0 else 0

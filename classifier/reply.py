@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields, replace
 from typing import Any, Final
 
 from .enums import Stage
+from .picklable import by_fields
 from .safetext import clean_text
 from .smtp import enhanced_status, find_enhanced, stage_from_words, stage_of
 
@@ -448,14 +449,14 @@ def _fast(
 
 
 def _setters() -> tuple[Callable[[ParsedReply, Any], None], ...]:
-    slots = ParsedReply.__dict__
+    slots = vars(ParsedReply)
     return tuple(slots[f.name].__set__ for f in fields(ParsedReply))
 
 
 _s_basic, _s_enhanced, _s_consistent, _s_text, _s_stage, _s_wrapper, _s_host, _s_cut, _s_status = (
     _setters()
 )
-_new = object.__new__
+_new = ParsedReply.__new__
 
 
 def _parsed(
@@ -630,3 +631,7 @@ def _parse_general(data: str | bytes, stage: Stage | str | None = None) -> Parse
         if quoted is not None:
             return _finish(quoted, given, "ndr", None, truncated, hint)
     return _finish(text, given, wrapper, None, truncated, hint)
+
+
+# Pickled and copied through the constructor, alike compiled or not (see picklable.py).
+by_fields(ParsedReply)

@@ -8,6 +8,7 @@ from typing import Any
 
 from .codes import CATALOGUE, CodeInfo, lookup_code
 from .enums import Stage, Tier, Verdict
+from .picklable import by_fields
 
 __all__ = ["Classification"]
 
@@ -171,14 +172,14 @@ class Classification:
 
 
 def _setters() -> tuple[Callable[[Classification, Any], None], ...]:
-    slots = Classification.__dict__
+    slots = vars(Classification)
     return tuple(slots[f.name].__set__ for f in fields(Classification))
 
 
 (_code, _verdict, _reason, _basic, _enhanced, _stage, _rule, _matched, _tier, _text, _note) = (
     _setters()
 )
-_new = object.__new__
+_new = Classification.__new__
 
 
 def build(
@@ -209,3 +210,7 @@ def build(
     _text(result, text)
     _note(result, None)
     return result
+
+
+# Pickled and copied through the constructor, alike compiled or not (see picklable.py).
+by_fields(Classification)

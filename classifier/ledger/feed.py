@@ -21,13 +21,15 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Final
 
 from ..logs import BOUNCED, DEFERRED, EXPIRED, SENT
+from ..picklable import by_fields
 from .ledger import BATCH, Ledger, RecordCounts
 from .model import LedgerEvent, event_key, joined_key, normalise_address, parse_time
 from .policy import EventRow
 
 if TYPE_CHECKING:
-    from classifier import MessageReport, ReplayRow
-    from classifier.logreplay.run import LedgerRow
+    from ..logreplay.rows import ReplayRow
+    from ..logreplay.run import LedgerRow
+    from ..mail.message import MessageReport
 
 __all__ = ["FeedCounts", "ReplayFeed", "ReplaySink", "message_events", "message_time"]
 
@@ -290,3 +292,7 @@ def message_events(
         )
     counts.events += len(out)
     return out
+
+
+# Pickled and copied through the constructor, alike compiled or not (see picklable.py).
+by_fields(FeedCounts)

@@ -18,6 +18,7 @@ from typing import Any, Final
 
 from ..enums import _TolerantStrEnum
 from ..errors import ClassifierError
+from ..picklable import by_fields
 
 __all__ = [
     "MAX_ADDRESS",
@@ -313,3 +314,7 @@ def _iso(text: str) -> float:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.timestamp()
+
+
+# Pickled and copied through the constructor, alike compiled or not (see picklable.py).
+by_fields(LedgerEvent, AddressState)

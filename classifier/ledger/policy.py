@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from ..codes import CATALOGUE, lookup_code
+from ..picklable import by_fields
 from .model import AddressState, Decision, LedgerError, LedgerEvent, Outcome
 from .schema import ADDRESS_COLUMNS
 
@@ -351,3 +352,7 @@ _KINDS: Final = (
     Outcome.IGNORED,
     Outcome.SOFT,
 )
+
+
+# Pickled and copied through the constructor, alike compiled or not (see picklable.py).
+by_fields(Policy)

@@ -13,6 +13,7 @@ from ..codes import CATALOGUE
 from ..engine import Classifier, default_classifier
 from ..logs import DONE, LogRecord, LogStatus
 from ..outcome import after_log, logged_as_sent
+from ..picklable import by_fields
 from ..result import Classification
 from .times import iso_time
 
@@ -244,9 +245,9 @@ def rows_of(
 
 
 _s_source, _s_line, _s_record, _s_recipient, _s_result = (
-    ReplayRow.__dict__[f.name].__set__ for f in fields(ReplayRow)
+    vars(ReplayRow)[f.name].__set__ for f in fields(ReplayRow)
 )
-_new = object.__new__
+_new = ReplayRow.__new__
 
 
 def _row(
@@ -261,3 +262,7 @@ def _row(
     _s_recipient(row, recipient)
     _s_result(row, result)
     return row
+
+
+# Pickled and copied through the constructor, alike compiled or not (see picklable.py).
+by_fields(ReplayRow)

@@ -33,6 +33,7 @@ from ..errors import InputError
 from ..logs import DONE, LineKind, LineParser
 from ..logs.senders import SENDERS_MAX, Senders, wants
 from ..outcome import logged_as_sent
+from ..picklable import by_fields
 from ..safetext import clean_text
 from .final import (
     FINAL_WINDOW,
@@ -429,3 +430,7 @@ def replay_lines(
     if finals is not None:
         finals.close()
         yield from buffered
+
+
+# Pickled and copied through the constructor, alike compiled or not (see picklable.py).
+by_fields(ReplayOptions, Waiting, _ChunkResult)

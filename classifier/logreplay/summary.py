@@ -9,6 +9,7 @@ from typing import Any, Final
 import regex
 
 from ..logs import LineKind
+from ..picklable import by_fields
 from .rows import ReplayRow
 
 __all__ = ["SAMPLES", "TEMPLATES_MAX", "ReplaySummary", "summary_keys", "template_of"]
@@ -181,3 +182,7 @@ class ReplaySummary:
             out.extend(f"  {kind}: {', '.join(places)}" for kind, places in self.samples.items())
             out.extend(f"  {p}" for p in self.problems)
         return "\n".join(out) + "\n"
+
+
+# Pickled and copied through the constructor, alike compiled or not (see picklable.py).
+by_fields(ReplaySummary)

@@ -8,6 +8,7 @@ from typing import Any, Final
 
 from ..enums import LineKind, LogStatus, Stage
 from ..errors import ClassifierError
+from ..picklable import by_fields
 
 __all__ = [
     "BOUNCED",
@@ -74,7 +75,7 @@ class LogRecord:
 
 
 def _setters() -> tuple[Callable[[LogRecord, Any], None], ...]:
-    slots = LogRecord.__dict__
+    slots = vars(LogRecord)
     return tuple(slots[f.name].__set__ for f in fields(LogRecord))
 
 
@@ -93,7 +94,7 @@ def _setters() -> tuple[Callable[[LogRecord, Any], None], ...]:
     _relay,
     _message_id,
 ) = _setters()
-_new = object.__new__
+_new = LogRecord.__new__
 
 
 def delivery_record(
@@ -124,3 +125,7 @@ def delivery_record(
     _relay(record, relay)
     _message_id(record, "")
     return record
+
+
+# Pickled and copied through the constructor, alike compiled or not (see picklable.py).
+by_fields(LogRecord)

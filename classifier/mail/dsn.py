@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, replace
 
 from ..enums import Stage
+from ..picklable import by_fields
 from ..smtp import split_typed
 
 __all__ = [
@@ -254,3 +255,7 @@ def parse_delivery_status(text: str, *, decoded_by: str = "rfc3464") -> list[Rec
             seen[recipient] = len(out)
             out.append(record)
     return out
+
+
+# Pickled and copied through the constructor, alike compiled or not (see picklable.py).
+by_fields(RecipientEvidence)

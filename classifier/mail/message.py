@@ -18,6 +18,7 @@ from typing import Any
 from ..engine import Classifier, default_classifier
 from ..enums import MessageKind, RecipientKind
 from ..outcome import after_dsn
+from ..picklable import by_fields
 from ..result import Classification
 from .dsn import RecipientEvidence
 from .feedback import NOT_COMPLAINTS
@@ -279,3 +280,7 @@ def classify_message(
         date=date,
         original=original,
     )
+
+
+# Pickled and copied through the constructor, alike compiled or not (see picklable.py).
+by_fields(BounceRecipient, MessageReport)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from email.message import Message
 from typing import Any, Final
 
+from ..picklable import by_fields
 from .parts import TextPart, decode_header, header, text_parts
 from .text_bounces import cut_original
 
@@ -153,3 +154,7 @@ def _header_start(text: str) -> int:
             return offset
         offset += len(line)
     return -1
+
+
+# Pickled and copied through the constructor, alike compiled or not (see picklable.py).
+by_fields(OriginalMessage)

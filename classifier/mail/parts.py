@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from email.message import Message
 from typing import Any
 
+from ..picklable import by_fields
 from ..safetext import clean_text
 
 __all__ = [
@@ -266,3 +267,7 @@ def _inner_message(part: Message) -> Message | None:
         data = raw if isinstance(raw, bytes) else _encode(payload)
         return parse_message(data)  # cut at MAX_MESSAGE_BYTES there
     return None
+
+
+# Pickled and copied through the constructor, alike compiled or not (see picklable.py).
+by_fields(TextPart)

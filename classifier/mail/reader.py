@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from email.message import Message
 
 from ..enums import MessageKind
+from ..picklable import by_fields
 from .dsn import (
     ADDRESS_PATTERN,
     RecipientEvidence,
@@ -583,3 +584,7 @@ def _read(data: bytes | str | Message, limit: int, _depth: int) -> MessageEviden
     if bounce_like:
         return replace(base, note="looks like a bounce, but names no recipient it can be tied to")
     return replace(base, note="no report recognised")
+
+
+# Pickled and copied through the constructor, alike compiled or not (see picklable.py).
+by_fields(MessageEvidence)

@@ -20,6 +20,7 @@ from typing import Any
 from ..conditions import Conditions, Example, parse_conditions, parse_examples
 from ..enums import Stage
 from ..errors import RuleError
+from ..picklable import by_fields
 from .lexicon import ConceptKind, Hit, Lexicon
 from .normalise import MAX_MEANING_CHARS, clauses, positions, shown
 
@@ -119,20 +120,26 @@ class MeaningReader:
 
     __slots__ = ("_build", "_frames", "_lexicon", "_lock")
 
-    def __init__(self, lexicon: Lexicon, frames: Sequence[Frame]) -> None:
-        self._lexicon: Lexicon | None = lexicon
-        self._frames: tuple[Frame, ...] | None = tuple(frames)
-        self._build: Callable[[], tuple[Lexicon, Sequence[Frame]]] | None = None
-        self._lock: threading.Lock | None = None
+    def __init__(
+        self,
+        lexicon: Lexicon | None,
+        frames: Sequence[Frame] = (),
+        *,
+        build: Callable[[], tuple[Lexicon, Sequence[Frame]]] | None = None,
+    ) -> None:
+        """A reader of ``lexicon`` and ``frames``; or, with ``lexicon`` None, of what
+        ``build`` makes on first use (see ``deferred``)."""
+        if (lexicon is None) == (build is None):
+            raise TypeError("MeaningReader takes a lexicon or a build function, one of them")
+        self._lexicon = lexicon
+        self._frames: tuple[Frame, ...] | None = None if lexicon is None else tuple(frames)
+        self._build = build
+        self._lock = None if build is None else threading.Lock()
 
     @classmethod
     def deferred(cls, build: Callable[[], tuple[Lexicon, Sequence[Frame]]]) -> MeaningReader:
         """A reader whose lexicon and frames ``build`` makes, once, when first needed."""
-        reader = cls.__new__(cls)
-        reader._lexicon = reader._frames = None
-        reader._build = build
-        reader._lock = threading.Lock()
-        return reader
+        return cls(None, build=build)
 
     def _ready(self) -> tuple[Lexicon, tuple[Frame, ...]]:
         lexicon, frames = self._lexicon, self._frames
@@ -345,3 +352,7 @@ def parse_frames(
             )
         )
     return frames
+
+
+# Pickled and copied through the constructor, alike compiled or not (see picklable.py).
+by_fields(Frame, FrameMatch)

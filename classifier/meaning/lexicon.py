@@ -19,6 +19,7 @@ from typing import Any
 
 from ..enums import _TolerantStrEnum
 from ..errors import RuleError
+from ..picklable import by_fields
 from .normalise import fold, tokens
 
 __all__ = ["LANGUAGES", "Concept", "ConceptKind", "Hit", "Lexicon", "Term", "parse_lexicon"]
@@ -351,3 +352,7 @@ def parse_lexicon(data: Mapping[str, Any], file: str) -> list[Concept]:
             )
         )
     return concepts
+
+
+# Pickled and copied through the constructor, alike compiled or not (see picklable.py).
+by_fields(Term, Concept, Hit)
