@@ -116,7 +116,7 @@ class _Memo:
 
     #: Code triples remembered at most (there are few: codes are a small vocabulary).
     ADMISSIBLE_MAX: Final = 4096
-    #: (rule, codes, stage) decisions remembered at most (about 200 bytes each).
+    #: (rule, codes, stage, status class) decisions remembered at most (about 200 bytes each).
     DECISIONS_MAX: Final = 8192
 
     def __init__(self, size: int, budget: int) -> None:
@@ -128,7 +128,7 @@ class _Memo:
         self.sleep = 0
         self.results: dict[tuple[object, ...], Classification] = {}
         self.admissible: dict[tuple[int | None, str | None, Stage], int] = {}
-        self.decisions: dict[tuple[int, int | None, str | None, Stage], Decision] = {}
+        self.decisions: dict[tuple[int, int | None, str | None, Stage, str | None], Decision] = {}
 
     def awake(self) -> bool:
         """Whether the results table is in use for this call (and the window's bookkeeping)."""
@@ -481,8 +481,10 @@ class Classifier:
         matched: str | None = None
         if found is not None:
             rule, m = found
-            # A rule's decision depends on the rule, the codes and the stage only: remembered.
-            key = (id(rule), parsed.basic, parsed.enhanced, parsed.stage)
+            # A rule's decision depends on the rule, the codes, the class of the status beside
+            # them and the stage only: remembered.
+            status = parsed.status
+            key = (id(rule), parsed.basic, parsed.enhanced, parsed.stage, status and status[0])
             decisions = self._decisions
             decision = decisions.get(key)
             if decision is None:

@@ -297,14 +297,26 @@ def _bracketed(text: str) -> bool:
     return False
 
 
-def _postfix_status(text: str) -> str | None:
-    """The text of Postfix's ``status=… (text)``: from the first such head to the input's
-    last ")" (only white space may follow it), or None."""
+#: The class each Postfix delivery status states, for a log line without its dsn=.
+_POSTFIX_STATUS_CLASS: Final = {
+    "sent": "2.0.0",
+    "deliverable": "2.0.0",
+    "deferred": "4.0.0",
+    "softbounce": "4.0.0",
+    "bounced": "5.0.0",
+    "expired": "5.0.0",
+    "undeliverable": "5.0.0",
+}
+
+
+def _postfix_status(text: str) -> tuple[str, str] | None:
+    """The status word and text of Postfix's ``status=… (text)``: from the first such head
+    to the input's last ")" (only white space may follow it), or None."""
     close = len(text.rstrip()) - 1
     if close < 0 or text[close] != ")":
         return None
     m = _POSTFIX_STATUS.search(text, 0, close)
-    return None if m is None else text[m.end() : close]
+    return None if m is None else (m.group(1), text[m.end() : close])
 
 
 def _quoted_remote(text: str) -> str | None:
@@ -517,12 +529,16 @@ def _parse_general(data: str | bytes, stage: Stage | str | None = None) -> Parse
             low = text.lower()
             wrapper = "dsn"
     if "status=" in low:
-        inner = _postfix_status(text)
-        if inner is not None:
-            # Postfix's own dsn= goes beside the words, never in place of the remote's codes.
+        found = _postfix_status(text)
+        if found is not None:
+            word, inner = found
+            # Postfix's own dsn= goes beside the words, never in place of the remote's codes;
+            # without it, the status word still says the class (status=sent: delivered).
             dsn = _SENDMAIL_DSN.search(text) if hint is None and "dsn=" in low else None
             if dsn is not None:
                 hint = enhanced_status(dsn.group(1), dsn.group(2), dsn.group(3))
+            elif hint is None:
+                hint = _POSTFIX_STATUS_CLASS[word]
             text = inner.strip()
             low = text.lower()
             wrapper = "postfix-log"

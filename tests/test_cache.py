@@ -77,3 +77,20 @@ def test_answers_are_the_same_awake_asleep_and_without_a_table() -> None:
             want = plain.classify(reply, stage=stage)
             assert awake.classify(reply, stage=stage) == want
             assert asleep.classify(reply, stage=stage) == want
+
+
+def test_a_remembered_decision_keeps_the_status_class_apart() -> None:
+    """The same rule on words without a code decides by the status beside them (a log line's
+    dsn=): a deferral's decision is not reused for a bounce (first-sight batches 17 and 19)."""
+    deferred = (
+        "to=<a@example.com>, relay=x[192.0.2.1]:25, dsn=4.7.0, status=deferred (SPF check failed)"
+    )
+    bounced = (
+        "to=<b@example.com>, relay=x[192.0.2.1]:25, dsn=5.7.1, status=bounced (SPF check failed)"
+    )
+    clf = Classifier(RULES)
+    first, second = clf.classify(deferred), clf.classify(bounced)
+    assert first.rule_id == second.rule_id
+    assert (first.code, second.code) == ("202", "554")
+    plain = Classifier(RULES, cache_size=0)
+    assert plain.classify(bounced).code == "554"

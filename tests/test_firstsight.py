@@ -33,7 +33,7 @@ FLOORS = {
     "batch-14.jsonl": (0.81, 0.83),
     "batch-15.jsonl": (0.78, 0.84),
     "batch-16.jsonl": (0.79, 0.86),
-    "batch-17.jsonl": (0.90, 0.94),
+    "batch-17.jsonl": (0.89, 0.94),
     "batch-18.jsonl": (0.83, 0.92),
     "batch-19.jsonl": (0.86, 0.94),
     "batch-20.jsonl": (0.81, 0.94),
@@ -41,6 +41,8 @@ FLOORS = {
     "batch-22.jsonl": (0.79, 0.87),
     "batch-23.jsonl": (0.85, 0.90),
     "batch-24.jsonl": (0.81, 0.85),
+    "batch-25.jsonl": (0.76, 0.92),
+    "batch-26.jsonl": (0.81, 0.94),
 }
 
 

@@ -128,3 +128,15 @@ def test_postfix_connect_error_is_a_connection_failure_whatever_the_errno() -> N
     for error in ("Permission denied", "Address not available", "Connection refused"):
         result = classify(f"connect to mx.example.com[192.0.2.1]:25: {error}")
         assert (result.code, result.rule_id) == ("113", "postfix.connect-failed"), error
+
+
+def test_postfix_status_word_states_the_class_without_dsn() -> None:
+    # An older Postfix line without dsn= (first-sight batch-26): status=sent is a delivery.
+    line = (
+        "2BC793B8A4: to=<jo@example.com>, orig_to=<webmaster@example.org>, relay=local, "
+        'delay=6, status=sent ("|/usr/bin/procmail")'
+    )
+    assert classify(line).code == "250"
+    assert parse_reply(line).status == "2.0.0"
+    deferred = "to=<a@example.com>, relay=none, delay=5, status=deferred (words of no rule)"
+    assert classify(deferred).code == "202"
