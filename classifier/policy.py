@@ -100,6 +100,11 @@ def _klass(reply: ParsedReply) -> str | None:
     return None
 
 
+#: Reasons that, said by the sending MTA itself (no reply code of the remote), have a code of
+#: their own whatever class the MTA's status gives the attempt.
+_SENDERS_OWN: Final = frozenset({"dns_failure"})
+
+
 def decide_reason(
     rules: RuleSet, reason: str, reply: ParsedReply, *, tier: Tier, staged: bool = False
 ) -> Decision | None:
@@ -116,7 +121,13 @@ def decide_reason(
     elif reason in RECIPIENT_FACTS and not staged and reply.stage in _BEFORE_RCPT:
         # "User unknown" in reply to MAIL FROM is about the sender, not the recipient.
         return Decision("554", tier, "sender_rejected")
-    code = code_for_reason(rules.reasons[reason], reply.basic, _klass(reply))
+    klass = _klass(reply)
+    if reason in _SENDERS_OWN and reply.basic is None and reply.enhanced is None:
+        # Only the sending MTA's status beside its own words ("status=deferred (Host or domain
+        # name not found ... try again)", dsn=4.4.3): its own lookup failed, whatever class it
+        # files the attempt under (rules/reasons.toml: dns_failure).
+        klass = None
+    code = code_for_reason(rules.reasons[reason], reply.basic, klass)
     if code is None:
         return None
     return Decision(code, tier, reason)

@@ -140,3 +140,13 @@ def test_postfix_status_word_states_the_class_without_dsn() -> None:
     assert parse_reply(line).status == "2.0.0"
     deferred = "to=<a@example.com>, relay=none, delay=5, status=deferred (words of no rule)"
     assert classify(deferred).code == "202"
+
+
+def test_the_sending_mtas_own_dns_failure_stays_113_whatever_its_status() -> None:
+    # Postfix's own lookup failed; its dsn=4.4.3 files the attempt as deferred (batch-14).
+    line = (
+        "2241C417F7: to=<a@example.es>, relay=none, delay=0.1, dsn=4.4.3, status=deferred "
+        "(Host or domain name not found. Name service error for name=example.es type=MX: "
+        "Host not found, try again)"
+    )
+    assert classify(line).code == "113"
