@@ -95,23 +95,50 @@ def test_diagnostic_code_continuation_is_bounded() -> None:
     assert parsed.text.count("b") <= 64
 
 
-def test_the_status_beside_the_words_states_the_class() -> None:
-    # A log line's dsn= says what happened when the words match no rule (first-sight batch-18).
-    sent = (
+# Log lines whose words match no rule (or a rule whose code depends on the class): the status
+# beside them says the class (first-sight batches 14, 18 and 26).
+_STATUS_LINES = [
+    (
         "EF0B15F675: to=<a@example.com>, relay=spamfilter, delay=4.2, "
-        "delays=1.6/0/0/2.6, dsn=2.0.0, status=sent (delivered via spamfilter service)"
-    )
-    assert classify(sent).code == "250"
-    deferred = (
+        "delays=1.6/0/0/2.6, dsn=2.0.0, status=sent (delivered via spamfilter service)",
+        "250",
+    ),
+    (
         "11FDF5F62A: to=<a@example.com>, relay=local, delay=80181, "
-        "delays=80181/0.02/0/0, dsn=4.0.0, status=deferred (user lookup error)"
-    )
-    assert classify(deferred).code == "202"
-    permanent = (
+        "delays=80181/0.02/0/0, dsn=4.0.0, status=deferred (user lookup error)",
+        "202",
+    ),
+    (
         "o6SGfUfN002977: to=<a@example.com>, delay=00:00:01, mailer=esmtp, "
-        "relay=gmail-smtp-in.l.google.com. [209.85.229.27], dsn=5.0.0, stat=Service unavailable"
+        "relay=gmail-smtp-in.l.google.com. [209.85.229.27], dsn=5.0.0, stat=Service unavailable",
+        "554",
+    ),
+    # No dsn=: Postfix's status word says it.
+    (
+        "2BC793B8A4: to=<jo@example.com>, orig_to=<webmaster@example.org>, relay=local, "
+        'delay=6, status=sent ("|/usr/bin/procmail")',
+        "250",
+    ),
+    ("to=<a@example.com>, relay=none, delay=5, status=deferred (words of no rule)", "202"),
+    # The sending MTA's own lookup failed: 113 whatever class its dsn= files the attempt under.
+    (
+        "2241C417F7: to=<a@example.es>, relay=none, delay=0.1, dsn=4.4.3, status=deferred "
+        "(Host or domain name not found. Name service error for name=example.es type=MX: "
+        "Host not found, try again)",
+        "113",
+    ),
+]
+
+
+@pytest.mark.parametrize(("line", "code"), _STATUS_LINES)
+def test_the_status_beside_the_words_states_the_class(line: str, code: str) -> None:
+    assert classify(line).code == code
+
+
+def test_postfix_status_word_is_the_status_without_dsn() -> None:
+    assert parse_reply('to=<a@example.com>, relay=local, status=sent ("|procmail")').status == (
+        "2.0.0"
     )
-    assert classify(permanent).code == "554"
 
 
 def test_qmail_giving_up_on_a_host_is_not_the_queue_giving_up() -> None:
@@ -128,25 +155,3 @@ def test_postfix_connect_error_is_a_connection_failure_whatever_the_errno() -> N
     for error in ("Permission denied", "Address not available", "Connection refused"):
         result = classify(f"connect to mx.example.com[192.0.2.1]:25: {error}")
         assert (result.code, result.rule_id) == ("113", "postfix.connect-failed"), error
-
-
-def test_postfix_status_word_states_the_class_without_dsn() -> None:
-    # An older Postfix line without dsn= (first-sight batch-26): status=sent is a delivery.
-    line = (
-        "2BC793B8A4: to=<jo@example.com>, orig_to=<webmaster@example.org>, relay=local, "
-        'delay=6, status=sent ("|/usr/bin/procmail")'
-    )
-    assert classify(line).code == "250"
-    assert parse_reply(line).status == "2.0.0"
-    deferred = "to=<a@example.com>, relay=none, delay=5, status=deferred (words of no rule)"
-    assert classify(deferred).code == "202"
-
-
-def test_the_sending_mtas_own_dns_failure_stays_113_whatever_its_status() -> None:
-    # Postfix's own lookup failed; its dsn=4.4.3 files the attempt as deferred (batch-14).
-    line = (
-        "2241C417F7: to=<a@example.es>, relay=none, delay=0.1, dsn=4.4.3, status=deferred "
-        "(Host or domain name not found. Name service error for name=example.es type=MX: "
-        "Host not found, try again)"
-    )
-    assert classify(line).code == "113"
