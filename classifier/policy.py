@@ -100,6 +100,11 @@ def _klass(reply: ParsedReply) -> str | None:
     return None
 
 
+#: Facts a host states about itself while the client connects: they are about the
+#: destination, never the sender ("521 <domain> does not accept mail", RFC 7504, at the
+#: greeting), and keep their code.
+_HOST_FACTS: Final = frozenset({"dns_no_mx"})
+
 #: Reasons that, said by the sending MTA itself (no reply code of the remote), have a code of
 #: their own whatever class the MTA's status gives the attempt.
 _SENDERS_OWN: Final = frozenset({"dns_failure"})
@@ -118,7 +123,12 @@ def decide_reason(
         # tcp: lookup smtp.example.com: no such host"): a DNS failure on the way, not a
         # verdict on the recipient's domain nor on the sender.
         reason = "dns_failure"
-    elif reason in RECIPIENT_FACTS and not staged and reply.stage in _BEFORE_RCPT:
+    elif (
+        reason in RECIPIENT_FACTS
+        and not staged
+        and reply.stage in _BEFORE_RCPT
+        and not (reply.stage is Stage.CONNECT and reason in _HOST_FACTS)
+    ):
         # "User unknown" in reply to MAIL FROM is about the sender, not the recipient.
         return Decision("554", tier, "sender_rejected")
     klass = _klass(reply)

@@ -122,6 +122,15 @@ def test_recipient_meanings_before_rcpt_are_about_the_sender() -> None:
     assert classify("550 5.1.1 <a@example.com>... User unknown", stage="mail").code == "554"
 
 
+def test_a_host_that_accepts_no_mail_says_so_of_itself_at_the_greeting() -> None:
+    # RFC 7504's 521 at connect is the destination's own fact (112), not a refused sender;
+    # the same words in reply to MAIL FROM are about the sender's domain.
+    assert classify("521 Service does not accept mail", stage="connect").code == "112"
+    assert classify("550 Domain does not accept mail", stage="mail").code == "554"
+    # A host name that does not resolve while connecting stays the lookup on the way (113).
+    assert classify("lookup smtp.example.com: no such host", stage="connect").code == "113"
+
+
 def test_two_xx_is_never_read_as_a_failure() -> None:
     r = classify("250 2.1.5 Ok, but user unknown to the spam filter")
     assert (r.code, r.verdict) == ("250", Verdict.SUCCESS)
