@@ -208,7 +208,9 @@ def decide_fallback(rules: RuleSet, reply: ParsedReply) -> Decision | None:
                 return Decision(code, Tier.ENHANCED, reason)
     if reply.basic is not None:
         basic = reply.basic
-        if basic in (450, 451, 452) and _opaque(reply.text):
+        if 400 <= basic < 500 and basic != 421 and _opaque(reply.text):
+            # A 4xx whose words say nothing (none, or a provider's token) is the soft bounce
+            # without description; one that describes its trouble is 202 (fallbacks.toml).
             return Decision("201", Tier.BASIC, None)
         if basic in (550, 551, 553) and (stage in _BEFORE_RCPT or stage in _AFTER_RCPT):
             return Decision("554", Tier.BASIC, None)
