@@ -29,7 +29,7 @@ from .policy import (
     verdict_of,
 )
 from .prefilter import Prefilter
-from .reply import ParsedReply, parse_reply
+from .reply import ParsedReply, parse_reply, reported_action
 from .result import Classification, build
 from .rules import Rule, RuleSet, load_rules, rule_units
 
@@ -338,6 +338,15 @@ class Classifier:
         the words, the status says more than its class (not X.0.0) and its class agrees with
         the basic code, the reply is decided again with that status.
         """
+        result = self._classify(reply, stage, status)
+        reported = reported_action(reply)
+        return result if reported is None else _after_report(result, reported)
+
+    def _classify(
+        self, reply: str | bytes, stage: Stage | str | None, status: str | None
+    ) -> Classification:
+        """``classify`` before a delivery report's Action is applied (the memo tables hold
+        what the words, codes and stage say, which a report's Action does not change)."""
         memo = self._memo
         if memo.size <= 0 or not memo.awake():
             return self.classify_parsed(parse_reply(reply, stage, status=status))
@@ -383,7 +392,8 @@ class Classifier:
         result = self._decide(parsed, verdict_of(parsed), self._first_match_plain(parsed))
         if parsed.status is not None:
             result = self._with_status(parsed, result, self._first_match_plain)
-        return result
+        reported = reported_action(reply)
+        return result if reported is None else _after_report(result, reported)
 
     def classify_parsed(self, parsed: ParsedReply) -> Classification:
         """Classify a reply already split by parse_reply (for callers that parse themselves)."""
@@ -543,6 +553,16 @@ class Classifier:
             decision.tier,
             parsed.text,
         )
+
+
+def _after_report(result: Classification, reported: tuple[str, str]) -> Classification:
+    """The code of a reply pasted with its delivery report's Action field: what the reporting
+    MTA did decides as in bounce mail (``Action: delayed`` is a warning, 202; a failure after
+    a temporary status is the MTA giving up, 133; see ``outcome.after_dsn``)."""
+    from .outcome import after_dsn  # noqa: PLC0415 - outcome builds on this module
+
+    action, status = reported
+    return after_dsn(result, action, status or (result.enhanced or ""))[1]
 
 
 #: What the decisions table holds for a rule whose reason has no code for the reply.

@@ -18,7 +18,7 @@ from .picklable import by_fields
 from .safetext import clean_text
 from .smtp import enhanced_status, find_enhanced, stage_from_words, stage_of
 
-__all__ = ["MAX_INPUT", "MAX_TEXT", "ParsedReply", "decode", "parse_reply"]
+__all__ = ["MAX_INPUT", "MAX_TEXT", "ParsedReply", "decode", "parse_reply", "reported_action"]
 
 #: Bytes (or characters) of input looked at; the rest is ignored. A reply line is at most 512
 #: octets (RFC 5321 §4.5.3.1.5); 64 KiB leaves room for long DSN fields and transcripts.
@@ -115,6 +115,35 @@ _BEFORE_CODE = frozenset(":;>'\"=")
 
 _DSN_FIELD = re.compile(r"(?im)^[ \t]*diagnostic-code[ \t]*:[ \t]*((?:.*)(?:\r?\n[ \t]+.*)*)")
 _DSN_STATUS = re.compile(r"(?im)^[ \t]*status[ \t]*:[ \t]*([245])\.([0-9]{1,3})\.([0-9]{1,3})")
+
+# A DSN's per-recipient Action field (RFC 3464 §2.3.3) and the Status beside it, also where a
+# pasted block was flattened to one line ("... Action: delayed Status: 4.4.1").
+_DSN_ACTION = re.compile(
+    r"(?i)(?<![\w-])action[ \t]*:[ \t]*(failed|delayed|delivered|relayed|expanded)\b"
+)
+_DSN_STATUS_ANY = re.compile(
+    r"(?i)(?<![\w-])status[ \t]*:[ \t]*([245]\.[0-9]{1,3}\.[0-9]{1,3})(?![0-9.])"
+)
+
+
+def reported_action(data: str | bytes) -> tuple[str, str] | None:
+    """The Action (and Status, "" when absent) of a delivery report block inside ``data``:
+    what the reporting MTA did with the recipient. None when there is no Action field, or
+    when the block reports recipients with different actions (nothing to say of one)."""
+    if isinstance(data, str):
+        if "ction" not in data and "CTION" not in data:
+            return None
+        text = data[:MAX_TEXT]
+    else:
+        if b"ction" not in data and b"CTION" not in data:
+            return None
+        text = bytes(data[:MAX_TEXT]).decode("latin-1")
+    actions = {m.group(1).lower() for m in _DSN_ACTION.finditer(text)}
+    if len(actions) != 1:
+        return None
+    statuses = {m.group(1) for m in _DSN_STATUS_ANY.finditer(text)}
+    return actions.pop(), statuses.pop() if len(statuses) == 1 else ""
+
 # A line that goes on with a multi-line reply: "550-text" or the last one, "550 text".
 _DSN_REPLY_LINE = re.compile(r"\r?\n([2-5][0-9][0-9][ -][^\n]*+)")
 #: Continuation lines of a Diagnostic-Code read at most (a reply is rarely longer).

@@ -9,7 +9,7 @@ from dataclasses import FrozenInstanceError
 import pytest
 
 from classifier import Classification, Classifier, Stage, Tier, Verdict, classify
-from classifier.rules import iter_examples
+from classifier.rules import iter_examples, load_rules
 
 from .conftest import FIXTURES
 
@@ -212,3 +212,38 @@ def test_the_senders_own_allowance_is_not_a_full_mailbox() -> None:
     assert (
         classify("552 5.2.2 The email account that you tried to reach is over quota").code == "552"
     )
+
+
+@pytest.mark.parametrize(
+    ("block", "code"),
+    [
+        # A delay warning pasted whole: the reporting MTA is still retrying.
+        ("Final-Recipient: rfc822; a@example.com\nAction: delayed\nStatus: 4.4.1", "202"),
+        # Flattened to one line, as forums and tickets show it.
+        (
+            "** Consegna non completata ** Final-Recipient: rfc822; a@example.com "
+            "Action: delayed Status: 4.4.1",
+            "202",
+        ),
+        # A failure after a temporary status: the MTA gave up.
+        (
+            "Action: failed\nStatus: 4.4.1\nDiagnostic-Code: X-Postfix; connect to "
+            "mx.example.com[192.0.2.1]:25: Connection timed out",
+            "133",
+        ),
+        # A fact about the address survives the giving up.
+        ("Action: failed\nStatus: 5.1.1\nDiagnostic-Code: smtp; 550 5.1.1 User unknown", "131"),
+        # Recipients with different actions: the words decide.
+        (
+            "Action: failed\nStatus: 5.1.1\nAction: delayed\nStatus: 4.4.1\n"
+            "Diagnostic-Code: smtp; 550 5.1.1 User unknown",
+            "131",
+        ),
+    ],
+)
+def test_a_pasted_delivery_report_s_action_decides_as_in_bounce_mail(block: str, code: str) -> None:
+    clf = Classifier(load_rules())
+    assert clf.classify(block).code == code
+    assert clf.classify_plain(block).code == code
+    assert clf.classify(block.encode()).code == code
+    assert clf.classify(block).code == code  # from the memo tables too
