@@ -144,6 +144,7 @@ def reported_action(data: str | bytes) -> tuple[str, str] | None:
     statuses = {m.group(1) for m in _DSN_STATUS_ANY.finditer(text)}
     return actions.pop(), statuses.pop() if len(statuses) == 1 else ""
 
+
 # A line that goes on with a multi-line reply: "550-text" or the last one, "550 text".
 _DSN_REPLY_LINE = re.compile(r"\r?\n([2-5][0-9][0-9][ -][^\n]*+)")
 #: Continuation lines of a Diagnostic-Code read at most (a reply is rarely longer).
