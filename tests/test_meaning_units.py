@@ -280,3 +280,15 @@ def test_apart_frames_need_words_of_their_own_for_each_slot() -> None:
     assert reader.read("This address does not accept mail", 550, None, Stage.RCPT) is not None
     # "mail" is said only inside the state's own words: no subject of its own.
     assert reader.read("example.com does not accept mail", 550, None, Stage.RCPT) is None
+
+
+def test_a_state_said_with_a_negation_keeps_that_negation_for_the_next_state() -> None:
+    # "has no" / "não possui" state an absence; the negation inside them still turns the
+    # state after it around ("não possui destinatários válidos": no valid recipients).
+    path = builtin_rules_dir() / "meaning" / "lexicon.toml"
+    lexicon = Lexicon(parse_lexicon(tomllib.loads(path.read_text("utf-8")), "x"))
+    clause = clauses("Seu e-mail não possui destinatários válidos")[0]
+    hits = {(h.concept, h.negated) for h in lexicon.find(clause)}
+    assert ("absent", False) in hits and ("valid", True) in hits
+    clause = clauses("Remote domain has no DNS/MX entries")[0]
+    assert "absent" in {h.concept for h in lexicon.find(clause)}

@@ -50,6 +50,9 @@ LANGUAGES = (
 )
 #: Shortest stem a ``*`` may extend: shorter ones would match unrelated words.
 MIN_STEM = 4
+#: The state said with a negation's own words ("has no", "no hay"): that negation still
+#: turns the next state around ("no tiene destinatarios válidos": no valid recipients).
+ABSENT = "absent"
 #: Words a negation may stand before the state it negates ("not currently full").
 NEGATION_REACH = 3
 #: Words that do not count in that distance: auxiliaries, articles, "yet", "currently".
@@ -256,7 +259,7 @@ class Lexicon:
             h
             for h in hits
             if kinds[h.concept] is ConceptKind.NEGATION
-            and not any(s.start <= h.start < s.end for s in states)
+            and not any(s.start <= h.start < s.end and s.concept != ABSENT for s in states)
         ]
         if not negations:
             return [h for h in hits if kinds[h.concept] is not ConceptKind.NEGATION]

@@ -145,6 +145,15 @@ def _placeholder(token: str) -> str:
         if all(p.isalpha() for p in parts):
             # "mail-box", "e-mail", "non-existent", "out-of-office": one word, joined.
             return "".join(parts) if "-" in token and len(parts) <= 3 else token
+        if (
+            "-" in token
+            and len(parts) <= 3
+            and all(p.isalpha() or p.isdigit() for p in parts)
+            and any(p.isalpha() and len(p) >= 3 for p in parts)
+        ):
+            # A word with a number ("365-Server", "Office-365"): the number names a product
+            # or a count, the word is what is said.
+            return "".join(p for p in parts if p.isalpha())
     if any(c.isdigit() for c in token) and any(c.isalpha() for c in token):
         return "ID"
     return token
