@@ -50,6 +50,9 @@ LANGUAGES = (
 )
 #: Shortest stem a ``*`` may extend: shorter ones would match unrelated words.
 MIN_STEM = 4
+#: The topic that places a fact at the replying site ("at this site", "on this domain"): a
+#: subject inside its words is no subject of the clause.
+HERE = "here"
 #: The state said with a negation's own words ("has no", "no hay"): that negation still
 #: turns the next state around ("no tiene destinatarios válidos": no valid recipients).
 ABSENT = "absent"
@@ -249,10 +252,16 @@ class Lexicon:
         if not hits:
             return hits
         kinds = self._kinds
-        wide = [h for h in hits if h.end - h.start > 1 and kinds[h.concept] is ConceptKind.SUBJECT]
+        wide = [
+            h
+            for h in hits
+            if h.end - h.start > 1
+            and (kinds[h.concept] is ConceptKind.SUBJECT or h.concept == HERE)
+        ]
         if wide:
-            # A subject inside a longer subject's words is part of it, not said on its own:
-            # "mail server" is a host, not a message; "sender address" is the sender's.
+            # A subject inside a longer subject's words, or a place's, is part of it, not said
+            # on its own: "mail server" is a host, not a message; "sender address" is the
+            # sender's; "on this domain" places a fact here and names no domain.
             hits = [h for h in hits if not _inside(h, wide, kinds)]
         states = [h for h in hits if kinds[h.concept] is ConceptKind.STATE]
         negations = [
