@@ -339,6 +339,11 @@ _POSTFIX_STATUS_CLASS: Final = {
 }
 
 
+#: qmail-send's "delivery N: RESULT: report" log line, and the class each result says.
+_QMAIL_DELIVERY = re.compile(r"(?i)\bdelivery [0-9]{1,12}: (success|deferral|failure): ?")
+_QMAIL_RESULT_CLASS: Final = {"success": "2.0.0", "deferral": "4.0.0", "failure": "5.0.0"}
+
+
 def _postfix_status(text: str) -> tuple[str, str] | None:
     """The status word and text of Postfix's ``status=… (text)``: from the first such head
     to the input's last ")" (only white space may follow it), or None."""
@@ -572,6 +577,16 @@ def _parse_general(data: str | bytes, stage: Stage | str | None = None) -> Parse
             text = inner.strip()
             low = text.lower()
             wrapper = "postfix-log"
+    if "delivery " in low and ": " in low:
+        q = _QMAIL_DELIVERY.search(text)
+        if q is not None:
+            # qmail-send's log: the report after "delivery N: success:" with its spaces
+            # written "_" and its line ends "/"; the result word says the class.
+            if hint is None:
+                hint = _QMAIL_RESULT_CLASS[q.group(1).lower()]
+            text = text[q.end() :].replace("_", " ").replace("/", "\n").strip()
+            low = text.lower()
+            wrapper = "qmail-log"
     d = _DIAG_TYPE.match(text)
     if d is not None:
         if wrapper == "raw":

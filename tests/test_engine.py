@@ -247,3 +247,33 @@ def test_a_pasted_delivery_report_s_action_decides_as_in_bounce_mail(block: str,
     assert clf.classify_plain(block).code == code
     assert clf.classify(block.encode()).code == code
     assert clf.classify(block).code == code  # from the memo tables too
+
+
+@pytest.mark.parametrize(
+    ("reply", "code"),
+    [
+        # qmail-send's log line: spaces written "_", line ends "/"; the result word is the class.
+        (
+            "delivery 442: success: 12.107.209.244_accepted_message./Remote_host_said:"
+            "_250_2.7.0_nothing_apparently_wrong_in_the_message/",
+            "250",
+        ),
+        (
+            "delivery 3: failure: 209.85.223.11_does_not_like_recipient./Remote_host_said:"
+            "_550-5.1.1_The_email_account_that_you_tried_to_reach_does_not_exist./",
+            "131",
+        ),
+        # "spam" inside a host name is no verdict on the message.
+        (
+            "Dec  4 10:24:32 c.spam.sonic.net sendmail[32283]: STARTTLS=client, error: "
+            "connect failed=0, SSL_error=5",
+            "113",
+        ),
+        ("550 5.7.1 Message rejected as spam", "554"),
+        # Protocol codes are 5xx: a 4xx with a protocol status is passing trouble.
+        ("451 4.5.1 Internal confusion", "202"),
+        ("500 5.5.1 Internal confusion", "500"),
+    ],
+)
+def test_log_wrappers_host_names_and_protocol_classes(reply: str, code: str) -> None:
+    assert classify(reply).code == code, classify(reply).explain()

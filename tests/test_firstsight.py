@@ -32,11 +32,12 @@ FLOORS = {
     "batch-13.jsonl": (0.83, 0.90),
     "batch-14.jsonl": (0.81, 0.83),
     "batch-15.jsonl": (0.78, 0.84),
-    # 16: a TLS library problem without a code is 113 (docs/codes.md); its label says 554.
-    "batch-16.jsonl": (0.78, 0.86),
+    # 16: a TLS library problem and a certificate that does not verify, without a code, are
+    # 113 (docs/codes.md); their labels say 554.
+    "batch-16.jsonl": (0.77, 0.86),
     "batch-17.jsonl": (0.89, 0.94),
     "batch-18.jsonl": (0.83, 0.92),
-    "batch-19.jsonl": (0.87, 0.95),
+    "batch-19.jsonl": (0.86, 0.95),  # a certificate that does not verify: 113, labelled 554
     "batch-20.jsonl": (0.81, 0.94),
     "batch-21.jsonl": (0.91, 0.95),
     "batch-22.jsonl": (0.79, 0.87),
