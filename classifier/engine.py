@@ -338,18 +338,10 @@ class Classifier:
         the words, the status says more than its class (not X.0.0) and its class agrees with
         the basic code, the reply is decided again with that status.
         """
-        result = self._classify(reply, stage, status)
-        reported = reported_action(reply)
-        return result if reported is None else _after_report(result, reported)
-
-    def _classify(
-        self, reply: str | bytes, stage: Stage | str | None, status: str | None
-    ) -> Classification:
-        """``classify`` before a delivery report's Action is applied (the memo tables hold
-        what the words, codes and stage say, which a report's Action does not change)."""
         memo = self._memo
         if memo.size <= 0 or not memo.awake():
-            return self.classify_parsed(parse_reply(reply, stage, status=status))
+            parsed = parse_reply(reply, stage, status=status)
+            return _with_report(reply, self.classify_parsed(parsed))
         cache = memo.results
         size = sys.getsizeof
         cacheable = isinstance(reply, str) and len(reply) <= _CACHE_KEY_MAX
@@ -362,7 +354,8 @@ class Classifier:
                 return hit
         parsed = parse_reply(reply, stage, status=status)
         # The result depends only on the remote's words, codes and stage: the same reply behind
-        # another wrapper (host name, DSN field) is decided once.
+        # another wrapper (host name, DSN field) is decided once. A delivery report's Action
+        # beside the words is applied after this table (the words alone do not carry it).
         words: tuple[object, ...] = (parsed.text, parsed.basic, parsed.enhanced, parsed.stage)
         if parsed.status is not None:
             words = (*words, parsed.status)
@@ -375,6 +368,7 @@ class Classifier:
             memo.store(words, result, cost)
         else:
             memo.hits += 1
+        result = _with_report(reply, result)
         if cacheable:
             cost = size(reply) + (size(stage) if stage is not None else 0)
             memo.store(key, result, cost + (size(status) if status is not None else 0))
@@ -392,8 +386,7 @@ class Classifier:
         result = self._decide(parsed, verdict_of(parsed), self._first_match_plain(parsed))
         if parsed.status is not None:
             result = self._with_status(parsed, result, self._first_match_plain)
-        reported = reported_action(reply)
-        return result if reported is None else _after_report(result, reported)
+        return _with_report(reply, result)
 
     def classify_parsed(self, parsed: ParsedReply) -> Classification:
         """Classify a reply already split by parse_reply (for callers that parse themselves)."""
@@ -555,10 +548,19 @@ class Classifier:
         )
 
 
-def _after_report(result: Classification, reported: tuple[str, str]) -> Classification:
+def _with_report(reply: str | bytes, result: Classification) -> Classification:
     """The code of a reply pasted with its delivery report's Action field: what the reporting
     MTA did decides as in bounce mail (``Action: delayed`` is a warning, 202; a failure after
     a temporary status is the MTA giving up, 133; see ``outcome.after_dsn``)."""
+    # The field is rare in a reply: one scan rules it out.
+    if type(reply) is str:
+        if "ction:" not in reply and "CTION:" not in reply:
+            return result
+    elif b"ction:" not in reply and b"CTION:" not in reply:
+        return result
+    reported = reported_action(reply)
+    if reported is None:
+        return result
     from .outcome import after_dsn  # noqa: PLC0415 - outcome builds on this module
 
     action, status = reported

@@ -119,7 +119,7 @@ _DSN_STATUS = re.compile(r"(?im)^[ \t]*status[ \t]*:[ \t]*([245])\.([0-9]{1,3})\
 # A DSN's per-recipient Action field (RFC 3464 §2.3.3) and the Status beside it, also where a
 # pasted block was flattened to one line ("... Action: delayed Status: 4.4.1").
 _DSN_ACTION = re.compile(
-    r"(?i)(?<![\w-])action[ \t]*:[ \t]*(failed|delayed|delivered|relayed|expanded)\b"
+    r"(?i)(?<![\w-])action:[ \t]*(failed|delayed|delivered|relayed|expanded)\b"
 )
 _DSN_STATUS_ANY = re.compile(
     r"(?i)(?<![\w-])status[ \t]*:[ \t]*([245]\.[0-9]{1,3}\.[0-9]{1,3})(?![0-9.])"
@@ -131,11 +131,11 @@ def reported_action(data: str | bytes) -> tuple[str, str] | None:
     what the reporting MTA did with the recipient. None when there is no Action field, or
     when the block reports recipients with different actions (nothing to say of one)."""
     if isinstance(data, str):
-        if "ction" not in data and "CTION" not in data:
+        if "ction:" not in data and "CTION:" not in data:
             return None
         text = data[:MAX_TEXT]
     else:
-        if b"ction" not in data and b"CTION" not in data:
+        if b"ction:" not in data and b"CTION:" not in data:
             return None
         text = bytes(data[:MAX_TEXT]).decode("latin-1")
     actions = {m.group(1).lower() for m in _DSN_ACTION.finditer(text)}
