@@ -201,6 +201,9 @@ def test_invalid_frames_are_refused_with_their_id(frame: dict[str, Any], message
         {"kind": "colour", "en": ["word"]},
         {"kind": "subject"},
         {"kind": "subject", "en": "word"},
+        {"kind": "state", "en": ["word"], "place": True},
+        {"kind": "topic", "en": ["word"], "keeps_negation": True},
+        {"kind": "topic", "en": ["word"], "place": "yes"},
     ],
 )
 def test_invalid_concepts_are_refused(spec: dict[str, Any]) -> None:
@@ -292,3 +295,17 @@ def test_a_state_said_with_a_negation_keeps_that_negation_for_the_next_state() -
     assert ("absent", False) in hits and ("valid", True) in hits
     clause = clauses("Remote domain has no DNS/MX entries")[0]
     assert "absent" in {h.concept for h in lexicon.find(clause)}
+
+
+def test_a_subject_inside_a_place_is_no_subject_of_the_clause() -> None:
+    small = {
+        "domain": {"kind": "subject", "en": ["domain"]},
+        "here": {"kind": "topic", "en": ["on this domain"], "place": True},
+        "there": {"kind": "topic", "en": ["near this domain"]},
+    }
+    lexicon = _lexicon(small)
+    said = {h.concept for h in lexicon.find(clauses("inactive on this domain")[0])}
+    assert said == {"here"}
+    # Without the flag a topic's words leave the subject said.
+    said = {h.concept for h in lexicon.find(clauses("inactive near this domain")[0])}
+    assert said == {"there", "domain"}

@@ -50,12 +50,6 @@ LANGUAGES = (
 )
 #: Shortest stem a ``*`` may extend: shorter ones would match unrelated words.
 MIN_STEM = 4
-#: The topic that places a fact at the replying site ("at this site", "on this domain"): a
-#: subject inside its words is no subject of the clause.
-HERE = "here"
-#: The state said with a negation's own words ("has no", "no hay"): that negation still
-#: turns the next state around ("no tiene destinatarios válidos": no valid recipients).
-ABSENT = "absent"
 #: Words a negation may stand before the state it negates ("not currently full").
 NEGATION_REACH = 3
 #: Words that do not count in that distance: auxiliaries, articles, "yet", "currently".
@@ -140,6 +134,12 @@ class Concept:
     kind: ConceptKind
     terms: tuple[Term, ...]
     description: str = ""
+    #: A place ("at this site", "on this domain"): a subject inside its words is no subject
+    #: of the clause.
+    place: bool = False
+    #: A state said with a negation's own words ("has no", "no hay"): that negation still
+    #: turns the next state around ("no tiene destinatarios válidos": no valid recipients).
+    keeps_negation: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,11 +156,23 @@ class Hit:
 class Lexicon:
     """Concepts and an index of their terms by first word, exact, stem or ending."""
 
-    __slots__ = ("_anchors", "_exact", "_kinds", "_pairs", "_prefix", "_suffix", "concepts")
+    __slots__ = (
+        "_anchors",
+        "_exact",
+        "_keeping",
+        "_kinds",
+        "_pairs",
+        "_places",
+        "_prefix",
+        "_suffix",
+        "concepts",
+    )
 
     def __init__(self, concepts: Iterable[Concept]) -> None:
         self.concepts: Mapping[str, Concept] = MappingProxyType({c.name: c for c in concepts})
         self._kinds = {c.name: c.kind for c in self.concepts.values()}
+        self._places = frozenset(c.name for c in self.concepts.values() if c.place)
+        self._keeping = frozenset(c.name for c in self.concepts.values() if c.keeps_negation)
         self._anchors: dict[frozenset[str], tuple[frozenset[str], ...]] = {}
         exact: dict[str, list[Term]] = {}
         prefix: dict[str, list[Term]] = {}
@@ -256,7 +268,7 @@ class Lexicon:
             h
             for h in hits
             if h.end - h.start > 1
-            and (kinds[h.concept] is ConceptKind.SUBJECT or h.concept == HERE)
+            and (kinds[h.concept] is ConceptKind.SUBJECT or h.concept in self._places)
         ]
         if wide:
             # A subject inside a longer subject's words, or a place's, is part of it, not said
@@ -268,7 +280,9 @@ class Lexicon:
             h
             for h in hits
             if kinds[h.concept] is ConceptKind.NEGATION
-            and not any(s.start <= h.start < s.end and s.concept != ABSENT for s in states)
+            and not any(
+                s.start <= h.start < s.end and s.concept not in self._keeping for s in states
+            )
         ]
         if not negations:
             return [h for h in hits if kinds[h.concept] is not ConceptKind.NEGATION]
@@ -332,7 +346,7 @@ def _term(concept: str, lang: str, raw: Any, file: str) -> Term:
 
 
 _WILD = "zqxwildzqx"  # stands for "*" while a term is tokenised like a reply
-_CONCEPT_KEYS = frozenset({"kind", "description", "source", *LANGUAGES})
+_CONCEPT_KEYS = frozenset({"kind", "description", "source", "place", "keeps_negation", *LANGUAGES})
 
 
 def parse_lexicon(data: Mapping[str, Any], file: str) -> list[Concept]:
@@ -355,12 +369,22 @@ def parse_lexicon(data: Mapping[str, Any], file: str) -> list[Concept]:
             terms.extend(_term(name, lang, item, file) for item in raw)
         if not terms:
             raise RuleError(f"concept {name!r} has no terms", file=file)
+        flags = {key: spec.get(key, False) for key in ("place", "keeps_negation")}
+        for key, value in flags.items():
+            if not isinstance(value, bool):
+                raise RuleError(f"concept {name!r}: {key} must be true or false", file=file)
+        if flags["place"] and kind is not ConceptKind.TOPIC:
+            raise RuleError(f"concept {name!r}: only a topic can be a place", file=file)
+        if flags["keeps_negation"] and kind is not ConceptKind.STATE:
+            raise RuleError(f"concept {name!r}: only a state keeps a negation", file=file)
         concepts.append(
             Concept(
                 name=name,
                 kind=kind,
                 terms=tuple(terms),
                 description=str(spec.get("description", "")),
+                place=flags["place"],
+                keeps_negation=flags["keeps_negation"],
             )
         )
     return concepts

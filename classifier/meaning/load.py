@@ -42,6 +42,8 @@ def _merge(concepts: dict[str, Concept], added: list[Concept], file: str) -> Non
             kind=known.kind,
             terms=known.terms + concept.terms,
             description=known.description,
+            place=known.place or concept.place,
+            keeps_negation=known.keeps_negation or concept.keeps_negation,
         )
 
 
@@ -104,6 +106,8 @@ def meaning_state(reader: MeaningReader) -> tuple[Any, ...]:
             str(c.kind),
             tuple((t.concept, t.words, t.lang) for t in c.terms),
             c.description,
+            c.place,
+            c.keeps_negation,
         )
         for c in reader.lexicon.concepts.values()
     )
@@ -162,8 +166,10 @@ def _from_state(data: Any, reasons: Mapping[str, object]) -> tuple[Lexicon, list
                 Term(concept=concept, words=words, lang=lang) for concept, words, lang in terms
             ),
             description=description,
+            place=place,
+            keeps_negation=keeps_negation,
         )
-        for name, kind, terms, description in concepts_data
+        for name, kind, terms, description, place, keeps_negation in concepts_data
     )
     frames = []
     for (
