@@ -186,8 +186,9 @@ def decide_fallback(rules: RuleSet, reply: ParsedReply) -> Decision | None:
     """No rule recognised the words: decide by enhanced status, basic code, then class."""
     klass = _klass(reply)
     stage = reply.stage
-    if reply.basic is not None and 500 <= reply.basic <= 504:
-        # Protocol errors: the basic code is the precise one (RFC 5321 §4.2.2).
+    if reply.basic is not None and (500 <= reply.basic <= 504 or reply.basic == 555):
+        # Protocol errors: the basic code is the precise one (RFC 5321 §4.2.2); 555, MAIL or
+        # RCPT parameters not recognised or not implemented, is 504's case for those commands.
         code = rules.basic_fallback.get(str(reply.basic))
         if code is not None:
             return Decision(code, Tier.BASIC, None)

@@ -273,6 +273,13 @@ def test_a_pasted_delivery_report_s_action_decides_as_in_bounce_mail(block: str,
         # Protocol codes are 5xx: a 4xx with a protocol status is passing trouble.
         ("451 4.5.1 Internal confusion", "202"),
         ("500 5.5.1 Internal confusion", "500"),
+        # 555 is 504's case for MAIL and RCPT parameters; a 503 is always about the order.
+        ("555 5.5.4 Error: Unsupported option", "504"),
+        ("503 bad sequence: no sender specified", "504"),
+        # A restriction accepts nothing; AUTH's credentials are no unknown user.
+        ("*** We only accept plain-text mail, No HTML ***", "554"),
+        ("535 Invalid username or password", "554"),
+        ("550 Invalid user", "131"),
     ],
 )
 def test_log_wrappers_host_names_and_protocol_classes(reply: str, code: str) -> None:

@@ -200,10 +200,14 @@ class MeaningReader:
                 per_clause.append((found, positions(clause)))
         if not per_clause:
             return None
-        if basic is not None and 500 <= basic <= 504 and any(COMMAND in h for h, _ in per_clause):
+        if basic == 503 or (
+            basic is not None and 500 <= basic <= 504 and any(COMMAND in h for h, _ in per_clause)
+        ):
             # A protocol error (500-504) that names a command or its arguments is about the
             # protocol, and the basic code says precisely how: "501 Invalid RCPT TO" is bad
             # syntax, not an unknown recipient ("500 Line limit exceeded" still reads as size).
+            # A 503 is always about the order of commands ("503 bad sequence: no sender
+            # specified" is not a refused sender).
             return None
         for frame in frames:
             if (frame.general and specific_status) or not frame.admits(basic, enhanced, stage):
