@@ -49,6 +49,8 @@ FLOORS = {
     "batch-28.jsonl": (0.92, 0.96),
     "batch-29.jsonl": (0.81, 0.87),  # 555 is 504's case (docs/codes.md), labelled 554
     "batch-30.jsonl": (0.81, 0.94),
+    "batch-31.jsonl": (0.86, 0.94),
+    "batch-32.jsonl": (0.69, 0.75),
 }
 
 
