@@ -283,6 +283,11 @@ def _split_reply(text: str) -> tuple[int | None, str | None, str]:
     return basic, enhanced, flat
 
 
+#: A code a client says it got, within the first _GOT_REACH characters of its message.
+_GOT_CODE = re.compile(r"(?i)\b(?:got|responded with)(?: code)? [\"']?([2-5][0-9][0-9])(?![0-9.])")
+_GOT_REACH = 400
+
+
 def _embedded_reply(body: str) -> tuple[int, int]:
     """Where the first code standing alone in ``body`` starts with what stands before it
     (``(?:^|[:;>]\\s*|\\s-\\s|'|"|=)[2-5][0-9][0-9][ -](?=\\S)``), and where the code
@@ -410,6 +415,12 @@ def _finish(
             b2, e2, flat2 = _split_reply(body[code:])
             if b2 is not None:
                 basic, enhanced, flat = b2, e2, flat2
+    if basic is None:
+        # A client's own report of the code it got ("Expected smtp code 250, got 552",
+        # "Server responded with 550 esmtp: protocol deviation"); its words stay as they are.
+        got = _GOT_CODE.search(body, 0, _GOT_REACH)
+        if got is not None:
+            basic = int(got.group(1))
     if enhanced is None:
         enhanced = find_enhanced(flat)
     consistent = basic is None or enhanced is None or str(basic)[0] == enhanced[0]

@@ -280,6 +280,9 @@ def test_a_pasted_delivery_report_s_action_decides_as_in_bounce_mail(block: str,
         ("*** We only accept plain-text mail, No HTML ***", "554"),
         ("535 Invalid username or password", "554"),
         ("550 Invalid user", "131"),
+        # A client's own report of the code it got.
+        ("Error: Expected smtp code 250, got 552", "552"),
+        ("Server responded with 550 esmtp: protocol deviation", "550"),
     ],
 )
 def test_log_wrappers_host_names_and_protocol_classes(reply: str, code: str) -> None:
