@@ -61,6 +61,10 @@ _CONTRACTIONS = (
     ("n't", " not"),
     ("n\u2019t", " not"),
 )
+#: Two sentences joined without a space ("Delivery error.Mailbox of … is FULL"): a word, a
+#: dot and a capitalised word, alone, are no host name (hosts are written in lower case or
+#: carry more labels). Linear: only word starts are tried.
+_RUN_ON = re.compile(r"(?<![\w./:@-])([a-z]{3,})\.(?=[A-Z][a-z]{2,}(?![\w.]))")
 _IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 _STATUS = re.compile(r"[245]\.\d{1,3}\.\d{1,3}")
 #: Token pairs that are one word written apart ("mail box", "e mail").
@@ -245,7 +249,10 @@ def tokens(clause: str) -> list[str]:
 
 def clauses(text: str) -> list[list[str]]:
     """The reply's words for matching: a list of clauses, each a list of normalised tokens."""
-    text = fold(text[:MAX_MEANING_CHARS])
+    text = text[:MAX_MEANING_CHARS]
+    if "." in text:
+        text = _RUN_ON.sub(r"\1. ", text)
+    text = fold(text)
     text = _URL.sub(" URL ", text)
     if "@" in text:
         text = _ADDRESS.sub(" ADDR ", text)
