@@ -286,6 +286,11 @@ def _split_reply(text: str) -> tuple[int | None, str | None, str]:
 #: A code a client says it got, within the first _GOT_REACH characters of its message.
 _GOT_CODE = re.compile(r"(?i)\b(?:got|responded with)(?: code)? [\"']?([2-5][0-9][0-9])(?![0-9.])")
 _GOT_REACH = 400
+#: A reply written as a Python tuple: smtplib's exceptions (``SMTPDataError: (554, b'5.7.1
+#: Rejected')``, ``{'a@b': (550, b'User unknown')}``) and logs that print them (Cisco AsyncOS:
+#: ``Unknown address error ('501', ['5.5.4 Invalid Address'])``). The code and the words inside
+#: are the reply; the words before it are the client's or the log's.
+_TUPLE_REPLY = re.compile(r"\(\s?['\"]?([2-5][0-9][0-9])['\"]?,\s?\[?b?['\"]")
 
 
 def _embedded_reply(body: str) -> tuple[int, int]:
@@ -413,8 +418,17 @@ def _finish(
         head, code = _embedded_reply(body)
         if 0 <= head < 400:
             b2, e2, flat2 = _split_reply(body[code:])
-            if b2 is not None:
+            # A greeting or a closing (220, 221) quoted after a client's words is what it got
+            # instead of an answer ("Server rejected EHLO command. Response: 220-…"), not a
+            # delivery: the words decide.
+            if b2 is not None and not 220 <= b2 <= 221:
                 basic, enhanced, flat = b2, e2, flat2
+    if basic is None and "(" in body:
+        tup = _TUPLE_REPLY.search(body, 0, _GOT_REACH)
+        if tup is not None:
+            b2, e2, flat2 = _split_reply(tup.group(1) + " " + body[tup.end() :])
+            if b2 is not None:
+                basic, enhanced, flat = b2, e2, flat2.rstrip("'\"])} ")
     if basic is None:
         # A client's own report of the code it got ("Expected smtp code 250, got 552",
         # "Server responded with 550 esmtp: protocol deviation"); its words stay as they are.

@@ -283,6 +283,15 @@ def test_a_pasted_delivery_report_s_action_decides_as_in_bounce_mail(block: str,
         # A client's own report of the code it got.
         ("Error: Expected smtp code 250, got 552", "552"),
         ("Server responded with 550 esmtp: protocol deviation", "550"),
+        # A reply written as a Python tuple (smtplib's exceptions, Cisco AsyncOS's log).
+        (
+            "Info: Bounced: DCID 947091 MID 12217124 to RID 0 - 5.1.0 - Unknown address error"
+            " ('501', ['5.5.4 Invalid Address'])",
+            "553",
+        ),
+        ("smtplib.SMTPDataError: (554, b'5.7.1 Message rejected as spam')", "554"),
+        # A greeting quoted after a client's words is what it got instead of an answer.
+        ("SMTP Protocol Error: Server rejected EHLO command. Response: 220-mx.example.com", "554"),
     ],
 )
 def test_log_wrappers_host_names_and_protocol_classes(reply: str, code: str) -> None:
