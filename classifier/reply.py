@@ -216,8 +216,10 @@ _CLIENT_RESPONSE = re.compile(
     r"\s*+:\s*+",
     re.I,
 )
-# Python smtplib's exceptions show the reply as a tuple: "(550, b'not relaying to that domain')".
-_PY_REPLY = re.compile(r"\(([2-5][0-9][0-9]), b?(['\"])")
+# Python smtplib's exceptions show the reply as a tuple: "(550, b'not relaying to that domain')";
+# logs that print such tuples may quote the code and list the lines (Cisco AsyncOS: "Unknown
+# address error ('501', ['5.5.4 Invalid Address'])").
+_PY_REPLY = re.compile(r"\((['\"]?)([2-5][0-9][0-9])\1, \[?b?(['\"])")
 
 # A bare single-line reply ("550 5.1.1 ...") that carries no wrapper or field to unwrap.
 _BARE = re.compile(r"[2-5][0-9][0-9][ -](?![^\n]*(?:SMTP error from remote|status=|\n))")
@@ -286,11 +288,6 @@ def _split_reply(text: str) -> tuple[int | None, str | None, str]:
 #: A code a client says it got, within the first _GOT_REACH characters of its message.
 _GOT_CODE = re.compile(r"(?i)\b(?:got|responded with)(?: code)? [\"']?([2-5][0-9][0-9])(?![0-9.])")
 _GOT_REACH = 400
-#: A reply written as a Python tuple: smtplib's exceptions (``SMTPDataError: (554, b'5.7.1
-#: Rejected')``, ``{'a@b': (550, b'User unknown')}``) and logs that print them (Cisco AsyncOS:
-#: ``Unknown address error ('501', ['5.5.4 Invalid Address'])``). The code and the words inside
-#: are the reply; the words before it are the client's or the log's.
-_TUPLE_REPLY = re.compile(r"\(\s?['\"]?([2-5][0-9][0-9])['\"]?,\s?\[?b?['\"]")
 
 
 def _embedded_reply(body: str) -> tuple[int, int]:
@@ -423,12 +420,6 @@ def _finish(
             # delivery: the words decide.
             if b2 is not None and not 220 <= b2 <= 221:
                 basic, enhanced, flat = b2, e2, flat2
-    if basic is None and "(" in body:
-        tup = _TUPLE_REPLY.search(body, 0, _GOT_REACH)
-        if tup is not None:
-            b2, e2, flat2 = _split_reply(tup.group(1) + " " + body[tup.end() :])
-            if b2 is not None:
-                basic, enhanced, flat = b2, e2, flat2.rstrip("'\"])} ")
     if basic is None:
         # A client's own report of the code it got ("Expected smtp code 250, got 552",
         # "Server responded with 550 esmtp: protocol deviation"); its words stay as they are.
@@ -702,15 +693,15 @@ def _parse_general(data: str | bytes, stage: Stage | str | None = None) -> Parse
         c = _CLIENT_RESPONSE.search(text)
         if c is not None:
             return _finish(text[c.end() :], given, "client", None, truncated, hint)
-    if ", b'" in text or ', b"' in text or ", '" in text:
+    if ", b'" in text or ', b"' in text or ", '" in text or ", ['" in text:
         p = _PY_REPLY.search(text)
         if p is not None:
-            end = text.find(p.group(2) + ")", p.end())
+            end = text.find(p.group(3) + ")", p.end())
             if end < 0:  # a log line cut inside the tuple: up to its last quote, or all
-                end = text.rfind(p.group(2), p.end())
+                end = text.rfind(p.group(3), p.end())
                 end = len(text.rstrip()) if end < 0 else end
             if end > p.end():
-                body = f"{p.group(1)} {text[p.end() : end]}"
+                body = f"{p.group(2)} {text[p.end() : end]}"
                 return _finish(body, given, "client", None, truncated, hint)
     if "remote" in low or "server" in low:
         quoted = _quoted_remote(text)
