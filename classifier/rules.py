@@ -8,6 +8,7 @@ wrong and raises RuleError naming the file and rule, so a bad rule never slips t
 
 from __future__ import annotations
 
+import marshal
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,8 +30,7 @@ from .conditions import (
 )
 from .enums import Stage
 from .errors import RuleError
-from .meaning import MeaningReader
-from .meaning.load import MEANING_DIR, load_meaning, meaning_from_state, meaning_state
+from .meaning.lazy import MEANING_DIR, Meaning, meaning_from_state
 from .prefilter import (
     MIN_LITERAL,
     is_linear,
@@ -169,7 +169,7 @@ class RuleSet:
     basic_fallback: Mapping[str, str]
     sources: tuple[str, ...] = ()
     #: The meaning layer (lexicon and frames), consulted where no phrase rule matched.
-    meaning: MeaningReader | None = None
+    meaning: Meaning | None = None
 
     def __post_init__(self) -> None:
         # Read-only views of private copies: a rule set cannot change under a classifier.
@@ -483,14 +483,25 @@ def _load_files(base: Traversable | Path, dirs: Sequence[Traversable | Path]) ->
         enhanced_fallback=enhanced_fb,
         basic_fallback=basic_fb,
         sources=tuple(str(d) for d in dirs),
-        meaning=load_meaning(dirs, reasons),
+        meaning=_load_meaning(dirs, reasons),
     )
+
+
+def _load_meaning(
+    dirs: Sequence[Traversable | Path], reasons: Mapping[str, ReasonPolicy]
+) -> Meaning | None:
+    """The meaning layer of ``dirs``, read from its files now (they are checked as the rules
+    are)."""
+    from .meaning.load import load_meaning  # noqa: PLC0415 - not on the cached path
+
+    reader = load_meaning(dirs, reasons)
+    return None if reader is None else Meaning.of(reader)
 
 
 # -- the compiled rule cache (classifier/rulecache.py) ---------------------------------------
 
 #: The shape of a stored rule set; changed whenever ``_state`` changes.
-_STATE = "ruleset-1"
+_STATE = "ruleset-2"
 
 
 def _cache_key(base: Traversable | Path, dirs: Sequence[Traversable | Path]) -> bytes | None:
@@ -553,8 +564,19 @@ def _state(ruleset: RuleSet) -> tuple[Any, ...]:
         tuple(ruleset.basic_fallback.items()),
         ruleset.sources,
         tuple(rules),
-        meaning_state(ruleset.meaning) if ruleset.meaning is not None else None,
+        _meaning_state(ruleset.meaning),
     )
+
+
+def _meaning_state(meaning: Meaning | None) -> bytes | None:
+    """The meaning layer for the cache (None when the rules have none): its plain data in
+    ``marshal`` form of its own, unpacked only when a reply first needs the layer (it is a
+    third of the stored rule set)."""
+    if meaning is None:
+        return None
+    from .meaning.load import meaning_state  # noqa: PLC0415 - only when writing the cache
+
+    return marshal.dumps(meaning_state(meaning.reader()))
 
 
 def _from_state(data: Any, dirs: Sequence[Traversable | Path]) -> RuleSet:

@@ -28,7 +28,7 @@ FLOORS = {
     "batch-09.jsonl": (0.84, 0.94),
     "batch-10.jsonl": (0.87, 0.92),
     "batch-11.jsonl": (0.87, 0.92),
-    "batch-12.jsonl": (0.82, 0.88),
+    "batch-12.jsonl": (0.81, 0.87),
     "batch-13.jsonl": (0.88, 0.95),
     "batch-14.jsonl": (0.89, 0.90),
     "batch-15.jsonl": (0.83, 0.89),
@@ -41,7 +41,7 @@ FLOORS = {
     "batch-20.jsonl": (0.88, 0.95),
     "batch-21.jsonl": (0.93, 0.97),
     "batch-22.jsonl": (0.83, 0.91),
-    "batch-23.jsonl": (0.86, 0.93),
+    "batch-23.jsonl": (0.86, 0.92),
     "batch-24.jsonl": (0.84, 0.87),  # a 503 is decided by its code (504), labelled 554
     "batch-25.jsonl": (0.81, 0.94),
     "batch-26.jsonl": (0.84, 0.94),

@@ -12,6 +12,7 @@ import pytest
 
 from classifier import Classifier, RuleError, RuleSet, load_rules, rulecache
 from classifier import rules as rules_module
+from classifier.meaning import load as meaning_load
 from classifier.rulecache import CACHE_ENV
 
 USER_RULE = """
@@ -84,7 +85,8 @@ def test_a_second_load_reads_the_cache_and_gives_the_same_rule_set(
         raise AssertionError("a rule file was read although the cache holds the rule set")
 
     monkeypatch.setattr(rules_module, "read_toml", no_file_read)
-    monkeypatch.setattr(rules_module, "load_meaning", no_file_read)
+    monkeypatch.setattr(rules_module, "_load_meaning", no_file_read)
+    monkeypatch.setattr(meaning_load, "read_toml", no_file_read)
     stored = load_rules([user])
     _same(from_files, first)
     _same(from_files, stored)
@@ -228,9 +230,9 @@ def test_the_meaning_layer_of_a_stored_rule_set_is_built_on_first_use(cache: Pat
     load_rules()
     stored = load_rules()
     assert stored.meaning is not None
-    assert stored.meaning._lexicon is None  # nothing built yet
+    assert not stored.meaning.built  # nothing built yet
     reply = "550 Esta cuenta de correo ha sido dada de baja"
     got = Classifier(stored).classify(reply)
     assert got.tier.value == "meaning"
     assert got == Classifier(from_files).classify(reply)
-    assert stored.meaning._lexicon is not None
+    assert stored.meaning.built

@@ -12,8 +12,7 @@ understands wordings nobody wrote a rule for.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,59 +112,29 @@ def _overlap(chosen: list[Hit]) -> bool:
 class MeaningReader:
     """A lexicon and its frames: reads the reason a reply states, if any frame holds.
 
-    A reader can also be made on first use (``deferred``): a rule set from the compiled rule
-    cache builds its lexicon and frames only when a reply first needs them, as most replies
-    are decided by a phrase rule before the meaning layer is asked.
+    A rule set holds it through ``lazy.Meaning``, which makes it when a reply first needs it.
     """
 
-    __slots__ = ("_build", "_frames", "_lexicon", "_lock")
+    __slots__ = ("_frames", "_lexicon")
 
-    def __init__(
-        self,
-        lexicon: Lexicon | None,
-        frames: Sequence[Frame] = (),
-        *,
-        build: Callable[[], tuple[Lexicon, Sequence[Frame]]] | None = None,
-    ) -> None:
-        """A reader of ``lexicon`` and ``frames``; or, with ``lexicon`` None, of what
-        ``build`` makes on first use (see ``deferred``)."""
-        if (lexicon is None) == (build is None):
-            raise TypeError("MeaningReader takes a lexicon or a build function, one of them")
+    def __init__(self, lexicon: Lexicon, frames: Sequence[Frame] = ()) -> None:
+        """A reader of ``lexicon`` and ``frames``."""
         self._lexicon = lexicon
-        self._frames: tuple[Frame, ...] | None = None if lexicon is None else tuple(frames)
-        self._build = build
-        self._lock = None if build is None else threading.Lock()
-
-    @classmethod
-    def deferred(cls, build: Callable[[], tuple[Lexicon, Sequence[Frame]]]) -> MeaningReader:
-        """A reader whose lexicon and frames ``build`` makes, once, when first needed."""
-        return cls(None, build=build)
-
-    def _ready(self) -> tuple[Lexicon, tuple[Frame, ...]]:
-        lexicon, frames = self._lexicon, self._frames
-        if lexicon is None or frames is None:
-            assert self._lock is not None and self._build is not None
-            with self._lock:
-                if self._lexicon is None or self._frames is None:
-                    built, made = self._build()
-                    self._frames = tuple(made)
-                    self._lexicon = built
-                lexicon, frames = self._lexicon, self._frames
-        return lexicon, frames
+        self._frames = tuple(frames)
 
     @property
     def lexicon(self) -> Lexicon:
         """The concepts and their terms."""
-        return self._ready()[0]
+        return self._lexicon
 
     @property
     def frames(self) -> tuple[Frame, ...]:
         """The frames, in the order they are tried."""
-        return self._ready()[1]
+        return self._frames
 
     def says(self, text: str, concepts: frozenset[str]) -> bool:
         """Whether some clause of ``text`` says one of ``concepts``, not negated."""
-        lexicon = self._lexicon if self._lexicon is not None else self._ready()[0]
+        lexicon = self._lexicon
         return any(
             hit.concept in concepts and not hit.negated
             for clause in clauses(text)
@@ -188,8 +157,6 @@ class MeaningReader:
         so general frames give way to it.
         """
         lexicon, frames = self._lexicon, self._frames
-        if lexicon is None or frames is None:
-            lexicon, frames = self._ready()
         if not text or not frames:
             return None
         per_clause: list[tuple[dict[str, Hit], list[float] | None]] = []

@@ -14,15 +14,13 @@ from ..conditions import Conditions, Example, read_toml
 from ..enums import Stage
 from ..errors import RuleError
 from .frames import Frame, MeaningReader, parse_frames
+from .lazy import MEANING_DIR
 from .lexicon import Concept, ConceptKind, Lexicon, Term, parse_lexicon
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
 
-__all__ = ["MEANING_DIR", "load_meaning", "meaning_from_state", "meaning_state"]
-
-#: The sub-directory of a rule directory that holds the meaning layer's files.
-MEANING_DIR = "meaning"
+__all__ = ["MEANING_DIR", "load_meaning", "meaning_state", "reader_from_state"]
 
 
 def _merge(concepts: dict[str, Concept], added: list[Concept], file: str) -> None:
@@ -135,28 +133,9 @@ def meaning_state(reader: MeaningReader) -> tuple[Any, ...]:
     return (concepts, frames)
 
 
-def meaning_from_state(
-    data: Any, reasons: Mapping[str, object], dirs: Sequence[Traversable | Path]
-) -> MeaningReader:
-    """The reader back from ``meaning_state``, built when first needed (most replies never
-    need it). Should the data not be a lexicon and frames, the files of ``dirs`` are read
-    then instead."""
-
-    def build() -> tuple[Lexicon, Sequence[Frame]]:
-        try:
-            return _from_state(data, reasons)
-        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
-            reader = load_meaning(dirs, reasons)
-            if reader is None:
-                raise RuleError("the meaning layer's files are gone") from None
-            return reader.lexicon, reader.frames
-
-    if not isinstance(data, tuple) or len(data) != 2:
-        raise ValueError("not a stored meaning layer")
-    return MeaningReader.deferred(build)
-
-
-def _from_state(data: Any, reasons: Mapping[str, object]) -> tuple[Lexicon, list[Frame]]:
+def reader_from_state(data: Any, reasons: Mapping[str, object]) -> MeaningReader:
+    """The reader of the lexicon and frames ``meaning_state`` stored (ValueError and the
+    like when the data is not that)."""
     concepts_data, frames_data = data
     lexicon = Lexicon(
         Concept(
@@ -215,4 +194,4 @@ def _from_state(data: Any, reasons: Mapping[str, object]) -> tuple[Lexicon, list
                 position=position,
             )
         )
-    return lexicon, frames
+    return MeaningReader(lexicon, frames)
