@@ -427,7 +427,7 @@ class Classifier:
         meaning = self._ruleset.meaning
         if meaning is None:
             return None
-        frame = meaning.read(parsed.text, parsed.basic, parsed.enhanced, parsed.stage)
+        frame = meaning.reader().read(parsed.text, parsed.basic, parsed.enhanced, parsed.stage)
         if frame is None or frame.frame.general or frame.frame.reason in RECIPIENT_FACTS:
             return None
         decision = self._frame_decision(frame, parsed)
@@ -469,7 +469,7 @@ class Classifier:
             return decision
         if policy.transient in (None, decision.code):
             return decision
-        if not meaning.says(parsed.text, TRANSIENT_CONCEPTS):
+        if not meaning.reader().says(parsed.text, TRANSIENT_CONCEPTS):
             return decision
         return Decision(policy.transient, decision.tier, reason)
 
@@ -512,7 +512,7 @@ class Classifier:
             specific = (status is not None and not status.endswith(".0.0")) or (
                 parsed.basic in _SPECIFIC_BASIC
             )
-            frame = meaning.read(
+            frame = meaning.reader().read(
                 parsed.text,
                 parsed.basic,
                 parsed.enhanced,

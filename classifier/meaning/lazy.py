@@ -19,8 +19,7 @@ from ..errors import RuleError
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
 
-    from ..enums import Stage
-    from .frames import Frame, FrameMatch, MeaningReader
+    from .frames import Frame, MeaningReader
     from .lexicon import Lexicon
 
 __all__ = ["MEANING_DIR", "Meaning", "meaning_from_state"]
@@ -71,22 +70,6 @@ class Meaning:
     def frames(self) -> tuple[Frame, ...]:
         """The frames, in the order they are tried."""
         return self.reader().frames
-
-    def says(self, text: str, concepts: frozenset[str]) -> bool:
-        """Whether some clause of ``text`` says one of ``concepts``, not negated."""
-        return self.reader().says(text, concepts)
-
-    def read(
-        self,
-        text: str,
-        basic: int | None,
-        enhanced: str | None,
-        stage: Stage,
-        *,
-        specific_status: bool = False,
-    ) -> FrameMatch | None:
-        """The first frame that holds in one clause of ``text`` (MeaningReader.read)."""
-        return self.reader().read(text, basic, enhanced, stage, specific_status=specific_status)
 
 
 def meaning_from_state(
