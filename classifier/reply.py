@@ -212,7 +212,8 @@ _QUOTED_REMOTE = re.compile(
 # .NET's SmtpException: its own wording of the status code ("Mailbox unavailable.", localised),
 # then the server's words after "The server response was:".
 _CLIENT_RESPONSE = re.compile(
-    r"(?:the server response was|a resposta do servidor foi|la r[eé]ponse du serveur [eé]tait)"
+    r"(?:the server response was|a resposta do servidor foi|la r[eé]ponse du serveur [eé]tait"
+    r"|la respuesta del servidor fue|服务器响应为)"
     r"\s*+:\s*+",
     re.I,
 )
@@ -689,7 +690,13 @@ def _parse_general(data: str | bytes, stage: Stage | str | None = None) -> Parse
             if dsn is not None:
                 hint = enhanced_status(dsn.group(1), dsn.group(2), dsn.group(3))
             return _finish(body, given, "sendmail", None, truncated, hint)
-    if "response" in low or "resposta" in low or "ponse du serveur" in low:
+    if (
+        "response" in low
+        or "resposta" in low
+        or "respuesta" in low
+        or "ponse du serveur" in low
+        or "服务器响应" in text
+    ):
         c = _CLIENT_RESPONSE.search(text)
         if c is not None:
             return _finish(text[c.end() :], given, "client", None, truncated, hint)

@@ -35,7 +35,7 @@ FLOORS = {
     # 16: a TLS library problem and a certificate that does not verify, without a code, are
     # 113 (docs/codes.md); their labels say 554.
     "batch-16.jsonl": (0.77, 0.87),
-    "batch-17.jsonl": (0.89, 0.94),
+    "batch-17.jsonl": (0.90, 0.95),
     "batch-18.jsonl": (0.86, 0.93),
     "batch-19.jsonl": (0.87, 0.95),  # a certificate that does not verify: 113, labelled 554
     "batch-20.jsonl": (0.88, 0.95),
@@ -53,6 +53,8 @@ FLOORS = {
     "batch-32.jsonl": (0.71, 0.76),
     "batch-33.jsonl": (0.82, 0.91),
     "batch-34.jsonl": (0.80, 0.87),
+    "batch-35.jsonl": (0.85, 0.95),
+    "batch-36.jsonl": (0.85, 0.92),
 }
 
 

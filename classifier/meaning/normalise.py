@@ -65,6 +65,13 @@ _CONTRACTIONS = (
 #: dot and a capitalised word, alone, are no host name (hosts are written in lower case or
 #: carry more labels). Linear: only word starts are tried.
 _RUN_ON = re.compile(r"(?<![\w./:@-])([a-z]{3,})\.(?=[A-Z][a-z]{2,}(?![\w.]))")
+#: A class name after its module (``smtplib.SMTPServerDisconnected``, ``ssl.SSLError``,
+#: ``System.Net.Mail.SmtpException``): a label of mixed case, last in a dotted token, is a
+#: word, not part of a host name (host labels are not written in mixed case). Linear: the
+#: label is read once, possessively.
+_CLASS_NAME = re.compile(r"(?<=[a-z0-9])\.([A-Z][A-Za-z]*+)(?![\w.])")
+#: Protocol words written with a digit, read as words rather than ids.
+_DIGIT_WORDS = frozenset({"utf8", "smtputf8", "8bitmime", "ipv4", "ipv6", "tlsv1", "sslv3"})
 _IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
 _STATUS = re.compile(r"[245]\.\d{1,3}\.\d{1,3}")
 #: Token pairs that are one word written apart ("mail box", "e mail").
@@ -159,7 +166,7 @@ def _placeholder(token: str) -> str:
             # or a count, the word is what is said.
             return "".join(p for p in parts if p.isalpha())
     if any(c.isdigit() for c in token) and any(c.isalpha() for c in token):
-        return "ID"
+        return token if token in _DIGIT_WORDS else "ID"
     return token
 
 
@@ -247,11 +254,18 @@ def tokens(clause: str) -> list[str]:
     return out
 
 
+def _class_name(m: re.Match[str]) -> str:
+    label = m.group(1)
+    mixed = any(c.islower() for c in label) and any(c.isupper() for c in label[1:])
+    return " " + label if mixed else m.group(0)
+
+
 def clauses(text: str) -> list[list[str]]:
     """The reply's words for matching: a list of clauses, each a list of normalised tokens."""
     text = text[:MAX_MEANING_CHARS]
     if "." in text:
         text = _RUN_ON.sub(r"\1. ", text)
+        text = _CLASS_NAME.sub(_class_name, text)
     text = fold(text)
     text = _URL.sub(" URL ", text)
     if "@" in text:
