@@ -209,6 +209,7 @@ _QUOTED_REMOTE = re.compile(
     re.I | re.S,
 )
 
+
 # .NET's SmtpException: its own wording of the status code ("Mailbox unavailable.", localised),
 # then the server's words after "The server response was:".
 _CLIENT_RESPONSE = re.compile(
@@ -699,7 +700,12 @@ def _parse_general(data: str | bytes, stage: Stage | str | None = None) -> Parse
     ):
         c = _CLIENT_RESPONSE.search(text)
         if c is not None:
-            return _finish(text[c.end() :], given, "client", None, truncated, hint)
+            body = text[c.end() :]
+            if not any(ch.isalpha() for ch in body[:64]):
+                # The server said nothing: the client's own words name the code in RFC 5321's
+                # stock text ("Syntax error, command unrecognized. The server response was: ").
+                body = text[: c.start()]
+            return _finish(body, given, "client", None, truncated, hint)
     if ", b'" in text or ', b"' in text or ", '" in text or ", ['" in text:
         p = _PY_REPLY.search(text)
         if p is not None:

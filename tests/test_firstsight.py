@@ -34,9 +34,9 @@ FLOORS = {
     "batch-15.jsonl": (0.83, 0.89),
     # 16: a TLS library problem and a certificate that does not verify, without a code, are
     # 113 (docs/codes.md); their labels say 554.
-    "batch-16.jsonl": (0.77, 0.87),
+    "batch-16.jsonl": (0.78, 0.89),
     "batch-17.jsonl": (0.90, 0.95),
-    "batch-18.jsonl": (0.86, 0.93),
+    "batch-18.jsonl": (0.87, 0.94),
     "batch-19.jsonl": (0.87, 0.95),  # a certificate that does not verify: 113, labelled 554
     "batch-20.jsonl": (0.88, 0.95),
     "batch-21.jsonl": (0.93, 0.97),
@@ -55,6 +55,8 @@ FLOORS = {
     "batch-34.jsonl": (0.80, 0.87),
     "batch-35.jsonl": (0.85, 0.95),
     "batch-36.jsonl": (0.85, 0.92),
+    "batch-37.jsonl": (0.72, 0.91),
+    "batch-38.jsonl": (0.85, 0.91),
 }
 
 

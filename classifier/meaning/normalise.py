@@ -70,6 +70,12 @@ _RUN_ON = re.compile(r"(?<![\w./:@-])([a-z]{3,})\.(?=[A-Z][a-z]{2,}(?![\w.]))")
 #: word, not part of a host name (host labels are not written in mixed case). Linear: the
 #: label is read once, possessively.
 _CLASS_NAME = re.compile(r"(?<=[a-z0-9])\.([A-Z][A-Za-z]*+)(?![\w.])")
+#: An identifier written in camel case (``RecipientNotFound``, ``SMTPRecipientsRefused``,
+#: ``MustIssueStartTlsFirst``) says words: it is read as those words, unless it is part of a
+#: dotted name (a status family such as ``RESOLVER.CON.ChainDisabled``). Linear: word starts
+#: only, and the letters of each word are read a bounded number of times.
+_CAMEL = re.compile(r"(?<![\w.])[A-Za-z]*?[a-z][A-Z][A-Za-z]*+(?![\w.])")
+_CAMEL_SPLIT = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 #: Protocol words written with a digit, read as words rather than ids.
 _DIGIT_WORDS = frozenset({"utf8", "smtputf8", "8bitmime", "ipv4", "ipv6", "tlsv1", "sslv3"})
 _IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
@@ -254,6 +260,15 @@ def tokens(clause: str) -> list[str]:
     return out
 
 
+def _camel_words(m: re.Match[str]) -> str:
+    word = m.group(0)
+    if word.endswith(("Exception", "Error")):
+        return word  # an exception's type: its message says what happened
+    split = _CAMEL_SPLIT.sub(" ", word)
+    # Words of two letters or more: "FCrDNS", "iPhone" are names, not words run together.
+    return split if min(len(w) for w in split.split(" ")) >= 2 else word
+
+
 def _class_name(m: re.Match[str]) -> str:
     label = m.group(1)
     mixed = any(c.islower() for c in label) and any(c.isupper() for c in label[1:])
@@ -266,6 +281,8 @@ def clauses(text: str) -> list[list[str]]:
     if "." in text:
         text = _RUN_ON.sub(r"\1. ", text)
         text = _CLASS_NAME.sub(_class_name, text)
+    if not text.isascii() or not text.islower():
+        text = _CAMEL.sub(_camel_words, text)
     text = fold(text)
     text = _URL.sub(" URL ", text)
     if "@" in text:
