@@ -81,6 +81,33 @@ def test_a_short_label_before_a_colon_is_read_with_what_follows() -> None:
     ]
 
 
+def test_identifiers_and_run_on_sentences_are_read_as_words() -> None:
+    # Two sentences joined without a space are no host name.
+    assert clauses("550 Delivery error.Mailbox of a@b.example is FULL") == [
+        ["delivery", "error"],
+        ["mailbox", "of", "ADDR", "is", "full"],
+    ]
+    # A class name after its module, a camel-case identifier: their words.
+    assert clauses("smtplib.SMTPServerDisconnected: please run connect() first")[0][:4] == [
+        "smtplib",
+        "smtp",
+        "server",
+        "disconnected",
+    ]
+    assert clauses("SMTPRecipientsRefused: {}") == [["smtp", "recipients", "refused"]]
+    # Not an exception's type, a dotted status family, a name with one-letter parts, a host.
+    assert clauses("SmtpException: Mailbox unavailable") == [
+        ["smtpexception", "mailbox", "unavailable"]
+    ]
+    assert clauses("RESOLVER.CON.ChainDisabled") == [["HOST"]]
+    assert clauses("FCrDNS check failed") == [["fcrdns", "check", "failed"]]
+    assert clauses("mail.Example.com and Mail.Ru") == [["HOST", "and", "HOST"]]
+    # Protocol words with a digit are words, other words with digits ids.
+    assert clauses("no UTF8 mailboxes, no SMTPUTF8 for ab12cd") == [
+        ["no", "utf8", "mailboxes", "no", "smtputf8", "for", "ID"]
+    ]
+
+
 def test_clauses_read_a_bounded_prefix() -> None:
     assert sum(len(c) for c in clauses("word " * 100_000)) <= 2048 // 5 + 1
 

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from classifier import reply
 from classifier.logs import LogRecord, parse_exim, parse_postfix, parse_sendmail
+from classifier.meaning import normalise
 from classifier.reply import parse_reply
 
 SMALL = 8 * 1024
@@ -98,6 +99,21 @@ CASES: list[tuple[str, Callable[[str], object], Callable[[int], str]]] = [
         "in-reply-to",
         lambda t: reply._IN_REPLY_TO.match(t, 0),
         lambda n: " (in reply to RCPT TO command)" + " " * n + "x",
+    ),
+    ("python-tuple", reply._PY_REPLY.search, lambda n: "('550', [" * n),
+    # The meaning layer's normaliser (it reads at most MAX_MEANING_CHARS, but its patterns
+    # are linear on any length).
+    ("run-on", lambda t: normalise._RUN_ON.sub(r"\1. ", t), lambda n: "abc.Def" * n),
+    (
+        "class-name",
+        lambda t: normalise._CLASS_NAME.sub(normalise._class_name, t),
+        lambda n: "a.B" + "bC" * n + "5",
+    ),
+    ("camel-run", lambda t: normalise._CAMEL.sub(normalise._camel_words, t), lambda n: "a" * n),
+    (
+        "camel-humps",
+        lambda t: normalise._CAMEL.sub(normalise._camel_words, t),
+        lambda n: "aB" * n + "5",
     ),
     # The same shapes through the public entry point (the general path for long input).
     ("parse-lost", parse_reply, lambda n: "lost connection with x while a" + " " * n + "b"),

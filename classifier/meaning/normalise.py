@@ -72,9 +72,9 @@ _RUN_ON = re.compile(r"(?<![\w./:@-])([a-z]{3,})\.(?=[A-Z][a-z]{2,}(?![\w.]))")
 _CLASS_NAME = re.compile(r"(?<=[a-z0-9])\.([A-Z][A-Za-z]*+)(?![\w.])")
 #: An identifier written in camel case (``RecipientNotFound``, ``SMTPRecipientsRefused``,
 #: ``MustIssueStartTlsFirst``) says words: it is read as those words, unless it is part of a
-#: dotted name (a status family such as ``RESOLVER.CON.ChainDisabled``). Linear: word starts
-#: only, and the letters of each word are read a bounded number of times.
-_CAMEL = re.compile(r"(?<![\w.])[A-Za-z]*?[a-z][A-Z][A-Za-z]*+(?![\w.])")
+#: dotted name (a status family such as ``RESOLVER.CON.ChainDisabled``). Linear: tried at word
+#: starts only, each word's letters read twice (the look-ahead, then possessively).
+_CAMEL = re.compile(r"(?<![\w.])(?=[A-Za-z]*?[a-z][A-Z])[A-Za-z]++(?![\w.])")
 _CAMEL_SPLIT = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 #: Protocol words written with a digit, read as words rather than ids.
 _DIGIT_WORDS = frozenset({"utf8", "smtputf8", "8bitmime", "ipv4", "ipv6", "tlsv1", "sslv3"})
