@@ -288,7 +288,9 @@ def _split_reply(text: str) -> tuple[int | None, str | None, str]:
 
 
 #: A code a client says it got, within the first _GOT_REACH characters of its message.
-_GOT_CODE = re.compile(r"(?i)\b(?:got|responded with)(?: code)? [\"']?([2-5][0-9][0-9])(?![0-9.])")
+_GOT_CODE = re.compile(
+    r"(?i)\b(?:got|responded with|error code:?)(?: code)? [\"']?([2-5][0-9][0-9])(?![0-9.])"
+)
 _GOT_REACH = 400
 
 

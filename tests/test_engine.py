@@ -283,6 +283,7 @@ def test_a_pasted_delivery_report_s_action_decides_as_in_bounce_mail(block: str,
         # A client's own report of the code it got.
         ("Error: Expected smtp code 250, got 552", "552"),
         ("Server responded with 550 esmtp: protocol deviation", "550"),
+        ("Error in sending email.\nError code: 550\nError: b'not local sender over smtp'", "554"),
         # A reply written as a Python tuple (smtplib's exceptions, Cisco AsyncOS's log).
         (
             "Info: Bounced: DCID 947091 MID 12217124 to RID 0 - 5.1.0 - Unknown address error"

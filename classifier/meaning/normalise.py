@@ -141,7 +141,8 @@ def _placeholder(token: str) -> str:
         head, _, tail = token.replace("\u2019", "'").partition("'")
         if tail in {"s", ""}:
             token = head  # "recipient's"
-        elif head in _ELIDED:
+        elif head in _ELIDED or head == "b":
+            # An elided article ("l'adresse"), or a Python bytes literal (b'not local').
             token = tail.replace("'", "")
         else:
             token = (head + tail).replace("'", "")
