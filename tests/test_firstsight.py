@@ -51,7 +51,7 @@ FLOORS = {
     "batch-30.jsonl": (0.82, 0.95),
     "batch-31.jsonl": (0.86, 0.94),
     "batch-32.jsonl": (0.71, 0.76),
-    "batch-33.jsonl": (0.82, 0.92),
+    "batch-33.jsonl": (0.82, 0.91),
     "batch-34.jsonl": (0.80, 0.87),
     "batch-35.jsonl": (0.85, 0.95),
     "batch-36.jsonl": (0.85, 0.92),
