@@ -10,14 +10,14 @@ Importing anything but this package is only needed to extend the engine.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ._version import __version__
 from .codes import CATALOGUE, CodeInfo, all_codes, lookup_code
 from .engine import Classifier, classify, default_classifier
 from .enums import Stage, Tier, Verdict
 from .errors import ClassifierError, InputError, RuleError
+from .lazyattrs import lazy_getattr
 from .reply import ParsedReply, parse_reply
 from .result import Classification
 from .rules import Rule, RuleSet, load_rules
@@ -57,13 +57,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'classifier' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{module}", __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
 
 
 __all__ = [
