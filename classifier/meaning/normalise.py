@@ -282,7 +282,7 @@ def clauses(text: str) -> list[list[str]]:
     if "." in text:
         text = _RUN_ON.sub(r"\1. ", text)
         text = _CLASS_NAME.sub(_class_name, text)
-    if not text.isascii() or not text.islower():
+    if not text.islower():  # an upper-case letter somewhere (or no letter at all)
         text = _CAMEL.sub(_camel_words, text)
     text = fold(text)
     text = _URL.sub(" URL ", text)
