@@ -57,6 +57,8 @@ FLOORS = {
     "batch-36.jsonl": (0.85, 0.92),
     "batch-37.jsonl": (0.72, 0.91),
     "batch-38.jsonl": (0.85, 0.91),
+    "batch-39.jsonl": (0.8428, 0.9285),
+    "batch-40.jsonl": (0.826, 0.942),
 }
 
 

@@ -278,3 +278,47 @@ def test_an_only_frame_needs_every_word(tmp_path: Path) -> None:
     assert clf.classify("550 ACME says no more mail").rule_id != "acme.says-no"
     # enhanced = ["none"]: only a reply without an enhanced status.
     assert clf.classify("550 5.7.1 ACME says no").rule_id != "acme.says-no"
+
+
+@pytest.mark.parametrize(
+    ("reply", "stage", "code"),
+    [
+        # The command that names the recipient is the recipient: refused for no stated reason.
+        ("RCPT TO rechazado para user@example.com", "rcpt", "131"),
+        # ... but a failure called temporary says nothing about the mailbox.
+        ("Fallo temporal de RCPT TO para user@example.com", "rcpt", "202"),
+        # The syntax of a domain name is its form, not whether it exists.
+        ("invalid domain name syntax", None, "553"),
+        ("invalid local name syntax", None, "553"),
+        # Ordinary ways to say that a connection or a lookup failed.
+        ("Fail to connect to mx.example.com", "connect", "113"),
+        ("Error while resolving MX for example.com", None, "113"),
+        # A sending that failed, in Japanese ("送信に失敗しました").
+        ("以下のメールアドレスへの送信に失敗しました。", None, "133"),
+    ],
+)
+def test_ordinary_words_for_recipients_syntax_and_failures(
+    reply: str, stage: str | None, code: str
+) -> None:
+    assert classify(reply, stage=stage).code == code
+
+
+def test_too_many_unknown_recipients_is_about_the_sender_not_an_address() -> None:
+    # "Excessive unknown recipients" (a provider throttling a sender) names no address.
+    for reply in ("550 Excessive unknown recipients", "550 too many unknown recipients"):
+        assert classify(reply).code != "131", reply
+    assert classify("550 unknown recipient").code == "131"
+
+
+def test_a_failed_delivery_told_to_the_sender_is_no_refused_sender() -> None:
+    reply = (
+        "The postmaster will probably delete the queued message afterwards, or have them "
+        "expire (i.e. send a bounce message about failed delivery to the sender)."
+    )
+    assert classify(reply).rule_id != "meaning.sender-refused"
+
+
+def test_a_heading_before_the_remote_reply_is_no_refusal_of_its_own() -> None:
+    # dma: "<host> did not like our RCPT TO:" and then the remote's own words.
+    reply = "mx.example.com [192.0.2.25] did not like our RCPT TO:\n550 5.0.0 On hold."
+    assert classify(reply).rule_id != "meaning.recipient-refused"

@@ -106,6 +106,10 @@ def test_identifiers_and_run_on_sentences_are_read_as_words() -> None:
     assert clauses("no UTF8 mailboxes, no SMTPUTF8 for ab12cd") == [
         ["no", "utf8", "mailboxes", "no", "smtputf8", "for", "ID"]
     ]
+    # A numbered id or a date is a number: it keeps no word from the words around it.
+    assert clauses("Delivered message 1700000000-1 to a@b.example on 12/31") == [
+        ["delivered", "message", "to", "ADDR", "on"]
+    ]
 
 
 def test_clauses_read_a_bounded_prefix() -> None:

@@ -160,6 +160,8 @@ def _placeholder(token: str) -> str:
         return "NUM"
     if "-" in token or "/" in token:
         parts = re.split(r"[-/]", token)
+        if all(p.isdigit() for p in parts if p):
+            return "NUM"  # a numbered id or a date ("1700000000-1", "12/31")
         if all(p.isalpha() for p in parts):
             # "mail-box", "e-mail", "non-existent", "out-of-office": one word, joined.
             return "".join(parts) if "-" in token and len(parts) <= 3 else token
