@@ -295,6 +295,20 @@ def test_an_only_frame_needs_every_word(tmp_path: Path) -> None:
         ("Error while resolving MX for example.com", None, "113"),
         # A sending that failed, in Japanese ("送信に失敗しました").
         ("以下のメールアドレスへの送信に失敗しました。", None, "133"),
+        # "Unable to" and "not possible to" deny what follows: the message was not delivered.
+        ("Unable to deliver message within specified time", None, "133"),
+        ("It was not possible to deliver your message to one or more recipients.", None, "133"),
+        # A domain with no mail hosts is that fact, even where routing is said to fail.
+        ("unable to route: no mail hosts for domain", None, "112"),
+        # "There is nobody with that address" (Spanish), an address called a mail ID.
+        ("550 Lo sentimos, ya no hay nadie con ese email", "rcpt", "131"),
+        ("This mail ID does not exist in this server", "rcpt", "131"),
+        # EAGAIN's text is a network error of the sending side, not a temporary refusal.
+        (
+            "Error receiving data from the mailserver -- Resource temporarily unavailable",
+            "data",
+            "113",
+        ),
     ],
 )
 def test_ordinary_words_for_recipients_syntax_and_failures(
