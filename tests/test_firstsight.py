@@ -59,7 +59,7 @@ FLOORS = {
     "batch-38.jsonl": (0.85, 0.91),
     "batch-39.jsonl": (0.8428, 0.9285),
     "batch-40.jsonl": (0.826, 0.942),
-    "batch-41.jsonl": (0.7887, 0.845),
+    "batch-41.jsonl": (0.8028, 0.8591),
     "batch-42.jsonl": (0.7571, 0.8428),
 }
 

@@ -303,6 +303,8 @@ def test_an_only_frame_needs_every_word(tmp_path: Path) -> None:
         # "There is nobody with that address" (Spanish), an address called a mail ID.
         ("550 Lo sentimos, ya no hay nadie con ese email", "rcpt", "131"),
         ("This mail ID does not exist in this server", "rcpt", "131"),
+        # Malware named in another language ("Viren": viruses).
+        ("Die Nachricht enthielt Viren", "end_of_data", "554"),
         # EAGAIN's text is a network error of the sending side, not a temporary refusal.
         (
             "Error receiving data from the mailserver -- Resource temporarily unavailable",
