@@ -61,6 +61,8 @@ FLOORS = {
     "batch-40.jsonl": (0.826, 0.942),
     "batch-41.jsonl": (0.8028, 0.8591),
     "batch-42.jsonl": (0.7571, 0.8428),
+    "batch-43.jsonl": (0.647, 0.647),
+    "batch-44.jsonl": (0.8, 0.9),
 }
 
 

@@ -303,6 +303,13 @@ def test_an_only_frame_needs_every_word(tmp_path: Path) -> None:
         # "There is nobody with that address" (Spanish), an address called a mail ID.
         ("550 Lo sentimos, ya no hay nadie con ese email", "rcpt", "131"),
         ("This mail ID does not exist in this server", "rcpt", "131"),
+        # Japanese: an address's syntax ("シンタックス"), a mail loop ("メール・ループ").
+        (
+            'user のシンタックスは不正です。"アカウント@ドメイン"という形式であるべきです。',
+            None,
+            "553",
+        ),
+        ("アドレス<user@example.com>はメール・ループを起こす可能性があります。", None, "113"),
         # Malware named in another language ("Viren": viruses).
         ("Die Nachricht enthielt Viren", "end_of_data", "554"),
         # EAGAIN's text is a network error of the sending side, not a temporary refusal.
