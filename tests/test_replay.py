@@ -534,3 +534,31 @@ def test_kumomta_transient_failure_then_delivery_ends_as_250() -> None:
     assert [r.result.code for r in replay_lines(lines)] == ["202", "250"]
     final = list(replay_lines(lines, final=True))
     assert [(r.recipient, r.result.code) for r in final] == [("a@example.org", "250")]
+
+
+@pytest.mark.parametrize(
+    ("sender", "message_id"),
+    [("s@example.org", "<id@x>"), ('qu"ote\\d@x', None), (None, "<ü@ñ>"), ("", "")],
+)
+def test_refill_writes_what_a_whole_json_round_trip_writes(
+    sender: str | None, message_id: str | None
+) -> None:
+    from classifier.logreplay.rows import refill
+
+    encoder = json.JSONEncoder(ensure_ascii=False)
+    # Other fields hold the very words of the two fields, escaped as JSON escapes them.
+    for before in (None, ""):
+        row = {
+            "source": 'a "from": null, b',
+            "id": "Q1",
+            "from": before,
+            "message_id": before,
+            "text": '"message_id": "", x',
+        }
+        text = encoder.encode(row) + "\n"
+        want = dict(row)
+        if sender and not want["from"]:
+            want["from"] = sender
+        if message_id and not want["message_id"]:
+            want["message_id"] = message_id
+        assert refill(text, sender, message_id) == encoder.encode(want) + "\n"

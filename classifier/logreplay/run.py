@@ -183,9 +183,7 @@ class Arrivals:
                 own = refill(text[wait.start : wait.end], sender, message_id, output)
                 pieces += (text[at : wait.start], own)
                 at = wait.end
-        note = self.senders.note
-        for qid, (sender, message_id) in result.arrivals.items():
-            note(qid, sender, message_id)
+        self.senders.note_all(result.arrivals)
         if pieces:
             pieces.append(text[at:])
             return _ChunkResult("".join(pieces), [], result.summary, result.ledger)

@@ -15,6 +15,7 @@ message can be laid over what earlier stretches said (``merge``): that is how ``
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Final
 
 from .exim import exim_prefix
@@ -103,6 +104,9 @@ def arrival_fields(fmt: str, line: str) -> Arrival | None:
     return None
 
 
+_NOTHING: Final[tuple[None, None]] = (None, None)
+
+
 class Senders:
     """A bounded map of queue id to (sender, Message-ID), None where no line named one yet."""
 
@@ -125,6 +129,21 @@ class Senders:
         if len(seen) > self.limit:
             del seen[next(iter(seen))]
             self.forgotten += 1
+
+    def note_all(self, arrivals: Mapping[str, tuple[str | None, str | None]]) -> None:
+        """``note`` for every queue id of a block, in order (one call, not one per message:
+        the process that collects every worker's blocks runs it for all of them)."""
+        seen, limit = self.seen, self.limit
+        pop = seen.pop
+        for qid, (sender, message_id) in arrivals.items():
+            old_sender, old_id = pop(qid, _NOTHING)
+            seen[qid] = (
+                old_sender if sender is None else sender[:_MAX_VALUE],
+                old_id if message_id is None else message_id[:_MAX_VALUE],
+            )
+            if len(seen) > limit:
+                del seen[next(iter(seen))]
+                self.forgotten += 1
 
     def get(self, qid: str) -> tuple[str, str]:
         """(sender, Message-ID) of the message, "" for what is not known."""
