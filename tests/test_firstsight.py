@@ -58,7 +58,7 @@ FLOORS = {
     "batch-37.jsonl": (0.72, 0.91),
     "batch-38.jsonl": (0.85, 0.91),
     "batch-39.jsonl": (0.8428, 0.9285),
-    "batch-40.jsonl": (0.826, 0.942),
+    "batch-40.jsonl": (0.8405, 0.9565),
     "batch-41.jsonl": (0.8028, 0.8591),
     "batch-42.jsonl": (0.7571, 0.8428),
     "batch-43.jsonl": (0.647, 0.647),

@@ -310,6 +310,8 @@ def test_an_only_frame_needs_every_word(tmp_path: Path) -> None:
             "553",
         ),
         ("アドレス<user@example.com>はメール・ループを起こす可能性があります。", None, "113"),
+        # A server refusing a client's connection is no TCP error ("Connection refused").
+        ("Connection refused from address outside of allowed_nets", "connect", "554"),
         # Malware named in another language ("Viren": viruses).
         ("Die Nachricht enthielt Viren", "end_of_data", "554"),
         # EAGAIN's text is a network error of the sending side, not a temporary refusal.
