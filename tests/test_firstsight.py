@@ -63,6 +63,8 @@ FLOORS = {
     "batch-42.jsonl": (0.7571, 0.8428),
     "batch-43.jsonl": (0.647, 0.647),
     "batch-44.jsonl": (0.8, 0.9),
+    "batch-45.jsonl": (0.923, 1.0),
+    "batch-46.jsonl": (0.92, 0.96),
 }
 
 

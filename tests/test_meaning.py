@@ -310,6 +310,8 @@ def test_an_only_frame_needs_every_word(tmp_path: Path) -> None:
             "553",
         ),
         ("アドレス<user@example.com>はメール・ループを起こす可能性があります。", None, "113"),
+        # The syntax of a recipient is its form: no unknown user.
+        ("501 5.1.3 Invalid recipient syntax", "rcpt", "553"),
         # A server refusing a client's connection is no TCP error ("Connection refused").
         ("Connection refused from address outside of allowed_nets", "connect", "554"),
         # Malware named in another language ("Viren": viruses).
