@@ -120,15 +120,7 @@ class Senders:
 
     def note(self, qid: str, sender: str | None, message_id: str | None) -> None:
         """Remember what an arrival line says; a field it does not name is kept."""
-        seen = self.seen
-        old_sender, old_id = seen.pop(qid, (None, None))
-        seen[qid] = (
-            old_sender if sender is None else sender[:_MAX_VALUE],
-            old_id if message_id is None else message_id[:_MAX_VALUE],
-        )
-        if len(seen) > self.limit:
-            del seen[next(iter(seen))]
-            self.forgotten += 1
+        self.note_all({qid: (sender, message_id)})
 
     def note_all(self, arrivals: Mapping[str, tuple[str | None, str | None]]) -> None:
         """``note`` for every queue id of a block, in order (one call, not one per message:

@@ -160,7 +160,7 @@ def _placeholder(token: str) -> str:
         return "NUM"
     if "-" in token or "/" in token:
         parts = re.split(r"[-/]", token)
-        if all(p.isdigit() for p in parts if p):
+        if any(parts) and all(p.isdigit() for p in parts if p):
             return "NUM"  # a numbered id or a date ("1700000000-1", "12/31")
         if all(p.isalpha() for p in parts):
             # "mail-box", "e-mail", "non-existent", "out-of-office": one word, joined.
