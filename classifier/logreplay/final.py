@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Final, Generic, NamedTuple, TypeVar
@@ -92,7 +93,8 @@ class FinalOutcomes(Generic[_Row]):
         self.emit = emit
         self.view = view
         self.expire = expire
-        self.pending: dict[tuple[str, str], _Row] = {}
+        # Ordered: the oldest goes in constant time (a dict walks the holes at its front).
+        self.pending: OrderedDict[tuple[str, str], _Row] = OrderedDict()
         self.by_id: dict[str, list[tuple[str, str]]] = {}
 
     def add(self, row: _Row) -> None:
@@ -108,8 +110,8 @@ class FinalOutcomes(Generic[_Row]):
             self.by_id.setdefault(qid, []).append(key)
         self.pending[key] = row
         while len(self.pending) > self.window:
-            oldest = next(iter(self.pending))
-            self.emit(self.pending.pop(oldest))
+            oldest, row_of = self.pending.popitem(last=False)
+            self.emit(row_of)
             keys = self.by_id.get(oldest[0])
             if keys is not None:
                 keys.remove(oldest)
