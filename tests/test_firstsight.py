@@ -65,6 +65,8 @@ FLOORS = {
     "batch-44.jsonl": (0.8, 0.9),
     "batch-45.jsonl": (0.923, 1.0),
     "batch-46.jsonl": (0.92, 0.96),
+    "batch-47.jsonl": (0.9375, 0.9531),
+    "batch-48.jsonl": (0.9062, 0.9375),
 }
 
 

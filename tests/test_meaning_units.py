@@ -340,3 +340,22 @@ def test_a_subject_inside_a_place_is_no_subject_of_the_clause() -> None:
     # Without the flag a topic's words leave the subject said.
     said = {h.concept for h in lexicon.find(clauses("inactive near this domain")[0])}
     assert said == {"there", "domain"}
+
+
+@pytest.mark.parametrize(
+    ("words", "concept"),
+    [
+        # Turkish "veri" (data) is a message word; as a stem it took "verification" too.
+        ("sender verification failed", "message"),
+        ("certificate could not be verified", "message"),
+        # French "reporté" (postponed) is a delay; English "reported" is not.
+        ("reported as spam by the recipient", "delayed"),
+    ],
+)
+def test_a_stem_of_one_language_does_not_take_another_languages_words(
+    words: str, concept: str
+) -> None:
+    path = builtin_rules_dir() / "meaning" / "lexicon.toml"
+    lexicon = Lexicon(parse_lexicon(tomllib.loads(path.read_text("utf-8")), "x"))
+    found = {hit.concept for clause in clauses(words) for hit in lexicon.find(clause)}
+    assert concept not in found
