@@ -350,6 +350,8 @@ def test_a_subject_inside_a_place_is_no_subject_of_the_clause() -> None:
         ("certificate could not be verified", "message"),
         # French "reporté" (postponed) is a delay; English "reported" is not.
         ("reported as spam by the recipient", "delayed"),
+        # French "clos" (closed) is a state of an account; English "closing" is not.
+        ("closing connection", "disabled"),
     ],
 )
 def test_a_stem_of_one_language_does_not_take_another_languages_words(
