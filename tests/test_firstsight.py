@@ -67,6 +67,8 @@ FLOORS = {
     "batch-46.jsonl": (0.92, 0.96),
     "batch-47.jsonl": (0.9375, 0.9531),
     "batch-48.jsonl": (0.9062, 0.9375),
+    "batch-49.jsonl": (0.7765, 0.851),
+    "batch-50.jsonl": (0.7634, 0.8494),
 }
 
 
