@@ -139,6 +139,8 @@ def test_a_user_frame_naming_an_unknown_concept_is_refused(tmp_path: Path) -> No
         ("501 Invalid RCPT TO", "501"),
         ("503 5.5.4 Invalid command arguments: No recipient specified", "504"),
         ("501 5.5.1 Invalid command: EHLO requires domain name", "501"),
+        ("501 HELO requires domain address", "501"),
+        ("555 5.5.4 Unsupported MAIL FROM parameter: XFOO", "504"),
     ],
 )
 def test_a_protocol_error_naming_a_command_keeps_its_basic_code(reply: str, code: str) -> None:

@@ -168,11 +168,14 @@ class MeaningReader:
         if not per_clause:
             return None
         if basic == 503 or (
-            basic is not None and 500 <= basic <= 504 and any(COMMAND in h for h, _ in per_clause)
+            basic is not None
+            and (500 <= basic <= 504 or basic == 555)
+            and any(COMMAND in h for h, _ in per_clause)
         ):
-            # A protocol error (500-504) that names a command or its arguments is about the
-            # protocol, and the basic code says precisely how: "501 Invalid RCPT TO" is bad
-            # syntax, not an unknown recipient ("500 Line limit exceeded" still reads as size).
+            # A protocol error (500-504; 555, RFC 5321's unrecognised MAIL or RCPT parameters)
+            # that names a command or its arguments is about the protocol, and the basic code
+            # says precisely how: "501 Invalid RCPT TO" is bad syntax, not an unknown recipient
+            # ("500 Line limit exceeded" still reads as size).
             # A 503 is always about the order of commands ("503 bad sequence: no sender
             # specified" is not a refused sender).
             return None
