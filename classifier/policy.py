@@ -13,6 +13,7 @@ from typing import Final, NamedTuple
 from .enums import Stage, Tier, Verdict
 from .reply import ParsedReply
 from .rules import ReasonPolicy, Rule, RuleSet
+from .smtp import is_protocol_code
 
 __all__ = [
     "ADDRESS_FACTS",
@@ -186,9 +187,9 @@ def decide_fallback(rules: RuleSet, reply: ParsedReply) -> Decision | None:
     """No rule recognised the words: decide by enhanced status, basic code, then class."""
     klass = _klass(reply)
     stage = reply.stage
-    if reply.basic is not None and (500 <= reply.basic <= 504 or reply.basic == 555):
-        # Protocol errors: the basic code is the precise one (RFC 5321 §4.2.2); 555, MAIL or
-        # RCPT parameters not recognised or not implemented, is 504's case for those commands.
+    if is_protocol_code(reply.basic):
+        # Protocol errors: the basic code is the precise one; 555 is 504's case for MAIL and
+        # RCPT parameters.
         code = rules.basic_fallback.get(str(reply.basic))
         if code is not None:
             return Decision(code, Tier.BASIC, None)

@@ -16,6 +16,7 @@ __all__ = [
     "enhanced_status",
     "find_enhanced",
     "find_stage",
+    "is_protocol_code",
     "split_typed",
     "stage_from_words",
     "stage_of",
@@ -183,6 +184,12 @@ def find_stage(text: str) -> Stage | None:
 #: An enhanced status stands apart: not inside a number, a word or a path ("ruby/2.2.0/net",
 #: "v2.7.1" are versions).
 ENHANCED = re.compile(r"(?<![0-9A-Za-z_./])([245])\.([0-9]{1,3})\.([0-9]{1,3})(?![0-9]|\.[0-9]|/)")
+
+
+def is_protocol_code(basic: int | None) -> bool:
+    """Whether a basic code is a protocol error (RFC 5321 §4.2.2: 500-504, and 555, MAIL or
+    RCPT parameters not recognised or not implemented): its number says precisely how."""
+    return basic is not None and (500 <= basic <= 504 or basic == 555)
 
 
 def enhanced_status(klass: str, subject: str, detail: str) -> str:

@@ -20,6 +20,7 @@ from ..conditions import Conditions, Example, parse_conditions, parse_examples
 from ..enums import Stage
 from ..errors import RuleError
 from ..picklable import by_fields
+from ..smtp import is_protocol_code
 from .lexicon import ConceptKind, Hit, Lexicon
 from .normalise import MAX_MEANING_CHARS, clauses, positions, shown
 
@@ -167,15 +168,10 @@ class MeaningReader:
                 per_clause.append((found, positions(clause)))
         if not per_clause:
             return None
-        if basic == 503 or (
-            basic is not None
-            and (500 <= basic <= 504 or basic == 555)
-            and any(COMMAND in h for h, _ in per_clause)
-        ):
-            # A protocol error (500-504; 555, RFC 5321's unrecognised MAIL or RCPT parameters)
-            # that names a command or its arguments is about the protocol, and the basic code
-            # says precisely how: "501 Invalid RCPT TO" is bad syntax, not an unknown recipient
-            # ("500 Line limit exceeded" still reads as size).
+        if basic == 503 or (is_protocol_code(basic) and any(COMMAND in h for h, _ in per_clause)):
+            # A protocol error that names a command or its arguments is about the protocol,
+            # and the basic code says precisely how: "501 Invalid RCPT TO" is bad syntax, not
+            # an unknown recipient ("500 Line limit exceeded" still reads as size).
             # A 503 is always about the order of commands ("503 bad sequence: no sender
             # specified" is not a refused sender).
             return None
