@@ -29,7 +29,7 @@ from .policy import (
     verdict_of,
 )
 from .prefilter import Prefilter
-from .reply import ParsedReply, parse_reply, reported_action
+from .reply import ParsedReply, parse_reply
 from .result import Classification, build
 from .rules import Rule, RuleSet, load_rules, rule_units
 
@@ -558,10 +558,12 @@ def _with_report(reply: str | bytes, result: Classification) -> Classification:
             return result
     elif b"ction:" not in reply and b"CTION:" not in reply:
         return result
+    from .outcome import after_dsn  # noqa: PLC0415 - outcome builds on this module
+    from .wrappers import reported_action  # noqa: PLC0415 - kept off the cold start
+
     reported = reported_action(reply)
     if reported is None:
         return result
-    from .outcome import after_dsn  # noqa: PLC0415 - outcome builds on this module
 
     action, status = reported
     return after_dsn(result, action, status or (result.enhanced or ""))[1]

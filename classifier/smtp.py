@@ -90,76 +90,65 @@ def _stage_from_words(words: str) -> Stage:
 #: qmail-remote's own: "Connected to X but greeting failed", "... but my name was rejected",
 #: "... but sender was rejected", "X does not like recipient", "X failed on DATA command",
 #: "X failed after I sent the message" (Sisimai set-of-emails lhost-qmail-04, -14).
-_STAGE_PHRASES: tuple[tuple[re.Pattern[str], Stage], ...] = (
+_STAGE_PHRASES: tuple[tuple[str, int, Stage], ...] = (
     (
-        re.compile(
-            r"\b(?:after|in reply to|while sending|in response to)\s+(?:the\s+)?"
-            r"(?:RCPT\s+TO|RCPT)\b|does not like recipient|\[RCPT_TO\]|>>>\s*RCPT",
-            re.IGNORECASE,
-        ),
+        r"\b(?:after|in reply to|while sending|in response to)\s+(?:the\s+)?"
+        r"(?:RCPT\s+TO|RCPT)\b|does not like recipient|\[RCPT_TO\]|>>>\s*RCPT",
+        re.IGNORECASE,
         Stage.RCPT,
     ),
     (
-        re.compile(
-            r"\b(?:after|in reply to|while sending|in response to)\s+(?:the\s+)?"
-            r"(?:MAIL\s+FROM|MAIL)\b|sender was rejected|\[MAIL_FROM\]|>>>\s*MAIL",
-            re.IGNORECASE,
-        ),
+        r"\b(?:after|in reply to|while sending|in response to)\s+(?:the\s+)?"
+        r"(?:MAIL\s+FROM|MAIL)\b|sender was rejected|\[MAIL_FROM\]|>>>\s*MAIL",
+        re.IGNORECASE,
         Stage.MAIL,
     ),
     (
-        re.compile(
-            r"\b(?:after|in reply to|while sending)\s+(?:the\s+)?(?:end of data|"
-            r"end of message|final DATA|message body|DATA\s+(?:command\s+)?(?:terminator|"
-            r"body))|(?:did not|didn't) like our final DATA|after end of data|"
-            r"\[DATA\]|<<<\s*\.|>>>\s*\.\s*$|\bfailed after I sent the message\b",
-            re.IGNORECASE | re.MULTILINE,
-        ),
+        r"\b(?:after|in reply to|while sending)\s+(?:the\s+)?(?:end of data|"
+        r"end of message|final DATA|message body|DATA\s+(?:command\s+)?(?:terminator|"
+        r"body))|(?:did not|didn't) like our final DATA|after end of data|"
+        r"\[DATA\]|<<<\s*\.|>>>\s*\.\s*$|\bfailed after I sent the message\b",
+        re.IGNORECASE | re.MULTILINE,
         Stage.END_OF_DATA,
     ),
     (
-        re.compile(
-            r"\b(?:after|in reply to|while sending)\s+(?:the\s+)?DATA\b|>>>\s*DATA|"
-            r"\bfailed on DATA command\b",
-            re.IGNORECASE,
-        ),
+        r"\b(?:after|in reply to|while sending)\s+(?:the\s+)?DATA\b|>>>\s*DATA|"
+        r"\bfailed on DATA command\b",
+        re.IGNORECASE,
         Stage.DATA,
     ),
     (
-        re.compile(
-            r"\b(?:after|in reply to)\s+(?:the\s+)?(?:EHLO|HELO|LHLO)\b|\bmy name was rejected\b",
-            re.IGNORECASE,
-        ),
+        r"\b(?:after|in reply to)\s+(?:the\s+)?(?:EHLO|HELO|LHLO)\b|\bmy name was rejected\b",
+        re.IGNORECASE,
         Stage.HELO,
     ),
     (
-        re.compile(
-            r"\b(?:after|in reply to)\s+(?:the\s+)?(?:initial connection|greeting|"
-            r"banner)|refused to talk to me|\bSMTP greeting\b|\bbut greeting failed\b",
-            re.IGNORECASE,
-        ),
+        r"\b(?:after|in reply to)\s+(?:the\s+)?(?:initial connection|greeting|"
+        r"banner)|refused to talk to me|\bSMTP greeting\b|\bbut greeting failed\b",
+        re.IGNORECASE,
         Stage.CONNECT,
     ),
 )
 
 
-_stage_words: tuple[tuple[str, ...], ...] | None = None
+#: The phrases compiled, each with the literals of which one occurs (case-folded) wherever it
+#: matches (() when none can be said: the phrase is then always searched). Built on first use:
+#: only bounce prose asks, and compiling them costs every new process otherwise.
+_stage_phrases: tuple[tuple[re.Pattern[str], tuple[str, ...], Stage], ...] | None = None
 
 
-def _words_of_stage_phrases() -> tuple[tuple[str, ...], ...]:
-    """Per phrase, literals of which one occurs (case-folded) wherever it matches; () when
-    none can be said (the phrase is then always searched)."""
-    global _stage_words  # noqa: PLW0603 - derived once, on first use
-    if _stage_words is None:
+def _compiled_stage_phrases() -> tuple[tuple[re.Pattern[str], tuple[str, ...], Stage], ...]:
+    global _stage_phrases  # noqa: PLW0603 - derived once, on first use
+    if _stage_phrases is None:
         from .prefilter import required_literals  # noqa: PLC0415 - not needed to import smtp
 
-        words = []
-        for pattern, _stage in _STAGE_PHRASES:
+        phrases = []
+        for pattern, flags, stage in _STAGE_PHRASES:
             # As they stand in the text with its white space folded (as ``flat`` below).
-            found = tuple(" ".join(w.split()) for w in required_literals(pattern.pattern))
-            words.append(found if all(found) else ())
-        _stage_words = tuple(words)
-    return _stage_words
+            found = tuple(" ".join(w.split()) for w in required_literals(pattern))
+            phrases.append((re.compile(pattern, flags), found if all(found) else (), stage))
+        _stage_phrases = tuple(phrases)
+    return _stage_phrases
 
 
 def find_stage(text: str) -> Stage | None:
@@ -169,7 +158,7 @@ def find_stage(text: str) -> Stage | None:
     # A phrase whose every literal is absent cannot match: not searched. Only for ASCII text,
     # where case-folding the text finds exactly what the case-blind search would.
     folded = flat.casefold() if flat.isascii() else None
-    for (pattern, stage), words in zip(_STAGE_PHRASES, _words_of_stage_phrases(), strict=True):
+    for pattern, words, stage in _compiled_stage_phrases():
         if folded is not None and words and not any(w in folded for w in words):
             continue
         if any(pattern.search(t) for t in texts):

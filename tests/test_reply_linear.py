@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from classifier import reply
+from classifier import reply, wrappers
 from classifier.logs import LogRecord, parse_exim, parse_postfix, parse_sendmail
 from classifier.meaning import normalise
 from classifier.reply import parse_reply
@@ -66,41 +66,45 @@ def _through(parse_line: Callable[[str], LogRecord | None]) -> Callable[[str], o
 
 # (name, what runs, input of n filler units)
 CASES: list[tuple[str, Callable[[str], object], Callable[[int], str]]] = [
-    ("lost", reply._LOST.match, lambda n: "lost connection with x while a" + " " * n + "b"),
+    ("lost", wrappers._LOST.match, lambda n: "lost connection with x while a" + " " * n + "b"),
     (
         "lost-timed-out",
-        reply._LOST.match,
+        wrappers._LOST.match,
         lambda n: "conversation with x timed out while a" + "\t" * n + "b",
     ),
-    ("lost-brackets", reply._LOST.match, lambda n: "lost connection with x" + "[" * n),
+    ("lost-brackets", wrappers._LOST.match, lambda n: "lost connection with x" + "[" * n),
     (
         "quoted-remote",
-        reply._quoted_remote,
+        wrappers._quoted_remote,
         lambda n: "Remote Server returned '550 a" + " " * n + "b",
     ),
     (
         "quoted-remote-head",
-        reply._quoted_remote,
+        wrappers._quoted_remote,
         lambda n: "server replied" + " " * n + ":",
     ),
-    ("sendmail-reply", reply._sendmail_reply, lambda n: "stat=x " + "reply=550 " * n + "\nfoo"),
-    ("embedded-spaces", reply._embedded_reply, lambda n: ("x" + " " * 64 + "550 ") * n),
-    ("embedded-codes", reply._embedded_reply, lambda n: "550-" * n),
-    ("postfix-status", reply._postfix_status, lambda n: "status=sent (" * n),
-    ("postfix-status-open", reply._postfix_status, lambda n: "status=sent (" * n + ")"),
-    ("exim", reply._EXIM.search, lambda n: "SMTP error from remote mailer after RCPT TO " * n),
+    ("sendmail-reply", wrappers._sendmail_reply, lambda n: "stat=x " + "reply=550 " * n + "\nfoo"),
+    ("embedded-spaces", wrappers._embedded_reply, lambda n: ("x" + " " * 64 + "550 ") * n),
+    ("embedded-codes", wrappers._embedded_reply, lambda n: "550-" * n),
+    ("postfix-status", wrappers._postfix_status, lambda n: "status=sent (" * n),
+    ("postfix-status-open", wrappers._postfix_status, lambda n: "status=sent (" * n + ")"),
+    ("exim", wrappers._EXIM.search, lambda n: "SMTP error from remote mailer after RCPT TO " * n),
     (
         "exim-address",
-        reply._EXIM.search,
+        wrappers._EXIM.search,
         lambda n: "SMTP error from remote mailer after RCPT TO <" * n,
     ),
-    ("exim-word", reply._EXIM.search, lambda n: "SMTP error from remote mailer after " + "a" * n),
+    (
+        "exim-word",
+        wrappers._EXIM.search,
+        lambda n: "SMTP error from remote mailer after " + "a" * n,
+    ),
     (
         "in-reply-to",
-        lambda t: reply._IN_REPLY_TO.match(t, 0),
+        lambda t: reply.IN_REPLY_TO.match(t, 0),
         lambda n: " (in reply to RCPT TO command)" + " " * n + "x",
     ),
-    ("python-tuple", reply._PY_REPLY.search, lambda n: "('550', [" * n),
+    ("python-tuple", wrappers._PY_REPLY.search, lambda n: "('550', [" * n),
     # The meaning layer's normaliser (it reads at most MAX_MEANING_CHARS, but its patterns
     # are linear on any length).
     ("run-on", lambda t: normalise._RUN_ON.sub(r"\1. ", t), lambda n: "abc.Def" * n),
@@ -172,27 +176,27 @@ def test_wrapper_patterns_are_linear(
 
 def test_rewritten_helpers_read_what_the_patterns_read() -> None:
     """The helpers that replaced lazy groups give the text those groups gave."""
-    assert reply._postfix_status("x status=bounced (host a said: 550 no) ") == (
+    assert wrappers._postfix_status("x status=bounced (host a said: 550 no) ") == (
         "bounced",
         "host a said: 550 no",
     )
-    assert reply._postfix_status("status=sent (a) (b)") == ("sent", "a) (b")
-    assert reply._postfix_status("status=sent (open") is None
-    assert reply._quoted_remote("Remote Server returned '550 5.1.1 no such user' ") == (
+    assert wrappers._postfix_status("status=sent (a) (b)") == ("sent", "a) (b")
+    assert wrappers._postfix_status("status=sent (open") is None
+    assert wrappers._quoted_remote("Remote Server returned '550 5.1.1 no such user' ") == (
         "550 5.1.1 no such user"
     )
-    assert reply._quoted_remote('server replied: "421 busy"') == "421 busy"
-    assert reply._quoted_remote("server replied 550 '") == "550 "
-    assert reply._sendmail_reply("stat=x, reply=550 5.1.1 no user, relay=y") == (
+    assert wrappers._quoted_remote('server replied: "421 busy"') == "421 busy"
+    assert wrappers._quoted_remote("server replied 550 '") == "550 "
+    assert wrappers._sendmail_reply("stat=x, reply=550 5.1.1 no user, relay=y") == (
         "550 5.1.1 no user"
     )
-    assert reply._sendmail_reply("reply=550 a\nreply=451 b") == "451 b"
-    assert reply._sendmail_reply("reply=550 a\n") == "550 a"
-    assert reply._sendmail_reply("reply=550 a\nfoo") is None
-    m = reply._LOST.match("lost connection with mx.example[192.0.2.1]:25 while sending RCPT TO")
+    assert wrappers._sendmail_reply("reply=550 a\nreply=451 b") == "451 b"
+    assert wrappers._sendmail_reply("reply=550 a\n") == "550 a"
+    assert wrappers._sendmail_reply("reply=550 a\nfoo") is None
+    m = wrappers._LOST.match("lost connection with mx.example[192.0.2.1]:25 while sending RCPT TO")
     assert m is not None
     assert (m.group(1), m.group(2)) == ("mx.example", "sending RCPT TO")
-    m = reply._EXIM.search(
+    m = wrappers._EXIM.search(
         "SMTP error from remote mail server after RCPT TO:<a@b.c>:\n"
         "    host mx.b.c [192.0.2.1]: 550 5.1.1 unknown"
     )
@@ -215,4 +219,4 @@ def test_embedded_reply_finds_what_one_pattern_would(body: str) -> None:
     """The code-first reader of an embedded reply finds the match the single pattern led by
     its alternation finds (the pattern it replaces)."""
     m = _EMBEDDED_AS_ONE_PATTERN.search(body)
-    assert reply._embedded_reply(body) == ((m.start(), m.start(1)) if m else (-1, -1))
+    assert wrappers._embedded_reply(body) == ((m.start(), m.start(1)) if m else (-1, -1))

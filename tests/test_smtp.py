@@ -100,11 +100,13 @@ def test_find_enhanced_finds_what_the_pattern_finds(text: str) -> None:
 
 def _find_stage_by_every_search(text: str) -> Stage | None:
     """find_stage without skipping any phrase: the reference it must agree with."""
+    import re
+
     from classifier.smtp import _STAGE_PHRASES
 
     flat = " ".join(text.split())
-    for pattern, stage in _STAGE_PHRASES:
-        if pattern.search(text) or pattern.search(flat):
+    for pattern, flags, stage in _STAGE_PHRASES:
+        if re.search(pattern, text, flags) or re.search(pattern, flat, flags):
             return stage
     return None
 
