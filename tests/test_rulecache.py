@@ -140,7 +140,7 @@ def test_a_damaged_cache_file_is_ignored_and_written_again(
     }[damage]
     path.write_bytes(damaged)
     _same(expected, load_rules([user]))
-    key = blob[len(rulecache.MAGIC) :][:32]
+    key = blob[len(rulecache.MAGIC) :][: rulecache.KEY_BYTES]
     assert rulecache.read_cache(cache, key) is not None  # written again, whole
 
 
@@ -156,7 +156,12 @@ def test_a_cache_writable_by_others_is_not_used(cache: Path, tmp_path: Path) -> 
     load_rules([user])
     (path,) = _files(cache)
     path.chmod(0o666)
-    assert rulecache.read_cache(cache, path.read_bytes()[len(rulecache.MAGIC) :][:32]) is None
+    assert (
+        rulecache.read_cache(
+            cache, path.read_bytes()[len(rulecache.MAGIC) :][: rulecache.KEY_BYTES]
+        )
+        is None
+    )
 
 
 def test_an_empty_setting_turns_the_cache_off(
@@ -173,20 +178,20 @@ def test_the_cache_keeps_at_most_its_files_and_bytes(
     cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for number in range(rulecache.MAX_FILES + 5):
-        key = bytes([number]) * 32
+        key = bytes([number]) * rulecache.KEY_BYTES
         assert rulecache.write_cache(cache, key, ("payload", number, b"x" * 1000))
     assert len(_files(cache)) == rulecache.MAX_FILES
-    newest = bytes([rulecache.MAX_FILES + 4]) * 32
+    newest = bytes([rulecache.MAX_FILES + 4]) * rulecache.KEY_BYTES
     assert rulecache.read_cache(cache, newest) == ("payload", rulecache.MAX_FILES + 4, b"x" * 1000)
     monkeypatch.setattr(rulecache, "MAX_BYTES", 5000)
-    assert rulecache.write_cache(cache, b"\xff" * 32, ("big", b"y" * 3000))
+    assert rulecache.write_cache(cache, b"\xff" * rulecache.KEY_BYTES, ("big", b"y" * 3000))
     assert sum(p.stat().st_size for p in _files(cache)) <= 5000
-    assert not rulecache.write_cache(cache, b"\xfe" * 32, ("too big", b"z" * 6000))
-    assert rulecache.read_cache(cache, b"\xfe" * 32) is None
+    assert not rulecache.write_cache(cache, b"\xfe" * rulecache.KEY_BYTES, ("too big", b"z" * 6000))
+    assert rulecache.read_cache(cache, b"\xfe" * rulecache.KEY_BYTES) is None
 
 
 def test_a_file_of_another_key_is_not_read(cache: Path) -> None:
-    key, other = b"\x01" * 32, b"\x02" * 32
+    key, other = b"\x01" * rulecache.KEY_BYTES, b"\x02" * rulecache.KEY_BYTES
     assert rulecache.write_cache(cache, key, ("mine",))
     (path,) = _files(cache)
     path.rename(path.with_name(f"rules-{other.hex()[:40]}.bin"))
