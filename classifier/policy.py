@@ -13,7 +13,7 @@ from typing import Final, NamedTuple
 from .enums import Stage, Tier, Verdict
 from .reply import ParsedReply
 from .rules import ReasonPolicy, Rule, RuleSet
-from .smtp import is_protocol_code
+from .smtp import AUTH_CODES, is_protocol_code
 
 __all__ = [
     "ADDRESS_FACTS",
@@ -127,7 +127,7 @@ def decide_reason(
     elif (
         reason in RECIPIENT_FACTS
         and not staged
-        and reply.stage in _BEFORE_RCPT
+        and (reply.stage in _BEFORE_RCPT or reply.basic in AUTH_CODES)
         and not (reply.stage is Stage.CONNECT and reason in _HOST_FACTS)
     ):
         # "User unknown" in reply to MAIL FROM is about the sender, not the recipient.
@@ -196,7 +196,7 @@ def decide_fallback(rules: RuleSet, reply: ParsedReply) -> Decision | None:
     if reply.enhanced is not None and reply.enhanced[0] == (klass or reply.enhanced[0]):
         reason = _enhanced_reason(rules, reply.enhanced)
         if reason is not None:
-            if reason in RECIPIENT_FACTS and stage in _BEFORE_RCPT:
+            if reason in RECIPIENT_FACTS and (stage in _BEFORE_RCPT or reply.basic in AUTH_CODES):
                 if reply.basic == 421:
                     # The server closes the channel; the status names no fact about anyone.
                     return Decision("421", Tier.ENHANCED, None)

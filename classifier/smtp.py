@@ -8,10 +8,12 @@ fields in the same few ways. Those ways are read here, once.
 from __future__ import annotations
 
 import re
+from typing import Final
 
 from .enums import STAGE_NAMES, Stage
 
 __all__ = [
+    "AUTH_CODES",
     "ENHANCED",
     "enhanced_status",
     "find_enhanced",
@@ -173,6 +175,12 @@ def find_stage(text: str) -> Stage | None:
 #: An enhanced status stands apart: not inside a number, a word or a path ("ruby/2.2.0/net",
 #: "v2.7.1" are versions).
 ENHANCED = re.compile(r"(?<![0-9A-Za-z_./])([245])\.([0-9]{1,3})\.([0-9]{1,3})(?![0-9]|\.[0-9]|/)")
+
+
+#: Reply codes that only AUTH gives (RFC 4954 §6: 530 authentication required, 534 mechanism
+#: too weak, 535 credentials invalid, 538 encryption required): what such a reply says of a
+#: user or an account is about the client that authenticates, the sender.
+AUTH_CODES: Final = frozenset({530, 534, 535, 538})
 
 
 def is_protocol_code(basic: int | None) -> bool:

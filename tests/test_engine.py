@@ -124,6 +124,14 @@ def test_recipient_meanings_before_rcpt_are_about_the_sender() -> None:
     assert classify("550 5.1.1 <a@example.com>... User unknown", stage="mail").code == "554"
 
 
+def test_an_auth_reply_code_says_the_user_is_the_sender() -> None:
+    # 530, 534, 535 and 538 answer AUTH only (RFC 4954): an account they call inactive or
+    # unknown is the client's, never a recipient's mailbox.
+    assert classify("535 User not activated.").code == "554"
+    assert classify("535 Authentication failed: account inactive").code == "554"
+    assert classify("550 User not activated.", stage="rcpt").code == "132"
+
+
 def test_a_host_that_accepts_no_mail_says_so_of_itself_at_the_greeting() -> None:
     # RFC 7504's 521 at connect is the destination's own fact (112), not a refused sender;
     # the same words in reply to MAIL FROM are about the sender's domain.
