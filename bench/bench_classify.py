@@ -17,6 +17,7 @@ so other load on the machine does not count), minimum and median over rounds.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import json
 import os
@@ -135,7 +136,9 @@ def scaled(rules: RuleSet, factor: int) -> RuleSet:
                 )
             )
     merged = sorted([*rules.rules, *extra], key=lambda r: r.sort_key)
-    return RuleSet(tuple(merged), rules.reasons, rules.enhanced_fallback, rules.basic_fallback)
+    # Everything else as loaded, the meaning layer included: without it, the replies that no
+    # phrase rule decides would cost the larger set less, not more.
+    return dataclasses.replace(rules, rules=tuple(merged))
 
 
 def rate(clf: Classifier, mix: list[tuple[str, str | None]]) -> float:
