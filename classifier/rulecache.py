@@ -13,7 +13,7 @@ data only (strings, numbers, tuples, dicts, bytes) in ``marshal`` form, each com
 as the arguments that ``regex``'s own pickle support rebuilds it from. Nothing in it is
 executed: the reader unpacks the data into the rule set's own classes, and any shape it
 does not expect makes it load from the files instead. A file that is truncated, corrupt
-(its digest differs), foreign, too large, not owned by the user or writable by others (or
+(its checksum differs), foreign, too large, not owned by the user or writable by others (or
 in a directory that is) is ignored and written again: only the user can have written what
 is read, as only the user can write their configuration and rule directories. A write goes
 to a temporary file renamed into place, so concurrent processes read the old file or the
@@ -137,10 +137,10 @@ def cache_dir() -> Path | None:
 def rule_set_key(files: Sequence[Path], options: str) -> bytes | None:
     """The key of the rule set loaded from ``files`` (in load order) with ``options``; None
     when a file is not a regular file or cannot be read (the loader then says why)."""
-    digest = _Checksum()
-    digest.update(MAGIC)
+    checksum = _Checksum()
+    checksum.update(MAGIC)
     for part in (__version__, sys.version, regex.__version__, options):
-        digest.update(part.encode("utf-8", "surrogatepass") + b"\0")
+        checksum.update(part.encode("utf-8", "surrogatepass") + b"\0")
     here = Path(__file__).resolve().parent
     for path in (*(here / name for name in _LOADERS), *files):
         try:
@@ -150,9 +150,9 @@ def rule_set_key(files: Sequence[Path], options: str) -> bytes | None:
         except (OSError, ValueError):
             return None
         name = str(path).encode("utf-8", "surrogatepass")
-        digest.update(b"%d:%b\0%d:" % (len(name), name, len(data)))
-        digest.update(data)
-    return digest.digest()
+        checksum.update(b"%d:%b\0%d:" % (len(name), name, len(data)))
+        checksum.update(data)
+    return checksum.digest()
 
 
 def _file(directory: Path, key: bytes) -> Path:
