@@ -558,12 +558,12 @@ def _with_report(reply: str | bytes, result: Classification) -> Classification:
             return result
     elif b"ction:" not in reply and b"CTION:" not in reply:
         return result
-    from .outcome import after_dsn  # noqa: PLC0415 - outcome builds on this module
     from .wrappers import reported_action  # noqa: PLC0415 - kept off the cold start
 
     reported = reported_action(reply)
     if reported is None:
         return result
+    from .outcome import after_dsn  # noqa: PLC0415 - outcome builds on this module
 
     action, status = reported
     return after_dsn(result, action, status or (result.enhanced or ""))[1]

@@ -111,6 +111,12 @@ _HOST_FACTS: Final = frozenset({"dns_no_mx"})
 _SENDERS_OWN: Final = frozenset({"dns_failure"})
 
 
+def _before_rcpt(reply: ParsedReply) -> bool:
+    """Whether the reply answers a command before RCPT: its stage says so, or its code is one
+    that only AUTH gives (smtp.AUTH_CODES)."""
+    return reply.stage in _BEFORE_RCPT or reply.basic in AUTH_CODES
+
+
 def decide_reason(
     rules: RuleSet, reason: str, reply: ParsedReply, *, tier: Tier, staged: bool = False
 ) -> Decision | None:
@@ -127,7 +133,7 @@ def decide_reason(
     elif (
         reason in RECIPIENT_FACTS
         and not staged
-        and (reply.stage in _BEFORE_RCPT or reply.basic in AUTH_CODES)
+        and _before_rcpt(reply)
         and not (reply.stage is Stage.CONNECT and reason in _HOST_FACTS)
     ):
         # "User unknown" in reply to MAIL FROM is about the sender, not the recipient.
@@ -196,7 +202,7 @@ def decide_fallback(rules: RuleSet, reply: ParsedReply) -> Decision | None:
     if reply.enhanced is not None and reply.enhanced[0] == (klass or reply.enhanced[0]):
         reason = _enhanced_reason(rules, reply.enhanced)
         if reason is not None:
-            if reason in RECIPIENT_FACTS and (stage in _BEFORE_RCPT or reply.basic in AUTH_CODES):
+            if reason in RECIPIENT_FACTS and _before_rcpt(reply):
                 if reply.basic == 421:
                     # The server closes the channel; the status names no fact about anyone.
                     return Decision("421", Tier.ENHANCED, None)
