@@ -12,9 +12,11 @@ import importlib.util
 import pkgutil
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from . import commands
 from ._version import __version__
+from .commands import terminal_columns
 from .config import ConfigError
 from .errors import InputError, RuleError
 
@@ -68,17 +70,35 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help layout, its width read without importing shutil (a cost every run
+    paid: argparse sizes a formatter for each option it adds)."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=terminal_columns() - 2)
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser laid out by :class:`_Formatter` unless told otherwise; subcommands'
+    parsers are made of this class too."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+
+
 def _top_parser() -> tuple[
     argparse.ArgumentParser, argparse._SubParsersAction[argparse.ArgumentParser]
 ]:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="smtp-classifier",
         description="Classify SMTP replies, DSNs, MTA logs and bounce mail into MasterBase codes.",
         epilog="Exit codes: 0 ok, 1 unclassified/failed check, 2 usage, 3 unreadable input, "
         "4 invalid rules.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser_class: type[argparse.ArgumentParser] = _Parser
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=parser_class)
     sub.required = False
     return parser, sub
 

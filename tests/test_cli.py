@@ -138,19 +138,35 @@ def test_console_script_and_module_entry_point() -> None:
 
 def test_a_subcommand_loads_only_its_own_module() -> None:
     """``classify`` does not import what the other subcommands need (bounce mail, log
-    replay, the probe's network libraries, the test harness)."""
+    replay, the probe's network libraries, the test harness), nor what a reply given as an
+    argument and printed as a table does not need (shutil for the width, json, csv): each
+    costs start-up time."""
     code = (
         "import sys; from classifier.cli import main; "
         "rc = main(['classify', '550 5.1.1 user unknown']); "
         "heavy = sorted(m for m in sys.modules if m.startswith(('classifier.mail', "
         "'classifier.logreplay', 'classifier.network', 'classifier.harness', "
-        "'classifier.ledger', 'aiosmtplib', 'aiosmtpd', 'dns'))); "
+        "'classifier.ledger', 'aiosmtplib', 'aiosmtpd', 'dns', 'shutil', 'json', 'csv'))); "
         "print(rc, heavy)"
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True
     )
     assert done.stdout.splitlines()[-1] == "0 []"
+
+
+def test_help_is_as_wide_as_the_terminal_says(monkeypatch: pytest.MonkeyPatch) -> None:
+    from classifier.cli import build_parser
+    from classifier.commands import terminal_columns
+
+    monkeypatch.setenv("COLUMNS", "60")
+    assert terminal_columns() == 60
+    narrow = build_parser("classify").format_help()
+    monkeypatch.setenv("COLUMNS", "200")
+    wide = build_parser("classify").format_help()
+    assert max(map(len, narrow.splitlines())) <= 58 < max(map(len, wide.splitlines()))
+    monkeypatch.setenv("COLUMNS", "not a number")
+    assert terminal_columns(fallback=77) in (77, terminal_columns())
 
 
 def test_help_and_unknown_commands_still_name_every_subcommand(

@@ -18,18 +18,15 @@ is written with a backslash escape instead of failing.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
-import json
-import shutil
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final, TextIO
 
 from ..config import Config, load_config
 from ..engine import Classifier, default_classifier
+from . import terminal_columns
 
 __all__ = [
     "PROG",
@@ -158,6 +155,10 @@ def open_output(args: argparse.Namespace, command: str) -> Iterator[TextIO | Non
 # --- writers -----------------------------------------------------------------------------
 
 
+def _no_json(*_args: object, **_kwargs: object) -> str:
+    raise AssertionError("JSON rows from a writer made for another format")
+
+
 def truncate(value: str, width: int) -> str:
     """``value`` cut to ``width`` characters, the cut shown by a mark."""
     if len(value) <= width:
@@ -199,8 +200,13 @@ class RowWriter:
         self.last_width: int | None = None
         if form == "table" and _is_terminal(out):
             used = sum(width + 1 for _f, _h, width in self.columns[:-1])
-            self.last_width = max(shutil.get_terminal_size().columns - used, 20)
+            self.last_width = max(terminal_columns() - used, 20)
         self._started = False
+        self._dumps: Callable[..., str] = _no_json
+        if form == "json":
+            import json  # noqa: PLC0415 - only JSON output pays for it at start-up
+
+            self._dumps = json.dumps
 
     def _header(self) -> None:
         self._started = True
@@ -210,6 +216,9 @@ class RowWriter:
             self.write_line([heading for _f, heading, _w in self.columns])
 
     def _csv(self, values: Sequence[object]) -> None:
+        import csv  # noqa: PLC0415 - only CSV output pays for it at start-up
+        import io  # noqa: PLC0415
+
         buffer = io.StringIO()
         csv.writer(buffer, lineterminator="\n").writerow(["" if v is None else v for v in values])
         write_text(self.out, buffer.getvalue())
@@ -233,7 +242,7 @@ class RowWriter:
             self._header()
         self.rows += 1
         if self.form == "json":
-            write_text(self.out, json.dumps(row, ensure_ascii=False) + "\n")
+            write_text(self.out, self._dumps(row, ensure_ascii=False) + "\n")
         elif self.form == "csv":
             self._csv([row.get(field) for field, _h, _w in self.columns])
         else:

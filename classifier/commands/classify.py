@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections import Counter
 from collections.abc import Iterator
@@ -95,6 +94,8 @@ class _Tally:
 
 
 def _from_stdin(stream: TextIO, stage: str | None, tally: _Tally) -> Iterator[_Input]:
+    import json  # noqa: PLC0415 - standard input only: a reply given as argument never needs it
+
     for number, raw in enumerate(stream, 1):
         line = raw.rstrip("\r\n")
         if not line.strip():
