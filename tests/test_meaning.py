@@ -318,6 +318,12 @@ def test_an_only_frame_needs_every_word(tmp_path: Path) -> None:
         ("Connection refused from address outside of allowed_nets", "connect", "554"),
         # Malware named in another language ("Viren": viruses).
         ("Die Nachricht enthielt Viren", "end_of_data", "554"),
+        # "In this domain" places the fact here, in every language: the recipient is unknown.
+        ("550 5.1.1 El destinatario no existe en este dominio", "rcpt", "131"),
+        ("550 Le destinataire n'existe pas dans ce domaine", "rcpt", "131"),
+        # Too long in the queue is time, not size: the queue gave up.
+        ("The message has been in the queue too long and was discarded", None, "133"),
+        ("552 message is too long.", "data", "552"),
         # EAGAIN's text is a network error of the sending side, not a temporary refusal.
         (
             "Error receiving data from the mailserver -- Resource temporarily unavailable",
