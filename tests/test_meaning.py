@@ -325,6 +325,9 @@ def test_an_only_frame_needs_every_word(tmp_path: Path) -> None:
         ("The following message to <user@example.com> was undeliverable.", None, "133"),
         ("Your message did not reach some or all of the intended recipients.", None, "133"),
         ("Unzustellbar: Ihre Nachricht konnte nicht zugestellt werden", None, "133"),
+        # A destination server that did not answer, in Spanish and Portuguese: no connection.
+        ("El servidor de destino no respondió", None, "113"),
+        ("O servidor de destino não respondeu", None, "113"),
         # Too long in the queue is time, not size: the queue gave up.
         ("The message has been in the queue too long and was discarded", None, "133"),
         ("552 message is too long.", "data", "552"),
