@@ -40,8 +40,11 @@ _LINE = re.compile(
 # the submission ports after a host ("smtp.example.com:587 timed out") are not read as one.
 _EMBEDDED_CODE = re.compile(r"[2-5][0-57][0-9][ -](?=\S)")
 #: What may stand right before an embedded reply: a label's colon, a quote, a key's "="
-#: ("response=421-4.7.0 Try again later", as client libraries log it).
-_BEFORE_CODE = frozenset(":;>'\"=")
+#: ("response=421-4.7.0 Try again later", as client libraries log it), an opening bracket
+#: followed by an enhanced status ("SMTP DATA error (503 5.5.1 RCPT first)"; not "(512 bytes
+#: written)").
+_BEFORE_CODE = frozenset(":;>'\"=(")
+_ENHANCED_NEXT = re.compile(r"[245]\.[0-9]{1,3}\.[0-9]{1,3}\s")
 
 _DSN_FIELD = re.compile(r"(?im)^[ \t]*diagnostic-code[ \t]*:[ \t]*((?:.*)(?:\r?\n[ \t]+.*)*)")
 _DSN_STATUS = re.compile(r"(?im)^[ \t]*status[ \t]*:[ \t]*([245])\.([0-9]{1,3})\.([0-9]{1,3})")
@@ -218,7 +221,8 @@ def _split_reply(text: str) -> tuple[int | None, str | None, str]:
 
 #: A code a client says it got, within the first _GOT_REACH characters of its message.
 _GOT_CODE = re.compile(
-    r"(?i)\b(?:got|responded with|error code:?)(?: code)? [\"']?([2-5][0-9][0-9])(?![0-9.])"
+    r"(?i)\b(?:got|responded with|error code:?|respondi[oó]|respondeu|respuesta|resposta)"
+    r"(?: code)? [\"']?([2-5][0-9][0-9])(?![0-9.])"
 )
 _GOT_REACH = 400
 
@@ -238,7 +242,10 @@ def _embedded_reply(body: str) -> tuple[int, int]:
         if p == 0:
             return 0, 0
         before = body[p - 1]
-        if before in _BEFORE_CODE:
+        if before in _BEFORE_CODE and not (
+            (before == ":" and _place_before(body, p - 1))
+            or (before == "(" and _ENHANCED_NEXT.match(body, m.end()) is None)
+        ):
             return p - 1, p
         if before.isspace():
             i = p - 2
@@ -250,6 +257,22 @@ def _embedded_reply(body: str) -> tuple[int, int]:
                 return p - 3, p
         pos = p + 1
     return -1, -1
+
+
+#: How far back a name joined to a colon is read ("mailer.go:201", "mx.example.com:250").
+_PLACE_REACH = 64
+
+
+def _place_before(body: str, colon: int) -> bool:
+    """Whether the colon at ``colon`` joins a file or host name to a number (``mailer.go:201``,
+    a source line; ``host:250``-like ports): a place, not a label before a reply."""
+    i = colon - 1
+    stop = max(colon - _PLACE_REACH, -1)
+    while i > stop and not body[i].isspace() and body[i] not in "[(<\"'":
+        if body[i] in "./\\":
+            return i < colon - 1
+        i -= 1
+    return False
 
 
 def _bracketed(text: str) -> bool:
@@ -352,6 +375,8 @@ def _finish(
             # instead of an answer ("Server rejected EHLO command. Response: 220-…"), not a
             # delivery: the words decide.
             if b2 is not None and not 220 <= b2 <= 221:
+                if body[head] == "(" and flat2.endswith(")") and "(" not in flat2:
+                    flat2 = flat2[:-1].rstrip()  # the bracket that held the reply
                 basic, enhanced, flat = b2, e2, flat2
     if basic is None:
         # A client's own report of the code it got ("Expected smtp code 250, got 552",

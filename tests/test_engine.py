@@ -291,6 +291,9 @@ def test_a_pasted_delivery_report_s_action_decides_as_in_bounce_mail(block: str,
         # A client's own report of the code it got.
         ("Error: Expected smtp code 250, got 552", "552"),
         ("Server responded with 550 esmtp: protocol deviation", "550"),
+        # ... in Spanish and Portuguese ("answered 421 to the greeting", "reply 550").
+        ("El servidor de correo respondió 421 a: (saludo)", "421"),
+        ("O servidor SMTP respondeu 421 ao comando HELO", "421"),
         ("Error in sending email.\nError code: 550\nError: b'not local sender over smtp'", "554"),
         # A reply written as a Python tuple (smtplib's exceptions, Cisco AsyncOS's log).
         (

@@ -328,6 +328,25 @@ def test_an_only_frame_needs_every_word(tmp_path: Path) -> None:
         # A destination server that did not answer, in Spanish and Portuguese: no connection.
         ("El servidor de destino no respondió", None, "113"),
         ("O servidor de destino não respondeu", None, "113"),
+        # A limit reached, and the message to be tried again later: a deferral.
+        (
+            "Domain example.net has exceeded the max emails per hour (124/100 (124%)) allowed."
+            "  Message will be reattempted later",
+            None,
+            "202",
+        ),
+        # Brazilian Portuguese "disparado" (fired off) with success: sent.
+        ("E-mail de teste disparado com sucesso para contato@example.com.br!", None, "250"),
+        # Content called inappropriate is content refused.
+        (
+            "smtp failed: (550, b'The mail may contain inappropriate words or content.')",
+            None,
+            "554",
+        ),
+        # The syntax of a recipient's e-mail is its form.
+        ("554 5.7.1 Recipient address rejected: Invalid recipient email syntax", "rcpt", "553"),
+        # "Server failure" names no name that failed to resolve.
+        ("554 Server failure when trying to dissect RCPT TO argument.", "rcpt", "554"),
         # Too long in the queue is time, not size: the queue gave up.
         ("The message has been in the queue too long and was discarded", None, "133"),
         ("552 message is too long.", "data", "552"),

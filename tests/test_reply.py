@@ -277,3 +277,22 @@ def test_a_submission_port_after_a_host_is_not_a_reply_code() -> None:
     assert parse_reply("Could not connect to mail.example.com:465 Connection refused").basic is None
     # 571 is sent by some servers and stays a reply code.
     assert parse_reply("host mx.example.com said: 571 Delivery not authorized").basic == 571
+
+
+def test_a_source_line_or_port_after_a_name_is_not_a_reply_code() -> None:
+    # "mailer.go:201" is a place in a program's source: the reply is the 550 later on.
+    parsed = parse_reply(
+        "2017/11/16 10:38:35 [...les/mailer/mailer.go:201 processMailQueue()] [E] Fail to send"
+        " emails: gomail: could not send email 1: Rcpt: 550 Mailbox not found"
+    )
+    assert (parsed.basic, parsed.text) == (550, "Mailbox not found")
+    # A label's colon joined to its word still leads a reply ("said:550").
+    assert parse_reply("host mx.example.com[192.0.2.1] said:550 is now disabled").basic == 550
+
+
+def test_a_reply_in_brackets_needs_its_enhanced_status() -> None:
+    parsed = parse_reply("SMTP DATA error (503 5.5.1 RCPT first)")
+    assert (parsed.basic, parsed.enhanced, parsed.text) == (503, "5.5.1", "RCPT first")
+    # A count in brackets is no reply: "(512 bytes written)".
+    text = "SMTP timeout while connected to mx.example.com after end of data (512 bytes written)"
+    assert parse_reply(text).basic is None
