@@ -125,6 +125,30 @@ _EXIM = re.compile(
     r"[^:\n]{0,512}+:\s*+(?:host (\S++) \[[^\]]*+\]:\s*+)?",
     re.I,
 )
+# Postfix's own refusals as smtpd and cleanup log them: "NOQUEUE: reject: RCPT from
+# host[addr]: 554 5.7.1 <a@b>: ...; from=<...> to=<...> proto=ESMTP helo=<...>", and a milter's
+# "milter-reject: END-OF-MESSAGE from host[addr]: 4.7.1 Try again later; from=<...> ...".
+_POSTFIX_REJECT = re.compile(
+    r"\b(?:milter-reject|reject|reject_warning): (CONNECT|HELO|EHLO|MAIL|RCPT|DATA|"
+    r"END-OF-MESSAGE|VRFY|ETRN|BDAT|header|body) from [^\s\[]{0,255}+\[[^\]]{0,64}+\]"
+    r"(?::[0-9]{1,5})?: "
+)
+#: The fields Postfix appends to such a line, after the reply's words.
+_POSTFIX_REJECT_FIELDS = ("; from=<", "; to=<", "; proto=", "; helo=<")
+#: The stage each command word of such a line names.
+_POSTFIX_REJECT_STAGE: Final = {
+    "CONNECT": Stage.CONNECT,
+    "HELO": Stage.HELO,
+    "EHLO": Stage.HELO,
+    "MAIL": Stage.MAIL,
+    "RCPT": Stage.RCPT,
+    "VRFY": Stage.RCPT,
+    "DATA": Stage.DATA,
+    "END-OF-MESSAGE": Stage.END_OF_DATA,
+    "BDAT": Stage.END_OF_DATA,
+    "header": Stage.END_OF_DATA,
+    "body": Stage.END_OF_DATA,
+}
 _SENDMAIL_STAT = re.compile(r"\bstat=(.*)$", re.I | re.S)
 _SENDMAIL_DSN = re.compile(r"\bdsn=([245])\.([0-9]{1,3})\.([0-9]{1,3})", re.I)
 # Sendmail's "reply=550 5.1.1 text" runs to the next ", field=" or the end of the input.
@@ -514,6 +538,14 @@ def parse_general(data: str | bytes, stage: Stage | str | None = None) -> Parsed
             st = _or(given, stage_from_words(cmds[-1]) if cmds else _UNKNOWN)
             last = [r for r in replies if r.strip()]
             return _finish("\n".join(last[-8:]), st, "transcript", None, truncated, hint)
+    if "reject" in low and " from " in low:
+        m = _POSTFIX_REJECT.search(text)
+        if m is not None:
+            rest = text[m.end() :]
+            ends = [i for i in (rest.find(f) for f in _POSTFIX_REJECT_FIELDS) if i >= 0]
+            body = rest[: min(ends)] if ends else rest
+            st = _or(given, _POSTFIX_REJECT_STAGE.get(m.group(1), _UNKNOWN))
+            return _finish(body, st, "postfix-reject", None, truncated, hint)
     if "stat=" in low:
         m = _SENDMAIL_STAT.search(text)
         if m is not None:

@@ -296,3 +296,26 @@ def test_a_reply_in_brackets_needs_its_enhanced_status() -> None:
     # A count in brackets is no reply: "(512 bytes written)".
     text = "SMTP timeout while connected to mx.example.com after end of data (512 bytes written)"
     assert parse_reply(text).basic is None
+
+
+def test_postfix_own_refusals_are_unwrapped_to_the_reply_and_stage() -> None:
+    line = (
+        "Feb 28 10:59:29 mx postfix/cleanup[46417]: 7F2DF64430: milter-reject: END-OF-MESSAGE"
+        " from forward12h.cmail.yandex.net[87.250.230.154]: 4.7.1 Try again later;"
+        " from=<user@example1.com> to=<rcpt@example.com> proto=ESMTP helo=<forward12h>"
+    )
+    parsed = parse_reply(line)
+    assert (parsed.enhanced, parsed.stage, parsed.text) == (
+        "4.7.1",
+        Stage.END_OF_DATA,
+        "4.7.1 Try again later",
+    )
+    assert classify(line).code == "201"  # stock words alone: no description
+    line = (
+        "postfix/smtpd[10031]: NOQUEUE: reject: RCPT from mail.example.org[192.0.2.62]: 504 5.5.2"
+        " <mail>: Helo command rejected: need fully-qualified hostname; from=<forum@example.org>"
+        " to=<a@example.net> proto=ESMTP helo=<mail>"
+    )
+    parsed = parse_reply(line)
+    assert (parsed.basic, parsed.stage) == (504, Stage.RCPT)
+    assert parsed.text == "<mail>: Helo command rejected: need fully-qualified hostname"
