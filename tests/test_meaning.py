@@ -347,6 +347,11 @@ def test_an_only_frame_needs_every_word(tmp_path: Path) -> None:
         ("554 5.7.1 Recipient address rejected: Invalid recipient email syntax", "rcpt", "553"),
         # "Server failure" names no name that failed to resolve.
         ("554 Server failure when trying to dissect RCPT TO argument.", "rcpt", "554"),
+        # A certificate not trusted is a handshake that cannot verify it; a greeting never
+        # sent is a connection that failed.
+        ("The certificate presented by mx.example.com is not trusted", "connect", "113"),
+        ("SMTP server did not send a greeting", "connect", "113"),
+        ("Message has been held in queue for too long, returning to sender", None, "133"),
         # Too long in the queue is time, not size: the queue gave up.
         ("The message has been in the queue too long and was discarded", None, "133"),
         ("552 message is too long.", "data", "552"),
