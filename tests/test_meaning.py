@@ -352,6 +352,8 @@ def test_an_only_frame_needs_every_word(tmp_path: Path) -> None:
         ("The certificate presented by mx.example.com is not trusted", "connect", "113"),
         ("SMTP server did not send a greeting", "connect", "113"),
         ("Message has been held in queue for too long, returning to sender", None, "133"),
+        # Mail refused "from your domain" is a refused sender, not a domain without mail.
+        ("550 5.7.1 Recipient does not accept mail from your domain", "rcpt", "554"),
         # Too long in the queue is time, not size: the queue gave up.
         ("The message has been in the queue too long and was discarded", None, "133"),
         ("552 message is too long.", "data", "552"),
