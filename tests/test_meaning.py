@@ -321,6 +321,7 @@ def test_an_only_frame_needs_every_word(tmp_path: Path) -> None:
         # "In this domain" places the fact here, in every language: the recipient is unknown.
         ("550 5.1.1 El destinatario no existe en este dominio", "rcpt", "131"),
         ("550 Le destinataire n'existe pas dans ce domaine", "rcpt", "131"),
+        ("No se encontró la dirección en el dominio example.com", None, "131"),
         # "Undeliverable" and "did not reach" say the message was not delivered.
         ("The following message to <user@example.com> was undeliverable.", None, "133"),
         ("Your message did not reach some or all of the intended recipients.", None, "133"),
