@@ -552,11 +552,22 @@ def _with_report(reply: str | bytes, result: Classification) -> Classification:
     """The code of a reply pasted with its delivery report's Action field: what the reporting
     MTA did decides as in bounce mail (``Action: delayed`` is a warning, 202; a failure after
     a temporary status is the MTA giving up, 133; see ``outcome.after_dsn``)."""
-    # The field is rare in a reply: one scan rules it out.
+    # The field, a text bounce's "permanent error" or a delay notice's "WARNING" banner is
+    # rare in a reply: scans rule them out.
     if type(reply) is str:
-        if "ction:" not in reply and "CTION:" not in reply:
+        if (
+            "ction:" not in reply
+            and "CTION:" not in reply
+            and "ermanent error" not in reply
+            and "WARNING" not in reply
+        ):
             return result
-    elif b"ction:" not in reply and b"CTION:" not in reply:
+    elif (
+        b"ction:" not in reply
+        and b"CTION:" not in reply
+        and b"ermanent error" not in reply
+        and b"WARNING" not in reply
+    ):
         return result
     from .wrappers import reported_action  # noqa: PLC0415 - kept off the cold start
 

@@ -30,7 +30,8 @@ def _squash(text: str) -> str:
 
 # A reply line: basic code, separator, optional enhanced status.
 _LINE = re.compile(
-    r"^[ \t]*([2-5][0-9][0-9])(?:([ -])|$)[ \t]*(?:([245])\.([0-9]{1,3})\.([0-9]{1,3})(?![0-9.]))?"
+    r"^[ \t]*([2-5][0-9][0-9])(?:([ -])|:(?= )|$)[ \t]*"
+    r"(?:([245])\.([0-9]{1,3})\.([0-9]{1,3})(?![0-9.]))?"
 )
 # A code standing alone inside a wrapper, after a colon: "...: 550 5.1.1 text". What may
 # stand before it (the start, [:;>] and white space, " - ", a quote) is checked by
@@ -59,19 +60,36 @@ _DSN_STATUS_ANY = re.compile(
 )
 
 
+# A text bounce's own statement that the failure is final: qmail-send's "This is a permanent
+# error; I've given up." and Exim's "This is a permanent error. The following address(es)
+# failed:". Said above a temporary reason, it is the MTA giving up (as Action: failed is).
+_FINAL_BOUNCE = re.compile(
+    r"(?i)this is a permanent error[;.,]?\s++(?:i've given up|the following address\(es\) failed)"
+)
+
+
+# A delay notice's own banner: Postfix's "THIS IS A WARNING ONLY.  YOU DO NOT NEED TO RESEND
+# YOUR MESSAGE." and Sendmail's "THIS IS A WARNING MESSAGE ONLY": the MTA is still trying (as
+# Action: delayed says), whatever failure it quotes.
+_WARNING_ONLY = re.compile(r"THIS IS A WARNING (?:MESSAGE )?ONLY", re.I)
+
+
 def reported_action(data: str | bytes) -> tuple[str, str] | None:
     """The Action (and Status, "" when absent) of a delivery report block inside ``data``:
     what the reporting MTA did with the recipient. None when there is no Action field, or
-    when the block reports recipients with different actions (nothing to say of one)."""
-    if isinstance(data, str):
-        if "ction:" not in data and "CTION:" not in data:
-            return None
-        text = data[:MAX_TEXT]
-    else:
-        if b"ction:" not in data and b"CTION:" not in data:
-            return None
-        text = bytes(data[:MAX_TEXT]).decode("latin-1")
-    actions = {m.group(1).lower() for m in _DSN_ACTION.finditer(text)}
+    when the block reports recipients with different actions (nothing to say of one). A text
+    bounce that calls its failure permanent (qmail-send, Exim) reports ``failed``; a delay
+    notice's "THIS IS A WARNING ONLY" banner (Postfix, Sendmail) reports ``delayed``."""
+    text = data[:MAX_TEXT] if isinstance(data, str) else bytes(data[:MAX_TEXT]).decode("latin-1")
+    actions = (
+        {m.group(1).lower() for m in _DSN_ACTION.finditer(text)}
+        if "ction:" in text or "CTION:" in text
+        else set()
+    )
+    if not actions and "WARNING" in text and _WARNING_ONLY.search(text) is not None:
+        actions = {"delayed"}
+    if not actions and _FINAL_BOUNCE.search(text) is not None:
+        actions = {"failed"}
     if len(actions) != 1:
         return None
     statuses = {m.group(1) for m in _DSN_STATUS_ANY.finditer(text)}

@@ -291,6 +291,23 @@ def test_a_pasted_delivery_report_s_action_decides_as_in_bounce_mail(block: str,
         # A client's own report of the code it got.
         ("Error: Expected smtp code 250, got 552", "552"),
         ("Server responded with 550 esmtp: protocol deviation", "550"),
+        # A code followed by a colon ("451: ...") is a reply's code.
+        ("451: Could not complete sender verification", "202"),
+        # A text bounce that calls its failure permanent above a temporary reason: the MTA
+        # gave up (133); a delay notice's warning banner above a refusal: still trying (202).
+        (
+            "Hi. This is the qmail-send program at example.com.\nI'm afraid I wasn't able to"
+            " deliver your message to the following addresses.\nThis is a permanent error;"
+            " I've given up. Sorry it didn't work out.\n\n<test@example.com>:\n\nCNAME lookup"
+            " failed temporarily. (#4.4.3)",
+            "133",
+        ),
+        (
+            "# THIS IS A WARNING ONLY.  YOU DO NOT NEED TO RESEND YOUR MESSAGE. #\n\nhost"
+            " mx.example.net[192.0.2.10] said: 421 4.7.0 [TSS04] Messages from 192.0.2.20"
+            " temporarily deferred due to unexpected volume or user complaints",
+            "202",
+        ),
         # ... in Spanish and Portuguese ("answered 421 to the greeting", "reply 550").
         ("El servidor de correo respondió 421 a: (saludo)", "421"),
         ("O servidor SMTP respondeu 421 ao comando HELO", "421"),

@@ -355,6 +355,12 @@ def test_an_only_frame_needs_every_word(tmp_path: Path) -> None:
         ("Message has been held in queue for too long, returning to sender", None, "133"),
         # Mail refused "from your domain" is a refused sender, not a domain without mail.
         ("550 5.7.1 Recipient does not accept mail from your domain", "rcpt", "554"),
+        # A message not sent "within 5 days" is the queue giving up.
+        ("11:10:17 AEH41708: Cannot send message within 5 days", None, "133"),
+        # No MX fit to use is a domain without a mail server.
+        ("No suitable IP addresses for the MX", None, "112"),
+        # A message's form is not an address's.
+        ("554 5.6.0 Malformed email message", "end_of_data", "554"),
         # Too long in the queue is time, not size: the queue gave up.
         ("The message has been in the queue too long and was discarded", None, "133"),
         ("552 message is too long.", "data", "552"),
