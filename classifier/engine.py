@@ -560,6 +560,7 @@ def _with_report(reply: str | bytes, result: Classification) -> Classification:
             and "CTION:" not in reply
             and "ermanent error" not in reply
             and "WARNING" not in reply
+            and "Delay reason" not in reply
         ):
             return result
     elif (
@@ -567,6 +568,7 @@ def _with_report(reply: str | bytes, result: Classification) -> Classification:
         and b"CTION:" not in reply
         and b"ermanent error" not in reply
         and b"WARNING" not in reply
+        and b"Delay reason" not in reply
     ):
         return result
     from .wrappers import reported_action  # noqa: PLC0415 - kept off the cold start

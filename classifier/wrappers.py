@@ -71,7 +71,8 @@ _FINAL_BOUNCE = re.compile(
 # A delay notice's own banner: Postfix's "THIS IS A WARNING ONLY.  YOU DO NOT NEED TO RESEND
 # YOUR MESSAGE." and Sendmail's "THIS IS A WARNING MESSAGE ONLY": the MTA is still trying (as
 # Action: delayed says), whatever failure it quotes.
-_WARNING_ONLY = re.compile(r"THIS IS A WARNING (?:MESSAGE )?ONLY", re.I)
+# Exim's delay warning names its reason "Delay reason:" (its "has not yet been delivered" notice).
+_WARNING_ONLY = re.compile(r"THIS IS A WARNING (?:MESSAGE )?ONLY|(?m:^[ \t]*Delay reason:)", re.I)
 
 
 def reported_action(data: str | bytes) -> tuple[str, str] | None:
@@ -79,14 +80,19 @@ def reported_action(data: str | bytes) -> tuple[str, str] | None:
     what the reporting MTA did with the recipient. None when there is no Action field, or
     when the block reports recipients with different actions (nothing to say of one). A text
     bounce that calls its failure permanent (qmail-send, Exim) reports ``failed``; a delay
-    notice's "THIS IS A WARNING ONLY" banner (Postfix, Sendmail) reports ``delayed``."""
+    notice's "THIS IS A WARNING ONLY" banner (Postfix, Sendmail) or "Delay reason:" (Exim)
+    reports ``delayed``."""
     text = data[:MAX_TEXT] if isinstance(data, str) else bytes(data[:MAX_TEXT]).decode("latin-1")
     actions = (
         {m.group(1).lower() for m in _DSN_ACTION.finditer(text)}
         if "ction:" in text or "CTION:" in text
         else set()
     )
-    if not actions and "WARNING" in text and _WARNING_ONLY.search(text) is not None:
+    if (
+        not actions
+        and ("WARNING" in text or "Delay reason" in text)
+        and _WARNING_ONLY.search(text) is not None
+    ):
         actions = {"delayed"}
     if not actions and _FINAL_BOUNCE.search(text) is not None:
         actions = {"failed"}

@@ -308,6 +308,13 @@ def test_a_pasted_delivery_report_s_action_decides_as_in_bounce_mail(block: str,
             " temporarily deferred due to unexpected volume or user complaints",
             "202",
         ),
+        # Exim's delay warning names its "Delay reason": still retrying.
+        (
+            "Delay reason: SMTP error from remote mail server after MAIL FROM:<a@example.com>:"
+            "\n   host mta7.am0.yahoodns.net [192.0.2.26]: 421 4.7.1 [TS03] All messages from"
+            " 192.0.2.20 will be permanently deferred",
+            "202",
+        ),
         # ... in Spanish and Portuguese ("answered 421 to the greeting", "reply 550").
         ("El servidor de correo respondió 421 a: (saludo)", "421"),
         ("O servidor SMTP respondeu 421 ao comando HELO", "421"),

@@ -361,6 +361,19 @@ def test_an_only_frame_needs_every_word(tmp_path: Path) -> None:
         ("No suitable IP addresses for the MX", None, "112"),
         # A message's form is not an address's.
         ("554 5.6.0 Malformed email message", "end_of_data", "554"),
+        # A certificate named in a compound (German "Remotezertifikat") is still one.
+        ("Das Remotezertifikat ist laut Validierungsverfahren ungültig", "connect", "113"),
+        # "Your SMTP account", "your domain": the sending side's, not a recipient's.
+        ("450 Your SMTP account is not yet activated", None, "202"),
+        ("Your domain has no DNS/MX entries", "mail", "554"),
+        # Not found "at the destination domain": the address is unknown there.
+        (
+            "The address you sent your message to wasn't found at the destination domain.",
+            None,
+            "131",
+        ),
+        # Exchange's token for NXDOMAIN.
+        ("550 5.4.4 SMTPSEND.DNS.NonExistentDomain", "rcpt", "111"),
         # Too long in the queue is time, not size: the queue gave up.
         ("The message has been in the queue too long and was discarded", None, "133"),
         ("552 message is too long.", "data", "552"),
