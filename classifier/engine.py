@@ -553,9 +553,10 @@ def _with_report(reply: str | bytes, result: Classification) -> Classification:
     MTA did decides as in bounce mail (``Action: delayed`` is a warning, 202; a failure after
     a temporary status is the MTA giving up, 133; see ``outcome.after_dsn``)."""
     # The field, a text bounce's "permanent error" or a delay notice's "WARNING" banner is
-    # rare in a reply: scans rule them out.
+    # rare in a reply: scans rule them out. A text that starts with its reply code ("550 …")
+    # is the remote's reply itself, never a report around it: not scanned at all.
     if type(reply) is str:
-        if (
+        if reply[:1].isdigit() or (
             "ction:" not in reply
             and "CTION:" not in reply
             and "ermanent error" not in reply
@@ -563,7 +564,7 @@ def _with_report(reply: str | bytes, result: Classification) -> Classification:
             and "Delay reason" not in reply
         ):
             return result
-    elif (
+    elif reply[:1].isdigit() or (
         b"ction:" not in reply
         and b"CTION:" not in reply
         and b"ermanent error" not in reply
