@@ -173,6 +173,14 @@ _POSTFIX_REJECT_STAGE: Final = {
     "header": Stage.END_OF_DATA,
     "body": Stage.END_OF_DATA,
 }
+# PHPMailer's report of a refused command: "SMTP server error: DATA END command failed Detail:
+# <the server's words> SMTP code: 554 Additional SMTP info: 5.7.1". The words run to " SMTP
+# code:" (bounded: a reply line is at most 512 octets, a multi-line one a few of them).
+_PHPMAILER = re.compile(
+    r"SMTP server error: ([A-Z]{2,8}+(?: [A-Z]{2,8}+)?) command failed Detail: (.{0,2000}?)\s*+"
+    r"SMTP code: ([2-5][0-9][0-9])(?:\s*+Additional SMTP info: ([245]\.[0-9]{1,3}\.[0-9]{1,3}))?",
+    re.S,
+)
 _SENDMAIL_STAT = re.compile(r"\bstat=(.*)$", re.I | re.S)
 _SENDMAIL_DSN = re.compile(r"\bdsn=([245])\.([0-9]{1,3})\.([0-9]{1,3})", re.I)
 # Sendmail's "reply=550 5.1.1 text" runs to the next ", field=" or the end of the input.
@@ -579,6 +587,14 @@ def parse_general(data: str | bytes, stage: Stage | str | None = None) -> Parsed
             if dsn is not None:
                 hint = enhanced_status(dsn.group(1), dsn.group(2), dsn.group(3))
             return _finish(body, given, "sendmail", None, truncated, hint)
+    if "SMTP server error: " in text:
+        m = _PHPMAILER.search(text)
+        if m is not None:
+            command, detail, code, extra = m.groups()
+            read = Stage.END_OF_DATA if command.endswith("END") else stage_from_words(command)
+            with_extra = extra and not detail.startswith(extra)
+            body = f"{code} {extra} {detail}" if with_extra else f"{code} {detail}"
+            return _finish(body, _or(given, read), "client", None, truncated, hint)
     if (
         "response" in low
         or "resposta" in low

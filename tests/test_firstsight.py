@@ -88,6 +88,8 @@ FLOORS = {
     "batch-65.jsonl": (0.9065, 0.9532),
     "batch-66.jsonl": (0.9183, 0.9795),
     "batch-67.jsonl": (0.9583, 1.0),
+    "batch-68.jsonl": (0.8571, 0.9523),
+    "batch-69.jsonl": (0.9, 0.95),
 }
 
 

@@ -319,3 +319,21 @@ def test_postfix_own_refusals_are_unwrapped_to_the_reply_and_stage() -> None:
     parsed = parse_reply(line)
     assert (parsed.basic, parsed.stage) == (504, Stage.RCPT)
     assert parsed.text == "<mail>: Helo command rejected: need fully-qualified hostname"
+
+
+def test_phpmailer_command_failure_is_unwrapped() -> None:
+    text = (
+        "SMTP Error: The following recipients failed: a@example.com: SMTP server error: RCPT TO"
+        " command failed Detail: <a@example.com>: Recipient address rejected: User unknown"
+        " SMTP code: 550 Additional SMTP info: 5.1.1"
+    )
+    parsed = parse_reply(text)
+    assert (parsed.basic, parsed.enhanced, parsed.stage) == (550, "5.1.1", Stage.RCPT)
+    assert parsed.text == "<a@example.com>: Recipient address rejected: User unknown"
+    text = (
+        "SMTP Error: data not accepted.SMTP server error: DATA END command failed Detail: Message"
+        " rejected: Sending paused for this account.\n SMTP code: 554"
+    )
+    parsed = parse_reply(text)
+    assert (parsed.basic, parsed.stage) == (554, Stage.END_OF_DATA)
+    assert classify(text).code == "554"

@@ -113,6 +113,11 @@ CASES: list[tuple[str, Callable[[str], object], Callable[[int], str]]] = [
     ("postfix-reject-heads", wrappers._POSTFIX_REJECT.search, lambda n: "reject: RCPT from a[" * n),
     ("embedded-places", wrappers._embedded_reply, lambda n: ("a.b" + "x" * 60 + ":550 ") * n),
     ("parse-postfix-reject", parse_reply, lambda n: "NOQUEUE: reject: RCPT from a[b]: 550 x" * n),
+    (
+        "phpmailer",
+        wrappers._PHPMAILER.search,
+        lambda n: "SMTP server error: DATA command failed Detail: x" * n,
+    ),
     # The meaning layer's normaliser (it reads at most MAX_MEANING_CHARS, but its patterns
     # are linear on any length).
     ("run-on", lambda t: normalise._RUN_ON.sub(r"\1. ", t), lambda n: "abc.Def" * n),
