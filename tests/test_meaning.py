@@ -377,6 +377,8 @@ def test_an_only_frame_needs_every_word(tmp_path: Path) -> None:
         # "No valid recipients" in reply to DATA: the transaction has nobody left (554), no
         # fact about an address.
         ("554 5.5.1 Error: no valid recipients", "data", "554"),
+        # "It was not possible to resolve" the name, in Spanish.
+        ("No fue posible resolver el nombre de dominio example.com", None, "113"),
         # Too long in the queue is time, not size: the queue gave up.
         ("The message has been in the queue too long and was discarded", None, "133"),
         ("552 message is too long.", "data", "552"),
