@@ -68,10 +68,9 @@ _FINAL_BOUNCE = re.compile(
 )
 
 
-# A delay notice's own banner: Postfix's "THIS IS A WARNING ONLY.  YOU DO NOT NEED TO RESEND
-# YOUR MESSAGE." and Sendmail's "THIS IS A WARNING MESSAGE ONLY": the MTA is still trying (as
-# Action: delayed says), whatever failure it quotes.
-# Exim's delay warning names its reason "Delay reason:" (its "has not yet been delivered" notice).
+# A delay notice's own words: Postfix's "THIS IS A WARNING ONLY.  YOU DO NOT NEED TO RESEND
+# YOUR MESSAGE.", Sendmail's "THIS IS A WARNING MESSAGE ONLY" and Exim's "Delay reason:" line:
+# the MTA is still trying (as Action: delayed says), whatever failure it quotes.
 _WARNING_ONLY = re.compile(r"THIS IS A WARNING (?:MESSAGE )?ONLY|(?m:^[ \t]*Delay reason:)", re.I)
 
 
