@@ -379,6 +379,10 @@ def test_an_only_frame_needs_every_word(tmp_path: Path) -> None:
         ("554 5.5.1 Error: no valid recipients", "data", "554"),
         # "It was not possible to resolve" the name, in Spanish.
         ("No fue posible resolver el nombre de dominio example.com", None, "113"),
+        # A refusal with a reply code that names nothing is a policy refusal (554); a protocol
+        # error keeps its basic code.
+        ("550 Error: Not allowed", "rcpt", "554"),
+        ("501 Invisible customers are not welcome!", "mail", "501"),
         # Too long in the queue is time, not size: the queue gave up.
         ("The message has been in the queue too long and was discarded", None, "133"),
         ("552 message is too long.", "data", "552"),
