@@ -383,6 +383,9 @@ def test_an_only_frame_needs_every_word(tmp_path: Path) -> None:
         # error keeps its basic code.
         ("550 Error: Not allowed", "rcpt", "554"),
         ("501 Invisible customers are not welcome!", "mail", "501"),
+        # A name "not found" while connecting is the host the client was told to reach.
+        ("smtp.example.com not found", "connect", "113"),
+        ("Unable to locate smtp.example.com", "connect", "113"),
         # Too long in the queue is time, not size: the queue gave up.
         ("The message has been in the queue too long and was discarded", None, "133"),
         ("552 message is too long.", "data", "552"),
