@@ -386,6 +386,10 @@ def test_an_only_frame_needs_every_word(tmp_path: Path) -> None:
         # A name "not found" while connecting is the host the client was told to reach.
         ("smtp.example.com not found", "connect", "113"),
         ("Unable to locate smtp.example.com", "connect", "113"),
+        # In reply to RCPT TO a name "not known" or "not found" is the recipient's; a person
+        # who has departed is no longer there.
+        ("Not Known to us. Do not resend", "rcpt", "131"),
+        ("This person has departed", "rcpt", "131"),
         # Too long in the queue is time, not size: the queue gave up.
         ("The message has been in the queue too long and was discarded", None, "133"),
         ("552 message is too long.", "data", "552"),
