@@ -391,7 +391,7 @@ def test_an_only_frame_needs_every_word(tmp_path: Path) -> None:
         ("Not Known to us. Do not resend", "rcpt", "131"),
         ("This person has departed", "rcpt", "131"),
         # The recipient host's own delivery program failed: a mailbox problem (132).
-        ("procmail: Lock failure on \"/var/mail/bob.lock\"", None, "132"),
+        ('procmail: Lock failure on "/var/mail/bob.lock"', None, "132"),
         # Too long in the queue is time, not size: the queue gave up.
         ("The message has been in the queue too long and was discarded", None, "133"),
         ("552 message is too long.", "data", "552"),
