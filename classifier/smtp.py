@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from .enums import STAGE_NAMES, Stage
+from .enums import Stage
 
 __all__ = [
     "AUTH_CODES",
@@ -65,10 +65,10 @@ def stage_from_words(words: str) -> Stage:
 
 
 def _stage_from_words(words: str) -> Stage:
-    w = " ".join(words.lower().split())
-    named = STAGE_NAMES.get(w)
+    named = Stage.named(words)
     if named is not None:
         return named
+    w = " ".join(words.lower().split())
     if "greeting" in w or "banner" in w or "initial connection" in w or "connect" in w:
         return Stage.CONNECT
     if "rcpt" in w:

@@ -158,20 +158,6 @@ _POSTFIX_REJECT = re.compile(
 )
 #: The fields Postfix appends to such a line, after the reply's words.
 _POSTFIX_REJECT_FIELDS = ("; from=<", "; to=<", "; proto=", "; helo=<")
-#: The stage each command word of such a line names.
-_POSTFIX_REJECT_STAGE: Final = {
-    "CONNECT": Stage.CONNECT,
-    "HELO": Stage.HELO,
-    "EHLO": Stage.HELO,
-    "MAIL": Stage.MAIL,
-    "RCPT": Stage.RCPT,
-    "VRFY": Stage.RCPT,
-    "DATA": Stage.DATA,
-    "END-OF-MESSAGE": Stage.END_OF_DATA,
-    "BDAT": Stage.END_OF_DATA,
-    "header": Stage.END_OF_DATA,
-    "body": Stage.END_OF_DATA,
-}
 # PHPMailer's report of a refused command: "SMTP server error: DATA END command failed Detail:
 # <the server's words> SMTP code: 554 Additional SMTP info: 5.7.1". The words run to " SMTP
 # code:" (bounded: a reply line is at most 512 octets, a multi-line one a few of them).
@@ -575,7 +561,7 @@ def parse_general(data: str | bytes, stage: Stage | str | None = None) -> Parsed
             rest = text[m.end() :]
             ends = [i for i in (rest.find(f) for f in _POSTFIX_REJECT_FIELDS) if i >= 0]
             body = rest[: min(ends)] if ends else rest
-            st = _or(given, _POSTFIX_REJECT_STAGE.get(m.group(1), _UNKNOWN))
+            st = _or(given, stage_from_words(m.group(1)))
             return _finish(body, st, "postfix-reject", None, truncated, hint)
     if "stat=" in low:
         m = _SENDMAIL_STAT.search(text)
@@ -590,7 +576,7 @@ def parse_general(data: str | bytes, stage: Stage | str | None = None) -> Parsed
         m = _PHPMAILER.search(text)
         if m is not None:
             command, detail, code, extra = m.groups()
-            read = Stage.END_OF_DATA if command.endswith("END") else stage_from_words(command)
+            read = stage_from_words(command)
             with_extra = extra and not detail.startswith(extra)
             body = f"{code} {extra} {detail}" if with_extra else f"{code} {detail}"
             return _finish(body, _or(given, read), "client", None, truncated, hint)
