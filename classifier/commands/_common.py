@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final, TextIO
@@ -155,10 +155,6 @@ def open_output(args: argparse.Namespace, command: str) -> Iterator[TextIO | Non
 # --- writers -----------------------------------------------------------------------------
 
 
-def _no_json(*_args: object, **_kwargs: object) -> str:
-    raise AssertionError("JSON rows from a writer made for another format")
-
-
 def truncate(value: str, width: int) -> str:
     """``value`` cut to ``width`` characters, the cut shown by a mark."""
     if len(value) <= width:
@@ -202,11 +198,6 @@ class RowWriter:
             used = sum(width + 1 for _f, _h, width in self.columns[:-1])
             self.last_width = max(terminal_columns() - used, 20)
         self._started = False
-        self._dumps: Callable[..., str] = _no_json
-        if form == "json":
-            import json  # noqa: PLC0415 - only JSON output pays for it at start-up
-
-            self._dumps = json.dumps
 
     def _header(self) -> None:
         self._started = True
@@ -242,7 +233,9 @@ class RowWriter:
             self._header()
         self.rows += 1
         if self.form == "json":
-            write_text(self.out, self._dumps(row, ensure_ascii=False) + "\n")
+            import json  # noqa: PLC0415 - only JSON output pays for it at start-up
+
+            write_text(self.out, json.dumps(row, ensure_ascii=False) + "\n")
         elif self.form == "csv":
             self._csv([row.get(field) for field, _h, _w in self.columns])
         else:
