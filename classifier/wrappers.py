@@ -39,7 +39,9 @@ _LINE = re.compile(
 # every position of the text.
 # A reply code's second digit is 0-5 (RFC 5321 §4.2.1), or 7 as some servers send (571): so
 # the submission ports after a host ("smtp.example.com:587 timed out") are not read as one.
-_EMBEDDED_CODE = re.compile(r"[2-5][0-57][0-9][ -](?=\S)")
+# A continuation's dash may stand before a space when the lines were flattened ("refused to
+# talk to me: 554- (RTR:DU) http://…", AOL's banner as Postfix logged it).
+_EMBEDDED_CODE = re.compile(r"[2-5][0-57][0-9](?:[ -]|- )(?=\S)")
 #: What may stand right before an embedded reply: a label's colon, a quote, a key's "="
 #: ("response=421-4.7.0 Try again later", as client libraries log it), an opening bracket
 #: followed by an enhanced status ("SMTP DATA error (503 5.5.1 RCPT first)"; not "(512 bytes
@@ -296,6 +298,14 @@ def _embedded_reply(body: str) -> tuple[int, int]:
                 return i, p
             if p >= 3 and body[p - 2] == "-" and body[p - 3].isspace():
                 return p - 3, p
+            # A code followed by an enhanced status of its own class is a reply wherever it
+            # stands ("authentication error  504 5.7.4 Unrecognized authentication type").
+            if (
+                body[p + 3] == " "
+                and body[m.end() : m.end() + 1] == body[p]
+                and _ENHANCED_NEXT.match(body, m.end())
+            ):
+                return p - 1, p
         pos = p + 1
     return -1, -1
 
@@ -422,8 +432,10 @@ def _finish(
     if basic is None:
         # A client's own report of the code it got ("Expected smtp code 250, got 552",
         # "Server responded with 550 esmtp: protocol deviation"); its words stay as they are.
+        # A greeting or a closing it got instead (220, 221: "but got code "221", with message
+        # "221 Closing connection. Waiting command exceed timeout"") is no answer: words decide.
         got = _GOT_CODE.search(body, 0, _GOT_REACH)
-        if got is not None:
+        if got is not None and got.group(1) not in ("220", "221"):
             basic = int(got.group(1))
     if enhanced is None:
         enhanced = find_enhanced(flat)

@@ -37,7 +37,9 @@ FLOORS = {
     "batch-16.jsonl": (0.78, 0.89),
     "batch-17.jsonl": (0.90, 0.95),
     "batch-18.jsonl": (0.87, 0.94),
-    "batch-19.jsonl": (0.89, 0.97),  # a certificate that does not verify: 113, labelled 554
+    # 19: a certificate that does not verify: 113, labelled 554; "…, 550 5.5.0 Mail refused"
+    # read as the 550 it is (labelled 554, 550 accepted).
+    "batch-19.jsonl": (0.88, 0.97),
     "batch-20.jsonl": (0.88, 0.95),
     "batch-21.jsonl": (0.93, 0.97),
     "batch-22.jsonl": (0.81, 0.89),

@@ -337,3 +337,34 @@ def test_phpmailer_command_failure_is_unwrapped() -> None:
     parsed = parse_reply(text)
     assert (parsed.basic, parsed.stage) == (554, Stage.END_OF_DATA)
     assert classify(text).code == "554"
+
+
+def test_a_flattened_continuation_dash_still_leads_a_reply() -> None:
+    # AOL's banner as Postfix logged it: "554-" with the rest of the line after a space.
+    line = (
+        "Feb 22 08:14:28 macfly postfix/smtp[23591]: E77201FB641: host mailin-02.mx.aol.com"
+        "[64.12.138.120] refused to talk to me: 554- (RTR:DU)  http://postmaster.example/554"
+    )
+    parsed = parse_reply(line)
+    assert parsed.basic == 554 and parsed.text.startswith("(RTR:DU)")
+    assert classify(line).code == "554"
+
+
+def test_a_code_with_its_own_status_is_a_reply_after_a_space() -> None:
+    parsed = parse_reply("authentication error  504 5.7.4 Unrecognized authentication type")
+    assert (parsed.basic, parsed.enhanced) == (504, "5.7.4")
+    # Without a status of its class the number stays part of the words.
+    assert parse_reply("It took 250 ms to answer").basic is None
+    # Nor does a status of another class make one.
+    assert parse_reply("sent 250 5.7.1 times").basic is None
+
+
+def test_a_closing_a_client_got_instead_of_an_answer_is_no_delivery() -> None:
+    text = (
+        'Expected response code "250" but got code "221", with message "221 Closing '
+        'connection. Waiting command exceed timeout."'
+    )
+    assert parse_reply(text).basic is None
+    assert classify(text).code != "250"
+    # Any other code the client reports it got stays the reply's code.
+    assert parse_reply('Expected response code "250" but got code "552"').basic == 552
