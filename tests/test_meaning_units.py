@@ -361,3 +361,19 @@ def test_a_stem_of_one_language_does_not_take_another_languages_words(
     lexicon = Lexicon(parse_lexicon(tomllib.loads(path.read_text("utf-8")), "x"))
     found = {hit.concept for clause in clauses(words) for hit in lexicon.find(clause)}
     assert concept not in found
+
+
+def test_german_terms_match_when_written_without_umlauts() -> None:
+    # ASCII-only programs write "ä" as "ae": "Empfaenger", "ungueltig".
+    lexicon = _lexicon(
+        {
+            "recipient": {"kind": "subject", "de": ["empfänger*"]},
+            "invalid": {"kind": "state", "de": ["ungultig*"]},
+        }
+    )
+    for text in ("Empfänger ungültig", "Empfaenger ungueltig", "Empfanger ungultig"):
+        found = {h.concept for h in lexicon.find(clauses(text)[0])}
+        assert found == {"recipient", "invalid"}, text
+    # Only German terms get the other spelling.
+    english = _lexicon({"invalid": {"kind": "state", "en": ["ungultig"]}})
+    assert english.find(clauses("ungueltig")[0]) == []

@@ -345,6 +345,35 @@ def _term(concept: str, lang: str, raw: Any, file: str) -> Term:
     return Term(concept=concept, words=words, lang=lang)
 
 
+#: Most variants of one German term written without umlauts (see _transliterated).
+_MAX_VARIANTS = 16
+
+
+def _transliterated(term: Term) -> list[Term]:
+    """The German term as written where umlauts are not at hand: "ä" as "ae", "ö" as "oe",
+    "ü" as "ue" ("Empfaenger", "ungueltig", "zurueckgewiesen", as ASCII-only programs write).
+
+    Folding has already turned "ä" into "a", so which vowel was one is not known: every a, o
+    or u may have been. The variants that were not German words match nothing real; at most
+    ``_MAX_VARIANTS`` per term, the first ones found (shorter spellings first).
+    """
+    options: list[list[str]] = []
+    for word in term.words:
+        spots = [i for i, c in enumerate(word) if c in "aou"]
+        forms = {word}
+        for i in reversed(spots[:4]):  # right to left: an "e" put in moves no earlier vowel
+            forms |= {f[: i + 1] + "e" + f[i + 1 :] for f in forms}
+        options.append(sorted(forms, key=lambda f: (len(f), f)))
+    variants: list[tuple[str, ...]] = [()]
+    for choices in options:
+        variants = [(*v, f) for v in variants for f in choices][: _MAX_VARIANTS + 1]
+    return [
+        Term(concept=term.concept, words=words, lang=term.lang)
+        for words in variants
+        if words != term.words
+    ][:_MAX_VARIANTS]
+
+
 _WILD = "zqxwildzqx"  # stands for "*" while a term is tokenised like a reply
 _CONCEPT_KEYS = frozenset({"kind", "description", "source", "place", "keeps_negation", *LANGUAGES})
 
@@ -366,7 +395,11 @@ def parse_lexicon(data: Mapping[str, Any], file: str) -> list[Concept]:
             raw = spec.get(lang, [])
             if not isinstance(raw, list):
                 raise RuleError(f"concept {name!r}: {lang} must be a list", file=file)
-            terms.extend(_term(name, lang, item, file) for item in raw)
+            for item in raw:
+                term = _term(name, lang, item, file)
+                terms.append(term)
+                if lang == "de":
+                    terms.extend(_transliterated(term))
         if not terms:
             raise RuleError(f"concept {name!r} has no terms", file=file)
         flags = {key: spec.get(key, False) for key in ("place", "keeps_negation")}
