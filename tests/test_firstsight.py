@@ -92,6 +92,8 @@ FLOORS = {
     "batch-67.jsonl": (0.9583, 1.0),
     "batch-68.jsonl": (0.8571, 0.9523),
     "batch-69.jsonl": (0.9, 0.95),
+    "batch-70.jsonl": (0.915, 0.993),
+    "batch-71.jsonl": (0.835, 0.953),
 }
 
 
