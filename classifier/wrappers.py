@@ -168,6 +168,7 @@ _PHPMAILER = re.compile(
     r"SMTP code: ([2-5][0-9][0-9])(?:\s*+Additional SMTP info: ([245]\.[0-9]{1,3}\.[0-9]{1,3}))?",
     re.S,
 )
+_PHPMAILER_QUIT = "SMTP server error: QUIT command failed"
 _SENDMAIL_STAT = re.compile(r"\bstat=(.*)$", re.I | re.S)
 _SENDMAIL_DSN = re.compile(r"\bdsn=([245])\.([0-9]{1,3})\.([0-9]{1,3})", re.I)
 # Sendmail's "reply=550 5.1.1 text" runs to the next ", field=" or the end of the input.
@@ -287,7 +288,11 @@ def _embedded_reply(body: str) -> tuple[int, int]:
         before = body[p - 1]
         if before in _BEFORE_CODE and not (
             (before == ":" and _place_before(body, p - 1))
-            or (before == "(" and _ENHANCED_NEXT.match(body, m.end()) is None)
+            or (
+                before == "("
+                and _ENHANCED_NEXT.match(body, m.end()) is None
+                and not _error_bracket(body, p - 1)
+            )
         ):
             return p - 1, p
         if before.isspace():
@@ -308,6 +313,18 @@ def _embedded_reply(body: str) -> tuple[int, int]:
                 return p - 1, p
         pos = p + 1
     return -1, -1
+
+
+#: Names of a failure that a bracketed reply may follow without its enhanced status.
+_ERROR_NAMES = ("error", "exception", "failure", "fatalerror")
+
+
+def _error_bracket(body: str, bracket: int) -> bool:
+    """Whether the "(" at ``bracket`` opens the whole text or follows the name of an error or
+    exception ("Net::SMTPFatalError (553 Recipient domain not specified."): what it holds is
+    what the server said, not a count ("(512 bytes written)")."""
+    head = body[max(bracket - _PLACE_REACH, 0) : bracket].rstrip().lower()
+    return not head or head.endswith(_ERROR_NAMES)
 
 
 #: How far back a name joined to a colon is read ("mailer.go:201", "mx.example.com:250").
@@ -592,6 +609,13 @@ def parse_general(data: str | bytes, stage: Stage | str | None = None) -> Parsed
             with_extra = extra and not detail.startswith(extra)
             body = f"{code} {extra} {detail}" if with_extra else f"{code} {detail}"
             return _finish(body, _or(given, read), "client", None, truncated, hint)
+        quit_at = text.rfind(_PHPMAILER_QUIT)
+        after = text[quit_at + len(_PHPMAILER_QUIT) :].strip(" .:")
+        if quit_at > 0 and after in ("", "Detail"):
+            # PHPMailer's note that QUIT failed too, after the failure it reported: the
+            # connection was already gone, and QUIT says nothing about the delivery.
+            text = text[:quit_at].rstrip()
+            low = text.lower()
     if (
         "response" in low
         or "resposta" in low

@@ -368,3 +368,26 @@ def test_a_closing_a_client_got_instead_of_an_answer_is_no_delivery() -> None:
     assert classify(text).code != "250"
     # Any other code the client reports it got stays the reply's code.
     assert parse_reply('Expected response code "250" but got code "552"').basic == 552
+
+
+def test_a_reply_in_brackets_after_an_error_name_or_alone_is_read() -> None:
+    parsed = parse_reply(
+        "Error performing ActionMailer::DeliveryJob in 462.62ms: "
+        "Net::SMTPFatalError (553 Recipient domain not specified."
+    )
+    assert (parsed.basic, parsed.text) == (553, "Recipient domain not specified.")
+    assert parse_reply("(451 too many errors from your ip, please retry)").basic == 451
+    # A count in brackets after other words is still no reply.
+    assert parse_reply("timeout after end of data (512 bytes written)").basic is None
+
+
+def test_phpmailer_quit_failure_after_the_report_is_left_out() -> None:
+    text = (
+        "SMTP Error: Could not connect to SMTP host. Connection failed. "
+        "stream_socket_enable_crypto(): SSL operation failed with code 1. OpenSSL Error "
+        "messages:\nerror:0A000086:SSL routines::certificate verify failedSMTP server error: "
+        "QUIT command failed"
+    )
+    parsed = parse_reply(text)
+    assert "QUIT" not in parsed.text
+    assert classify(text).code == "113"
