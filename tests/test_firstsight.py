@@ -94,6 +94,8 @@ FLOORS = {
     "batch-69.jsonl": (0.9, 0.95),
     "batch-70.jsonl": (0.915, 0.993),
     "batch-71.jsonl": (0.835, 0.953),
+    "batch-72.jsonl": (0.877, 0.973),
+    "batch-73.jsonl": (0.903, 0.982),
 }
 
 
