@@ -155,3 +155,11 @@ def test_heldout_recipients_found_do_not_regress() -> None:
     rows = _bench("recipients").evaluate(HELDOUT)
     assert sum(r.found for r in rows) >= 235
     assert sum(r.extra for r in rows) <= 9
+
+
+def test_the_original_quoted_after_cdo_old_message_is_not_the_reason() -> None:
+    # Microsoft CDO's report names no reason; the Mailman notice quoted after "Old message:"
+    # ("Post by non-member to a members-only list") is the original, not the failure's words.
+    (only,) = report_of("flufl-microsoft_03.eml").recipients
+    assert only.recipient == "userx@example.com"
+    assert only.classification.code == "133"

@@ -38,7 +38,7 @@ __all__ = [
 _ADDR = ADDRESS_PATTERN
 
 #: Lines that introduce the returned original message (qmail, Exim, Postfix, Sendmail,
-#: Gmail, Notes, Courier, OpenSMTPD, Exchange, mail.ru, Yahoo, GMX, DragonFly ...).
+#: Gmail, Notes, Courier, OpenSMTPD, Exchange, Microsoft CDO, mail.ru, Yahoo, GMX, DragonFly ...).
 _ORIGINAL_MARKERS = re.compile(
     r"""^[\s>|*=_-]*(?:
         below\ this\ line\ is\ a\ copy\ of\ the\ message
@@ -63,6 +63,7 @@ _ORIGINAL_MARKERS = re.compile(
       | received\ message\ (?:headers\ )?follows?
       | content-type:\ message/rfc822
       | original\ message\ headers:
+      | old\ message:  # Microsoft CDO's non-delivery report
       | 元のメッセージ
       | исходное\ сообщение
     )""",
