@@ -96,6 +96,8 @@ FLOORS = {
     "batch-71.jsonl": (0.835, 0.953),
     "batch-72.jsonl": (0.877, 0.973),
     "batch-73.jsonl": (0.903, 0.982),
+    "batch-74.jsonl": (0.909, 0.969),
+    "batch-75.jsonl": (0.843, 1.0),
 }
 
 
