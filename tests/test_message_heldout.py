@@ -162,4 +162,4 @@ def test_the_original_quoted_after_cdo_old_message_is_not_the_reason() -> None:
     # ("Post by non-member to a members-only list") is the original, not the failure's words.
     (only,) = report_of("flufl-microsoft_03.eml").recipients
     assert only.recipient == "userx@example.com"
-    assert only.classification.code == "133"
+    assert only.classification is not None and only.classification.code == "133"
