@@ -266,7 +266,7 @@ def _split_reply(text: str) -> tuple[int | None, str | None, str]:
 #: A code a client says it got, within the first _GOT_REACH characters of its message
 #: ("Expected smtp code 250, got 552", "Sending failed with error 550").
 _GOT_CODE = re.compile(
-    r"(?i)\b(?:got|responded with|error code:?|with error"
+    r"(?i)\b(?:got|responded with|error code:?|with error|smtp code:"
     r"|respondi[oó]|respondeu|respuesta|resposta)"
     r"(?: code)? [\"']?([2-5][0-9][0-9])(?![0-9.])"
 )
