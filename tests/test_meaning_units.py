@@ -154,6 +154,25 @@ def test_negation_turns_off_a_following_state_but_not_its_own_words() -> None:
     assert said == {"mailbox": False, "unknown": False}
 
 
+def test_articles_and_the_copula_do_not_count_in_a_negations_reach() -> None:
+    lexicon = _lexicon(
+        {
+            "address": {"kind": "subject", "es": ["direccion*"], "it": ["indirizz*"]},
+            "valid": {"kind": "state", "es": ["valid*"], "it": ["valid*"]},
+            "negation": {"kind": "negation", "es": ["no"], "it": ["non"]},
+        }
+    )
+    for text in ("no es una dirección válida", "non è un indirizzo valido"):
+        negated = {h.concept: h.negated for h in lexicon.find(clauses(text)[0])}
+        assert negated == {"address": False, "valid": True}, text
+    # Content words still count: three of them put the state out of reach.
+    far = {
+        h.concept: h.negated
+        for h in lexicon.find(clauses("no dije nada sobre esa dirección válida")[0])
+    }
+    assert far["valid"] is False
+
+
 def test_frame_needs_its_concepts_in_one_clause() -> None:
     reader = _reader(
         [

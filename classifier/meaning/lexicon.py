@@ -52,7 +52,8 @@ LANGUAGES = (
 MIN_STEM = 4
 #: Words a negation may stand before the state it negates ("not currently full").
 NEGATION_REACH = 3
-#: Words that do not count in that distance: auxiliaries, articles, "yet", "currently".
+#: Words that do not count in that distance: auxiliaries, articles, "yet", "currently", in
+#: each language ("no es una dirección válida", "non è una e-mail valida").
 _TRANSPARENT = frozenset(
     {
         "a",
@@ -86,6 +87,16 @@ _TRANSPARENT = frozenset(
         "essere",
         "stato",
         "stata",
+        "es",
+        "e",
+        "un",
+        "una",
+        "uno",
+        "um",
+        "uma",
+        "une",
+        "ein",
+        "eine",
     }
 )
 
