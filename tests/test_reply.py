@@ -369,6 +369,7 @@ def test_a_closing_a_client_got_instead_of_an_answer_is_no_delivery() -> None:
     # Any other code the client reports it got stays the reply's code.
     assert parse_reply('Expected response code "250" but got code "552"').basic == 552
     assert parse_reply("Sending failed with error 550").basic == 550
+    assert parse_reply("Unknown SMTP code: 451").basic == 451
 
 
 def test_a_reply_in_brackets_after_an_error_name_or_alone_is_read() -> None:
