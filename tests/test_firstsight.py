@@ -98,8 +98,10 @@ FLOORS = {
     "batch-73.jsonl": (0.903, 0.982),
     "batch-74.jsonl": (0.909, 0.969),
     "batch-75.jsonl": (0.843, 1.0),
-    "batch-76.jsonl": (0.705, 0.897),
-    "batch-77.jsonl": (0.769, 0.897),
+    "batch-76.jsonl": (0.782, 0.935),
+    "batch-77.jsonl": (0.769, 0.91),
+    "batch-78.jsonl": (0.825, 0.887),
+    "batch-79.jsonl": (0.81, 0.835),
 }
 
 
