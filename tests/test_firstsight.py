@@ -102,6 +102,8 @@ FLOORS = {
     "batch-77.jsonl": (0.769, 0.91),
     "batch-78.jsonl": (0.825, 0.887),
     "batch-79.jsonl": (0.81, 0.835),
+    "batch-80.jsonl": (0.754, 0.792),
+    "batch-81.jsonl": (0.826, 0.903),
 }
 
 
