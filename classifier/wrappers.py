@@ -271,6 +271,10 @@ _GOT_CODE = re.compile(
     r"(?: code)? [\"']?([2-5][0-9][0-9])(?![0-9.])"
 )
 _GOT_REACH = 400
+#: A greeting or a closing (220, 221) that a client quotes or reports after its own words is
+#: what it got instead of an answer ("Server rejected EHLO command. Response: 220-…", "but got
+#: code "221", with message "221 Closing connection""), never a delivery: the words decide.
+_NOT_AN_ANSWER = frozenset({220, 221})
 
 
 def _embedded_reply(body: str) -> tuple[int, int]:
@@ -317,15 +321,17 @@ def _embedded_reply(body: str) -> tuple[int, int]:
     return -1, -1
 
 
-#: Names of a failure that a bracketed reply may follow without its enhanced status.
+#: Names of a failure that a bracketed reply may follow without its enhanced status, and how
+#: far back before the bracket they are read.
 _ERROR_NAMES = ("error", "exception", "failure", "fatalerror")
+_ERROR_NAME_REACH = 64
 
 
 def _error_bracket(body: str, bracket: int) -> bool:
     """Whether the "(" at ``bracket`` opens the whole text or follows the name of an error or
     exception ("Net::SMTPFatalError (553 Recipient domain not specified."): what it holds is
     what the server said, not a count ("(512 bytes written)")."""
-    head = body[max(bracket - _PLACE_REACH, 0) : bracket].rstrip().lower()
+    head = body[max(bracket - _ERROR_NAME_REACH, 0) : bracket].rstrip().lower()
     return not head or head.endswith(_ERROR_NAMES)
 
 
@@ -441,20 +447,15 @@ def _finish(
         head, code = _embedded_reply(body)
         if 0 <= head < 400:
             b2, e2, flat2 = _split_reply(body[code:])
-            # A greeting or a closing (220, 221) quoted after a client's words is what it got
-            # instead of an answer ("Server rejected EHLO command. Response: 220-…"), not a
-            # delivery: the words decide.
-            if b2 is not None and not 220 <= b2 <= 221:
+            if b2 is not None and b2 not in _NOT_AN_ANSWER:
                 if body[head] == "(" and flat2.endswith(")") and "(" not in flat2:
                     flat2 = flat2[:-1].rstrip()  # the bracket that held the reply
                 basic, enhanced, flat = b2, e2, flat2
     if basic is None:
         # A client's own report of the code it got ("Expected smtp code 250, got 552",
         # "Server responded with 550 esmtp: protocol deviation"); its words stay as they are.
-        # A greeting or a closing it got instead (220, 221: "but got code "221", with message
-        # "221 Closing connection. Waiting command exceed timeout"") is no answer: words decide.
         got = _GOT_CODE.search(body, 0, _GOT_REACH)
-        if got is not None and got.group(1) not in ("220", "221"):
+        if got is not None and int(got.group(1)) not in _NOT_AN_ANSWER:
             basic = int(got.group(1))
     if enhanced is None:
         enhanced = find_enhanced(flat)
@@ -612,8 +613,7 @@ def parse_general(data: str | bytes, stage: Stage | str | None = None) -> Parsed
             body = f"{code} {extra} {detail}" if with_extra else f"{code} {detail}"
             return _finish(body, _or(given, read), "client", None, truncated, hint)
         quit_at = text.rfind(_PHPMAILER_QUIT)
-        after = text[quit_at + len(_PHPMAILER_QUIT) :].strip(" .:")
-        if quit_at > 0 and after in ("", "Detail"):
+        if quit_at > 0 and text[quit_at + len(_PHPMAILER_QUIT) :].strip(" .:") in ("", "Detail"):
             # PHPMailer's note that QUIT failed too, after the failure it reported: the
             # connection was already gone, and QUIT says nothing about the delivery.
             text = text[:quit_at].rstrip()
