@@ -396,3 +396,15 @@ def test_german_terms_match_when_written_without_umlauts() -> None:
     # Only German terms get the other spelling.
     english = _lexicon({"invalid": {"kind": "state", "en": ["ungultig"]}})
     assert english.find(clauses("ungueltig")[0]) == []
+
+
+def test_no_term_is_listed_twice_for_one_concept_and_language() -> None:
+    with (builtin_rules_dir() / "meaning" / "lexicon.toml").open("rb") as handle:
+        data = tomllib.load(handle)
+    repeated = {
+        (concept, lang): sorted({t for t in terms if terms.count(t) > 1})
+        for concept, spec in data.items()
+        for lang, terms in spec.items()
+        if isinstance(terms, list) and len(set(terms)) != len(terms)
+    }
+    assert repeated == {}
